@@ -1,0 +1,151 @@
+//! The command line (PRODUCT.md §2): `serve` (the default), `build`, `check`.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::{Parser, Subcommand};
+
+use crate::content::{Library, Problem};
+
+/// Publishes a German town's news as RSS 2.0, Atom 1.0 and JSON Feed 1.1.
+#[derive(Debug, Parser)]
+#[command(name = "stadtfeed", version, about)]
+pub struct Cli {
+    /// What to do; `serve` when left out.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the feeds over HTTP, reloading when records change.
+    Serve {
+        /// The content directory.
+        #[arg(long, default_value = "feeds")]
+        feeds: PathBuf,
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: std::net::SocketAddr,
+    },
+    /// Write the whole site as static files.
+    Build {
+        /// The content directory.
+        #[arg(long, default_value = "feeds")]
+        feeds: PathBuf,
+        /// Where to write; created if missing.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Check every record; print each problem as `path:line: message`.
+    Check {
+        /// The content directory.
+        #[arg(long, default_value = "feeds")]
+        feeds: PathBuf,
+    },
+}
+
+/// Entry point of the binary: parses arguments, sets up logging, runs.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let command = cli.command.unwrap_or(Command::Serve {
+        feeds: PathBuf::from("feeds"),
+        addr: ([127, 0, 0, 1], 8080).into(),
+    });
+    match command {
+        Command::Build { feeds, out } => build(&feeds, &out),
+        Command::Check { feeds } => check(&feeds),
+        Command::Serve { feeds, addr } => serve(&feeds, addr),
+    }
+}
+
+fn print_problems(problems: &[Problem], feeds: &Path) {
+    for problem in problems {
+        eprintln!("{}", in_dir(problem, feeds));
+    }
+}
+
+/// The problem with its path as the user typed the content directory, so
+/// that editors can jump to it (`feeds/articles/x.md:3: …`).
+fn in_dir(problem: &Problem, feeds: &Path) -> Problem {
+    Problem {
+        path: feeds.join(&problem.path),
+        ..problem.clone()
+    }
+}
+
+fn build(feeds: &Path, out: &Path) -> ExitCode {
+    let started = Instant::now();
+    let library = Library::open(feeds);
+    let snapshot = match library.snapshot() {
+        Ok(snapshot) => snapshot,
+        Err(problem) => {
+            eprintln!("{}", in_dir(&problem, feeds));
+            eprintln!(
+                "nothing built: {} needs a usable site.toml",
+                feeds.display()
+            );
+            return ExitCode::FAILURE;
+        }
+    };
+    print_problems(&snapshot.problems, feeds);
+    let published = crate::site::publish(&snapshot.site, feeds);
+    let written = match crate::build::write_site(&published, out) {
+        Ok(n) => n,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    eprintln!(
+        "built {}: {} records published, {} refused, {} documents written in {:.0?}",
+        out.display(),
+        snapshot.site.articles.len(),
+        snapshot.problems.len(),
+        written,
+        started.elapsed()
+    );
+    if snapshot.problems.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+fn check(feeds: &Path) -> ExitCode {
+    let library = Library::open(feeds);
+    match library.snapshot() {
+        Err(problem) => {
+            println!("{}", in_dir(&problem, feeds));
+            ExitCode::FAILURE
+        }
+        Ok(snapshot) => {
+            for problem in &snapshot.problems {
+                println!("{}", in_dir(problem, feeds));
+            }
+            eprintln!(
+                "{} records, {} problems",
+                snapshot.records_seen,
+                snapshot.problems.len()
+            );
+            if snapshot.problems.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+    }
+}
+
+fn serve(feeds: &Path, _addr: std::net::SocketAddr) -> ExitCode {
+    // Until the HTTP service lands, `stadtfeed` alone builds into public/.
+    build(feeds, Path::new("public"))
+}

@@ -1,0 +1,141 @@
+//! `site.toml`: the publisher and its defaults (PRODUCT.md §1.1).
+
+use std::path::Path;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::image;
+use super::problem::{line_of, Problem, ProblemKind};
+use super::text::xml_safe;
+use crate::model::{Logo, SiteConfig};
+
+/// The name of the file, relative to the content directory.
+pub const FILE_NAME: &str = "site.toml";
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SiteFile {
+    title: Option<String>,
+    description: Option<String>,
+    base_url: Option<Spanned<String>>,
+    language: Option<String>,
+    timezone: Option<Spanned<String>>,
+    author: Option<String>,
+    email: Option<String>,
+    copyright: Option<String>,
+    logo: Option<Spanned<String>>,
+    items: Option<Spanned<usize>>,
+    hub: Option<Spanned<String>>,
+    max_age: Option<u32>,
+}
+
+/// Reads and checks `feeds_dir/site.toml`.
+pub fn load(feeds_dir: &Path) -> Result<SiteConfig, Problem> {
+    let path = feeds_dir.join(FILE_NAME);
+    let problem = |line: Option<usize>, kind| Problem {
+        path: Path::new(FILE_NAME).to_path_buf(),
+        line,
+        kind,
+    };
+    let bytes =
+        std::fs::read(&path).map_err(|e| problem(None, ProblemKind::Unreadable(e.to_string())))?;
+    let text = String::from_utf8(bytes).map_err(|_| problem(None, ProblemKind::InvalidUtf8))?;
+    let file: SiteFile = toml::from_str(&text).map_err(|e| {
+        let line = e.span().map(|s| line_of(&text, s.start));
+        problem(line, ProblemKind::Toml(e.message().to_owned()))
+    })?;
+    let at = |span: std::ops::Range<usize>| Some(line_of(&text, span.start));
+    let clean = |s: String| xml_safe(&s).into_owned();
+
+    let title = file
+        .title
+        .map(clean)
+        .filter(|t| !t.trim().is_empty())
+        .ok_or_else(|| {
+            problem(
+                Some(1),
+                ProblemKind::Missing("title", "title = \"Stadt Werdau – Aktuelle Meldungen\""),
+            )
+        })?;
+    let base_url_field = file.base_url.ok_or_else(|| {
+        problem(
+            Some(1),
+            ProblemKind::Missing("base_url", "base_url = \"https://www.werdau.de/feeds\""),
+        )
+    })?;
+    let base_url = base_url_field
+        .get_ref()
+        .trim()
+        .trim_end_matches('/')
+        .to_owned();
+    if !image::is_remote(&base_url) || url::Url::parse(&base_url).is_err() {
+        return Err(problem(
+            at(base_url_field.span()),
+            ProblemKind::BadUrl(base_url),
+        ));
+    }
+    let timezone = match file.timezone {
+        None => chrono_tz::Europe::Berlin,
+        Some(tz) => tz.get_ref().parse().map_err(|_| {
+            problem(
+                at(tz.span()),
+                ProblemKind::Config(format!(
+                    "timezone `{}` is not an IANA time zone name such as \"Europe/Berlin\"",
+                    tz.get_ref()
+                )),
+            )
+        })?,
+    };
+    let items_per_page = match file.items {
+        None => 50,
+        Some(n) if *n.get_ref() >= 1 => *n.get_ref(),
+        Some(n) => {
+            return Err(problem(
+                at(n.span()),
+                ProblemKind::Config("items must be at least 1".to_owned()),
+            ))
+        }
+    };
+    let hub = match file.hub {
+        None => None,
+        Some(hub) if image::is_remote(hub.get_ref()) => Some(hub.into_inner()),
+        Some(hub) => {
+            return Err(problem(
+                at(hub.span()),
+                ProblemKind::BadUrl(hub.into_inner()),
+            ))
+        }
+    };
+    let logo = match file.logo {
+        None => None,
+        Some(src) if image::is_remote(src.get_ref()) => Some(Logo {
+            url: src.into_inner(),
+            width: None,
+            height: None,
+        }),
+        Some(src) => {
+            let local = image::inspect_local(feeds_dir, src.get_ref(), &base_url)
+                .map_err(|kind| problem(at(src.span()), kind))?;
+            Some(Logo {
+                url: local.url,
+                width: Some(local.width),
+                height: Some(local.height),
+            })
+        }
+    };
+    Ok(SiteConfig {
+        description: file.description.map(clean).unwrap_or_else(|| title.clone()),
+        author: file.author.map(clean).unwrap_or_else(|| title.clone()),
+        title,
+        base_url,
+        language: file.language.unwrap_or_else(|| "de-DE".to_owned()),
+        timezone,
+        email: file.email.map(clean),
+        copyright: file.copyright.map(clean),
+        logo,
+        items_per_page,
+        hub,
+        max_age: file.max_age.unwrap_or(300),
+    })
+}

@@ -1,0 +1,224 @@
+//! Dates as German editors write them, made into instants with the site's
+//! local offset (PRODUCT.md §1.3).
+
+use chrono::format::ParseErrorKind;
+use chrono::{DateTime, FixedOffset, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZone};
+use chrono_tz::Tz;
+
+use crate::de;
+
+/// Why a date in a record could not be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DateError {
+    /// Not one of the accepted forms.
+    #[error(
+        "`{0}` is not a date stadtfeed reads; write e.g. \"11.01.2022\", \"11.01.2022, 14:30 Uhr\", \"11. Januar 2022\" or \"2022-01-11T14:30:00+01:00\""
+    )]
+    Unrecognised(String),
+    /// A well-formed date that is not in the calendar (31.02.2022).
+    #[error("`{0}` does not exist in the calendar; check day and month")]
+    Impossible(String),
+    /// A local time skipped when the clocks spring forward.
+    #[error("{0} does not exist in {1}: the clocks jump forward over it; write the time after the change")]
+    SpringForwardGap(String, Tz),
+    /// A TOML time of day without a date.
+    #[error("a time of day needs a date too, e.g. \"11.01.2022 14:30\"")]
+    TimeWithoutDate,
+}
+
+/// Date-only forms: midnight local time.
+const DATE_FORMATS: [&str; 2] = ["%d.%m.%Y", "%Y-%m-%d"];
+/// Local date-time forms, after "Uhr" and the comma are taken out.
+const DATE_TIME_FORMATS: [&str; 6] = [
+    "%d.%m.%Y %H:%M",
+    "%d.%m.%Y %H:%M:%S",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%dT%H:%M",
+    "%Y-%m-%dT%H:%M:%S",
+];
+
+/// Reads a date written as text in any of the accepted forms; a form without
+/// an offset is local time in `tz`.
+pub fn parse_text(text: &str, tz: Tz) -> Result<DateTime<FixedOffset>, DateError> {
+    let trimmed = text.trim();
+    if let Ok(instant) = DateTime::parse_from_rfc3339(trimmed) {
+        return Ok(in_zone(instant, tz));
+    }
+    let normalised = normalise(trimmed);
+    let mut impossible = false;
+    for format in DATE_TIME_FORMATS {
+        match NaiveDateTime::parse_from_str(&normalised, format) {
+            Ok(local) => return from_local(local, tz),
+            Err(e) if e.kind() == ParseErrorKind::OutOfRange => impossible = true,
+            Err(_) => {}
+        }
+    }
+    for format in DATE_FORMATS {
+        match NaiveDate::parse_from_str(&normalised, format) {
+            Ok(day) => return from_local(day.and_time(NaiveTime::MIN), tz),
+            Err(e) if e.kind() == ParseErrorKind::OutOfRange => impossible = true,
+            Err(_) => {}
+        }
+    }
+    Err(if impossible {
+        DateError::Impossible(trimmed.to_owned())
+    } else {
+        DateError::Unrecognised(trimmed.to_owned())
+    })
+}
+
+/// Reads a TOML datetime: with an offset it is an instant, without one it is
+/// local time in `tz`, a bare date is midnight local time.
+pub fn parse_toml(
+    value: &toml::value::Datetime,
+    tz: Tz,
+) -> Result<DateTime<FixedOffset>, DateError> {
+    // toml's own Display is RFC 3339 (or its local forms), which parse_text reads.
+    match (value.date, value.time) {
+        (Some(_), _) => parse_text(&value.to_string().replace(' ', "T"), tz),
+        (None, _) => Err(DateError::TimeWithoutDate),
+    }
+}
+
+/// "11. Januar 2022, 14:30 Uhr" → "11.01.2022 14:30": month names to numbers,
+/// the comma and "Uhr" out, so that the numeric formats apply.
+fn normalise(text: &str) -> String {
+    let without_uhr = text
+        .strip_suffix("Uhr")
+        .or_else(|| text.strip_suffix("uhr"))
+        .unwrap_or(text)
+        .trim_end();
+    let words: Vec<&str> = without_uhr
+        .split(|c: char| c.is_whitespace() || c == ',')
+        .filter(|w| !w.is_empty())
+        .collect();
+    // "11." "Januar" "2022" [time]
+    if let [day, month, year, rest @ ..] = words.as_slice() {
+        if let (Some(day), Some(month)) = (day.strip_suffix('.'), de::month_number(month)) {
+            let mut out = format!("{day}.{month:02}.{year}");
+            for part in rest {
+                out.push(' ');
+                out.push_str(part);
+            }
+            return out;
+        }
+    }
+    words.join(" ")
+}
+
+fn in_zone(instant: DateTime<FixedOffset>, tz: Tz) -> DateTime<FixedOffset> {
+    instant.with_timezone(&tz).fixed_offset()
+}
+
+/// Local wall-clock time to an instant: the gap is an error, the repeated
+/// autumn hour is its earlier instant.
+fn from_local(local: NaiveDateTime, tz: Tz) -> Result<DateTime<FixedOffset>, DateError> {
+    match tz.from_local_datetime(&local) {
+        LocalResult::Single(t) => Ok(t.fixed_offset()),
+        LocalResult::Ambiguous(a, b) => Ok(a.min(b).fixed_offset()),
+        LocalResult::None => Err(DateError::SpringForwardGap(
+            local.format("%d.%m.%Y %H:%M").to_string(),
+            tz,
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono_tz::Europe::Berlin;
+
+    fn rfc3339(text: &str) -> String {
+        parse_text(text, Berlin).unwrap().to_rfc3339()
+    }
+
+    #[test]
+    fn every_accepted_form() {
+        let table = [
+            ("11.01.2022", "2022-01-11T00:00:00+01:00"),
+            ("11.01.2022 14:30", "2022-01-11T14:30:00+01:00"),
+            ("11.01.2022, 14:30 Uhr", "2022-01-11T14:30:00+01:00"),
+            ("11.01.2022 14:30 Uhr", "2022-01-11T14:30:00+01:00"),
+            ("11. Januar 2022", "2022-01-11T00:00:00+01:00"),
+            ("11. Januar 2022, 14:30 Uhr", "2022-01-11T14:30:00+01:00"),
+            ("1. März 2022", "2022-03-01T00:00:00+01:00"),
+            ("2022-01-11", "2022-01-11T00:00:00+01:00"),
+            ("2022-01-11T14:30:00+01:00", "2022-01-11T14:30:00+01:00"),
+            ("2022-01-11T13:30:00Z", "2022-01-11T14:30:00+01:00"),
+            ("2022-07-11T14:30:00", "2022-07-11T14:30:00+02:00"),
+            ("  11.07.2022  ", "2022-07-11T00:00:00+02:00"),
+            ("11. Juli 2022", "2022-07-11T00:00:00+02:00"),
+        ];
+        for (text, expected) in table {
+            assert_eq!(rfc3339(text), expected, "{text}");
+        }
+    }
+
+    #[test]
+    fn toml_datetimes() {
+        let table = [
+            ("d = 2022-01-11", "2022-01-11T00:00:00+01:00"),
+            ("d = 2022-07-11T14:30:00", "2022-07-11T14:30:00+02:00"),
+            ("d = 2022-07-11 14:30:00", "2022-07-11T14:30:00+02:00"),
+            ("d = 2022-01-11T14:30:00+01:00", "2022-01-11T14:30:00+01:00"),
+            ("d = 2022-01-11T13:30:00Z", "2022-01-11T14:30:00+01:00"),
+        ];
+        for (doc, expected) in table {
+            let table: toml::Table = doc.parse().unwrap();
+            let toml::Value::Datetime(dt) = &table["d"] else {
+                panic!("{doc} is not a datetime")
+            };
+            assert_eq!(
+                parse_toml(dt, Berlin).unwrap().to_rfc3339(),
+                expected,
+                "{doc}"
+            );
+        }
+        let table: toml::Table = "d = 14:30:00".parse().unwrap();
+        let toml::Value::Datetime(dt) = &table["d"] else {
+            panic!()
+        };
+        assert_eq!(parse_toml(dt, Berlin), Err(DateError::TimeWithoutDate));
+    }
+
+    #[test]
+    fn daylight_saving_edges() {
+        // Spring forward 27.03.2022: 02:00 CET becomes 03:00 CEST.
+        assert_eq!(rfc3339("27.03.2022 01:59"), "2022-03-27T01:59:00+01:00");
+        assert!(matches!(
+            parse_text("27.03.2022 02:30", Berlin),
+            Err(DateError::SpringForwardGap(..))
+        ));
+        assert_eq!(rfc3339("27.03.2022 03:00"), "2022-03-27T03:00:00+02:00");
+        // Fall back 30.10.2022: 02:00–03:00 happens twice; the earlier is CEST.
+        assert_eq!(rfc3339("30.10.2022 02:30"), "2022-10-30T02:30:00+02:00");
+        assert_eq!(rfc3339("30.10.2022 03:00"), "2022-10-30T03:00:00+01:00");
+        assert_eq!(rfc3339("30.10.2022 01:59"), "2022-10-30T01:59:00+02:00");
+    }
+
+    #[test]
+    fn impossible_and_unknown_dates() {
+        for text in [
+            "31.02.2022",
+            "29.02.2023",
+            "2022-13-01",
+            "32.01.2022",
+            "11.01.2022 25:00",
+        ] {
+            assert_eq!(
+                parse_text(text, Berlin),
+                Err(DateError::Impossible(text.to_owned())),
+                "{text}"
+            );
+        }
+        for text in ["gestern", "", "11/01/2022", "11. Jan 2022", "Januar 2022"] {
+            assert_eq!(
+                parse_text(text, Berlin),
+                Err(DateError::Unrecognised(text.to_owned())),
+                "{text}"
+            );
+        }
+        assert_eq!(rfc3339("29.02.2024"), "2024-02-29T00:00:00+01:00");
+    }
+}

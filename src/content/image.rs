@@ -1,0 +1,129 @@
+//! Images named by records and `site.toml`: local files under `media/`
+//! (measured: length, type from the bytes, pixel size) or remote URLs
+//! (described by the record).
+
+use std::io::Read;
+use std::path::{Component, Path, PathBuf};
+
+use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
+
+use super::problem::ProblemKind;
+
+/// Characters escaped in one URL path segment.
+const SEGMENT: &AsciiSet = &CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'%')
+    .add(b'<')
+    .add(b'>')
+    .add(b'?')
+    .add(b'`')
+    .add(b'{')
+    .add(b'}')
+    .add(b'\\');
+
+/// What a local image file is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalImage {
+    /// Absolute URL under `base_url`.
+    pub url: String,
+    /// The file, for change detection.
+    pub file: PathBuf,
+    /// MIME type from the bytes.
+    pub mime_type: &'static str,
+    /// Exact length in bytes.
+    pub length: u64,
+    /// Pixel size.
+    pub width: u32,
+    /// Pixel size.
+    pub height: u32,
+}
+
+/// True when `src` names a remote image rather than a file under `feeds/`.
+pub fn is_remote(src: &str) -> bool {
+    src.starts_with("https://") || src.starts_with("http://")
+}
+
+/// Checks that `src` stays inside `feeds_dir/media` (also through symlinks)
+/// and measures the file.
+pub fn inspect_local(
+    feeds_dir: &Path,
+    src: &str,
+    base_url: &str,
+) -> Result<LocalImage, ProblemKind> {
+    let relative = Path::new(src);
+    let escapes = src.contains('\\')
+        || relative
+            .components()
+            .any(|c| !matches!(c, Component::Normal(_) | Component::CurDir));
+    if escapes {
+        return Err(ProblemKind::ImageOutside(src.to_owned()));
+    }
+    let segments: Vec<&str> = relative
+        .components()
+        .filter_map(|c| match c {
+            Component::Normal(s) => s.to_str(),
+            _ => None,
+        })
+        .collect();
+    if segments.first() != Some(&"media") || segments.len() < 2 {
+        return Err(ProblemKind::ImageNotInMedia(src.to_owned()));
+    }
+    let file = feeds_dir.join(relative);
+    let real = file
+        .canonicalize()
+        .map_err(|_| ProblemKind::ImageMissing(src.to_owned()))?;
+    let media_root = feeds_dir
+        .join("media")
+        .canonicalize()
+        .map_err(|_| ProblemKind::ImageMissing(src.to_owned()))?;
+    if !real.starts_with(&media_root) {
+        return Err(ProblemKind::ImageOutside(src.to_owned()));
+    }
+    let unreadable = |_| ProblemKind::ImageMissing(src.to_owned());
+    let length = std::fs::metadata(&real).map_err(unreadable)?.len();
+    let mut header = Vec::with_capacity(64);
+    std::fs::File::open(&real)
+        .map_err(unreadable)?
+        .take(64)
+        .read_to_end(&mut header)
+        .map_err(unreadable)?;
+    let not_image = || ProblemKind::ImageUnknownType(src.to_owned());
+    let mime_type = imagesize::image_type(&header)
+        .ok()
+        .and_then(mime_type_of)
+        .ok_or_else(not_image)?;
+    let size = imagesize::size(&real).map_err(|_| not_image())?;
+    let encoded: Vec<String> = segments
+        .iter()
+        .map(|s| utf8_percent_encode(s, SEGMENT).to_string())
+        .collect();
+    Ok(LocalImage {
+        url: format!("{}/{}", base_url, encoded.join("/")),
+        file: real,
+        mime_type,
+        length,
+        width: size.width as u32,
+        height: size.height as u32,
+    })
+}
+
+/// The MIME type of the image formats feed readers display.
+fn mime_type_of(kind: imagesize::ImageType) -> Option<&'static str> {
+    use imagesize::{Compression, ImageType};
+    Some(match kind {
+        ImageType::Jpeg => "image/jpeg",
+        ImageType::Png => "image/png",
+        ImageType::Gif => "image/gif",
+        ImageType::Webp => "image/webp",
+        ImageType::Heif(Compression::Av1) => "image/avif",
+        _ => return None,
+    })
+}
+
+/// The MIME type of a file under `media/`, from its bytes; `None` for files
+/// that are not images readers show (they are served as octet streams).
+pub fn sniff_mime_type(bytes: &[u8]) -> Option<&'static str> {
+    imagesize::image_type(bytes).ok().and_then(mime_type_of)
+}

@@ -1,0 +1,105 @@
+//! What is wrong with an input file, said so that an editor can fix it.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use super::date::DateError;
+
+/// One problem in one file: `path:line: message`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// The file, relative to the content directory where possible.
+    pub path: PathBuf,
+    /// 1-based line of the offending text, when one can be named.
+    pub line: Option<usize>,
+    /// What is wrong and what to do.
+    pub kind: ProblemKind,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "{}:{}: {}", self.path.display(), line, self.kind),
+            None => write!(f, "{}: {}", self.path.display(), self.kind),
+        }
+    }
+}
+
+impl std::error::Error for Problem {}
+
+/// Every way an input file can be refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProblemKind {
+    /// The file system refused.
+    #[error("cannot read the file: {0}")]
+    Unreadable(String),
+    /// Records are UTF-8 text.
+    #[error("the file is not valid UTF-8; save it as UTF-8")]
+    InvalidUtf8,
+    /// The record does not start with `+++`.
+    #[error("no front matter: a record starts with a line `+++`, then TOML, then `+++`")]
+    NoFrontMatter,
+    /// The opening `+++` has no closing partner.
+    #[error("the front matter opened here is never closed with a line `+++`")]
+    UnclosedFrontMatter,
+    /// The TOML parser's own words.
+    #[error("bad TOML: {0}")]
+    Toml(String),
+    /// A required key is absent.
+    #[error("`{0}` is missing; add e.g. {1}")]
+    Missing(&'static str, &'static str),
+    /// A key is present but empty.
+    #[error("`{0}` is empty")]
+    Empty(&'static str),
+    /// `date` or `updated` could not be read.
+    #[error("{0}")]
+    Date(#[from] DateError),
+    /// `updated` before `date`.
+    #[error("`updated` is before `date`")]
+    UpdatedBeforePublished,
+    /// An id (or file stem) that is not one URL segment.
+    #[error("id `{0}` may only hold letters a–z, digits, `-`, `_` and `.`; set `id = \"…\"` or rename the file")]
+    BadId(String),
+    /// Two records claim the same identity.
+    #[error("id `{id}` is already used by {other}; every record needs its own id")]
+    DuplicateId {
+        /// The id in question.
+        id: String,
+        /// The record that keeps it.
+        other: String,
+    },
+    /// A category name without letters or digits.
+    #[error("category `{0}` has no letters or digits")]
+    BadCategory(String),
+    /// `link` or a remote image that is not an absolute http(s) URL.
+    #[error("`{0}` is not an absolute http(s) URL")]
+    BadUrl(String),
+    /// An image path with `..`, an absolute path or a symlink that escapes.
+    #[error("image `{0}` leaves the content directory; put it under media/")]
+    ImageOutside(String),
+    /// Images are served from `/media/`, so local ones must live there.
+    #[error("image `{0}` is not under media/; move it there")]
+    ImageNotInMedia(String),
+    /// The named file is not there.
+    #[error("image file `{0}` does not exist")]
+    ImageMissing(String),
+    /// The bytes are not an image a feed reader shows.
+    #[error("`{0}` is not a JPEG, PNG, GIF, WebP or AVIF image")]
+    ImageUnknownType(String),
+    /// Enclosures need exact type and length, which only local files give.
+    #[error("remote image `{0}` needs `type` and `length` (bytes) in [image]")]
+    RemoteImageIncomplete(String),
+    /// `site.toml` values that are not usable.
+    #[error("{0}")]
+    Config(String),
+}
+
+/// 1-based line number of a byte offset in `text`.
+pub fn line_of(text: &str, offset: usize) -> usize {
+    let end = offset.min(text.len());
+    text.as_bytes()[..end]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
+}

@@ -1,0 +1,297 @@
+//! One article record: `+++` TOML front matter `+++`, then Markdown
+//! (PRODUCT.md §1.2). Every check of a record happens here.
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, FixedOffset};
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::date::{self, DateError};
+use super::image;
+use super::markdown;
+use super::problem::{line_of, Problem, ProblemKind};
+use super::text::xml_safe;
+use crate::model::{Article, ArticleId, Category, CategorySlug, Image, SiteConfig};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FrontMatter {
+    title: Option<Spanned<String>>,
+    date: Option<Spanned<toml::Value>>,
+    updated: Option<Spanned<toml::Value>>,
+    id: Option<Spanned<String>>,
+    author: Option<String>,
+    #[serde(default)]
+    categories: Vec<Spanned<String>>,
+    summary: Option<String>,
+    link: Option<Spanned<String>>,
+    #[serde(default)]
+    draft: bool,
+    image: Option<ImageFront>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ImageFront {
+    src: Spanned<String>,
+    alt: Option<String>,
+    caption: Option<String>,
+    credit: Option<String>,
+    #[serde(rename = "type")]
+    mime_type: Option<String>,
+    length: Option<u64>,
+    width: Option<u32>,
+    height: Option<u32>,
+}
+
+/// A record that was read: an article, or a draft that is not published.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Record {
+    /// Ready to publish; `images` are the local files it depends on.
+    Article {
+        /// The article.
+        article: Box<Article>,
+        /// Local image files whose change makes the record stale.
+        images: Vec<PathBuf>,
+    },
+    /// `draft = true`: never published.
+    Draft,
+}
+
+/// Where in the file the front matter lives, so that TOML spans become lines.
+struct Layout<'a> {
+    front: &'a str,
+    /// Line number of the first front matter line.
+    front_first_line: usize,
+    body: &'a str,
+}
+
+/// Reads one record. `path` is relative to `feeds_dir` and names the record
+/// in every message.
+pub fn parse(
+    feeds_dir: &Path,
+    path: &Path,
+    bytes: &[u8],
+    config: &SiteConfig,
+) -> Result<Record, Problem> {
+    let problem = |line: Option<usize>, kind| Problem {
+        path: path.to_path_buf(),
+        line,
+        kind,
+    };
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        let good = std::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or_default();
+        problem(Some(line_of(good, good.len())), ProblemKind::InvalidUtf8)
+    })?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let layout = split(text).map_err(|(line, kind)| problem(Some(line), kind))?;
+    let front_line = |span: std::ops::Range<usize>| {
+        Some(layout.front_first_line + line_of(layout.front, span.start) - 1)
+    };
+    let at_start = Some(1);
+
+    let front: FrontMatter = toml::from_str(layout.front).map_err(|e| {
+        let line = e.span().map(&front_line).unwrap_or(at_start);
+        problem(line, ProblemKind::Toml(e.message().trim().to_owned()))
+    })?;
+    if front.draft {
+        return Ok(Record::Draft);
+    }
+    let clean = |s: &str| xml_safe(s).trim().to_owned();
+
+    let title = front.title.ok_or_else(|| {
+        problem(
+            at_start,
+            ProblemKind::Missing("title", "title = \"Baustelle an der Zwickauer Straße\""),
+        )
+    })?;
+    let title_text = clean(title.get_ref());
+    if title_text.is_empty() {
+        return Err(problem(
+            front_line(title.span()),
+            ProblemKind::Empty("title"),
+        ));
+    }
+
+    let read_date = |value: &Spanned<toml::Value>| -> Result<DateTime<FixedOffset>, Problem> {
+        let result = match value.get_ref() {
+            toml::Value::String(s) => date::parse_text(s, config.timezone),
+            toml::Value::Datetime(dt) => date::parse_toml(dt, config.timezone),
+            other => Err(DateError::Unrecognised(other.to_string())),
+        };
+        result.map_err(|e| problem(front_line(value.span()), e.into()))
+    };
+    let date_value = front.date.ok_or_else(|| {
+        problem(
+            at_start,
+            ProblemKind::Missing("date", "date = \"11.01.2022\""),
+        )
+    })?;
+    let published = read_date(&date_value)?;
+    let updated = front.updated.as_ref().map(read_date).transpose()?;
+    if let (Some(updated_at), Some(value)) = (updated, &front.updated) {
+        if updated_at < published {
+            return Err(problem(
+                front_line(value.span()),
+                ProblemKind::UpdatedBeforePublished,
+            ));
+        }
+    }
+
+    let id = match &front.id {
+        Some(id) => ArticleId::new(id.get_ref().trim()).ok_or_else(|| {
+            problem(
+                front_line(id.span()),
+                ProblemKind::BadId(id.get_ref().clone()),
+            )
+        })?,
+        None => {
+            let stem = path
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or_default();
+            ArticleId::new(stem)
+                .ok_or_else(|| problem(at_start, ProblemKind::BadId(stem.to_owned())))?
+        }
+    };
+
+    let mut categories: Vec<Category> = Vec::new();
+    for name in &front.categories {
+        let name_text = clean(name.get_ref());
+        let slug = CategorySlug::from_name(&name_text).ok_or_else(|| {
+            problem(
+                front_line(name.span()),
+                ProblemKind::BadCategory(name.get_ref().clone()),
+            )
+        })?;
+        if !categories.iter().any(|c| c.slug == slug) {
+            categories.push(Category {
+                name: name_text,
+                slug,
+            });
+        }
+    }
+
+    let external_link = match &front.link {
+        None => None,
+        Some(link) => {
+            let text = link.get_ref().trim();
+            if !image::is_remote(text) || url::Url::parse(text).is_err() {
+                return Err(problem(
+                    front_line(link.span()),
+                    ProblemKind::BadUrl(text.to_owned()),
+                ));
+            }
+            Some(text.to_owned())
+        }
+    };
+
+    let mut images = Vec::new();
+    let image = match front.image {
+        None => None,
+        Some(spec) => {
+            let src = spec.src.get_ref().trim();
+            let src_line = front_line(spec.src.span());
+            let alt = spec
+                .alt
+                .as_deref()
+                .or(spec.caption.as_deref())
+                .map(clean)
+                .unwrap_or_else(|| title_text.clone());
+            let caption = spec.caption.as_deref().map(clean).filter(|s| !s.is_empty());
+            let credit = spec.credit.as_deref().map(clean).filter(|s| !s.is_empty());
+            if image::is_remote(src) {
+                if url::Url::parse(src).is_err() {
+                    return Err(problem(src_line, ProblemKind::BadUrl(src.to_owned())));
+                }
+                let (Some(mime_type), Some(length)) = (spec.mime_type, spec.length) else {
+                    return Err(problem(
+                        src_line,
+                        ProblemKind::RemoteImageIncomplete(src.to_owned()),
+                    ));
+                };
+                Some(Image {
+                    url: src.to_owned(),
+                    mime_type: clean(&mime_type),
+                    length,
+                    width: spec.width,
+                    height: spec.height,
+                    alt,
+                    caption,
+                    credit,
+                })
+            } else {
+                let local = image::inspect_local(feeds_dir, src, &config.base_url)
+                    .map_err(|kind| problem(src_line, kind))?;
+                images.push(local.file);
+                Some(Image {
+                    url: local.url,
+                    mime_type: local.mime_type.to_owned(),
+                    length: local.length,
+                    width: Some(local.width),
+                    height: Some(local.height),
+                    alt,
+                    caption,
+                    credit,
+                })
+            }
+        }
+    };
+
+    let body = xml_safe(layout.body);
+    let summary = match front.summary.as_deref().map(clean) {
+        Some(summary) if !summary.is_empty() => summary,
+        _ => markdown::first_paragraph_text(&body),
+    };
+    let mut content_html = image
+        .as_ref()
+        .map(markdown::figure_html)
+        .unwrap_or_default();
+    content_html.push_str(&markdown::body_html(&body, &config.base_url));
+
+    let article = Article {
+        id,
+        title: title_text,
+        published,
+        updated,
+        author: front
+            .author
+            .as_deref()
+            .map(clean)
+            .filter(|a| !a.is_empty())
+            .unwrap_or_else(|| config.author.clone()),
+        categories,
+        summary,
+        content_html,
+        external_link,
+        image,
+        source: path.to_path_buf(),
+    };
+    Ok(Record::Article {
+        article: Box::new(article),
+        images,
+    })
+}
+
+/// Finds the front matter between the opening `+++` line and the next one.
+fn split(text: &str) -> Result<Layout<'_>, (usize, ProblemKind)> {
+    let mut lines = text.split_inclusive('\n');
+    let first = lines.next().unwrap_or_default();
+    if first.trim_end() != "+++" {
+        return Err((1, ProblemKind::NoFrontMatter));
+    }
+    let front_start = first.len();
+    let mut offset = front_start;
+    for line in lines {
+        if line.trim_end() == "+++" {
+            return Ok(Layout {
+                front: &text[front_start..offset],
+                front_first_line: 2,
+                body: &text[offset + line.len()..],
+            });
+        }
+        offset += line.len();
+    }
+    Err((1, ProblemKind::UnclosedFrontMatter))
+}

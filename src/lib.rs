@@ -1,0 +1,21 @@
+//! stadtfeed publishes a German town's news as RSS 2.0, Atom 1.0 and JSON Feed 1.1.
+//!
+//! Data flows one way, and the modules follow it:
+//!
+//! - [`content`] reads `feeds/` (`site.toml` and the article records) into the
+//!   typed [`model`], and owns every check of the input. A bad record becomes a
+//!   [`content::Problem`] that names its file and line; it never stops the rest.
+//! - [`render`] holds pure functions from the model to the bytes of one
+//!   document each (RSS, Atom, JSON Feed, HTML, OPML).
+//! - [`site`] assembles the whole published site: every document by its URL
+//!   path, with its content type and last-modified date.
+//! - [`build`] writes that site to a folder; [`serve`] answers HTTP from it.
+//! - [`cli`] is the command line on top of all that; `main.rs` only calls it.
+
+pub mod build;
+pub mod cli;
+pub mod content;
+pub mod de;
+pub mod model;
+pub mod render;
+pub mod site;

@@ -1,0 +1,134 @@
+//! JSON Feed 1.1 (<https://www.jsonfeed.org/version/1.1/>).
+
+use serde::Serialize;
+
+use super::FeedPage;
+use crate::model::{Article, SiteConfig};
+
+#[derive(Serialize)]
+struct JsonFeed<'a> {
+    version: &'static str,
+    title: &'a str,
+    home_page_url: String,
+    feed_url: &'a str,
+    description: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_url: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    icon: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    favicon: Option<&'a str>,
+    authors: Vec<Author<'a>>,
+    language: &'a str,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    hubs: Vec<Hub<'a>>,
+    items: Vec<Item<'a>>,
+}
+
+#[derive(Serialize)]
+struct Author<'a> {
+    name: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    url: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Hub<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    url: &'a str,
+}
+
+#[derive(Serialize)]
+struct Item<'a> {
+    id: String,
+    url: String,
+    title: &'a str,
+    content_html: &'a str,
+    summary: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    image: Option<&'a str>,
+    date_published: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    date_modified: Option<String>,
+    authors: Vec<Author<'a>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    tags: Vec<&'a str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    attachments: Vec<Attachment<'a>>,
+}
+
+#[derive(Serialize)]
+struct Attachment<'a> {
+    url: &'a str,
+    mime_type: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    title: Option<&'a str>,
+    size_in_bytes: u64,
+}
+
+/// RFC 3339 with the local offset, whole seconds: `2022-01-11T00:00:00+01:00`.
+pub fn rfc3339(date: &chrono::DateTime<chrono::FixedOffset>) -> String {
+    date.to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
+}
+
+/// One JSON Feed document.
+pub fn render(page: &FeedPage<'_>) -> Vec<u8> {
+    let config = page.config;
+    let logo = config.logo.as_ref().map(|l| l.url.as_str());
+    let feed = JsonFeed {
+        version: "https://jsonfeed.org/version/1.1",
+        title: &page.feed.title,
+        home_page_url: page.html_url(),
+        feed_url: &page.self_url,
+        description: &page.feed.description,
+        next_url: page.next_url.as_deref(),
+        icon: logo,
+        favicon: logo,
+        authors: vec![Author {
+            name: &config.author,
+            url: Some(format!("{}/", config.base_url)),
+        }],
+        language: &config.language,
+        hubs: config
+            .hub
+            .iter()
+            .map(|url| Hub {
+                kind: "WebSub",
+                url,
+            })
+            .collect(),
+        items: page.entries.iter().map(|a| item(a, config)).collect(),
+    };
+    let mut out = serde_json::to_vec_pretty(&feed).unwrap_or_default();
+    out.push(b'\n');
+    out
+}
+
+fn item<'a>(article: &'a Article, config: &SiteConfig) -> Item<'a> {
+    Item {
+        id: config.article_url(&article.id),
+        url: article.link(config),
+        title: &article.title,
+        content_html: &article.content_html,
+        summary: &article.summary,
+        image: article.image.as_ref().map(|i| i.url.as_str()),
+        date_published: rfc3339(&article.published),
+        date_modified: article.updated.as_ref().map(rfc3339),
+        authors: vec![Author {
+            name: &article.author,
+            url: None,
+        }],
+        tags: article.categories.iter().map(|c| c.name.as_str()).collect(),
+        attachments: article
+            .image
+            .iter()
+            .map(|i| Attachment {
+                url: &i.url,
+                mime_type: &i.mime_type,
+                title: i.caption.as_deref(),
+                size_in_bytes: i.length,
+            })
+            .collect(),
+    }
+}

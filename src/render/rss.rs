@@ -1,0 +1,201 @@
+//! RSS 2.0 with the content, Dublin Core, Atom (self, paging, hub) and
+//! Media RSS extensions, built with the `rss` crate.
+
+use std::collections::BTreeMap;
+
+use rss::extension::atom::{AtomExtension, Link};
+use rss::extension::dublincore::DublinCoreExtension;
+use rss::extension::{Extension, ExtensionMap};
+use rss::{Category, Channel, Enclosure, Guid, Image, Item};
+
+use super::{FeedPage, Format, GENERATOR, VERSION};
+use crate::model::{Article, SiteConfig};
+
+/// The Media RSS namespace.
+const MEDIA_NS: &str = "http://search.yahoo.com/mrss/";
+
+/// The RSS spec's limits for the channel image; larger sizes are left out.
+const MAX_IMAGE_WIDTH: u32 = 144;
+const MAX_IMAGE_HEIGHT: u32 = 400;
+
+/// One RSS document.
+pub fn render(page: &FeedPage<'_>) -> Vec<u8> {
+    let config = page.config;
+    let html_url = page.html_url();
+    let mut atom_links = vec![atom_link(
+        "self",
+        &page.self_url,
+        Some(Format::Rss.mime_type()),
+    )];
+    if let Some(hub) = &config.hub {
+        atom_links.push(atom_link("hub", hub, None));
+    }
+    if page.is_paged() {
+        atom_links.push(atom_link(
+            "first",
+            &page.first_url,
+            Some(Format::Rss.mime_type()),
+        ));
+        atom_links.push(atom_link(
+            "last",
+            &page.last_url,
+            Some(Format::Rss.mime_type()),
+        ));
+    }
+    if let Some(prev) = &page.prev_url {
+        atom_links.push(atom_link("previous", prev, Some(Format::Rss.mime_type())));
+    }
+    if let Some(next) = &page.next_url {
+        atom_links.push(atom_link("next", next, Some(Format::Rss.mime_type())));
+    }
+    let editor = config
+        .email
+        .as_ref()
+        .map(|email| format!("{email} ({})", config.author));
+    let channel = Channel {
+        title: page.feed.title.clone(),
+        link: html_url.clone(),
+        description: page.feed.description.clone(),
+        language: Some(config.language.clone()),
+        copyright: config.copyright.clone(),
+        managing_editor: editor.clone(),
+        webmaster: editor,
+        last_build_date: Some(page.updated.to_rfc2822()),
+        generator: Some(format!("{GENERATOR} {VERSION}")),
+        docs: Some("https://www.rssboard.org/rss-specification".to_owned()),
+        image: config.logo.as_ref().map(|logo| Image {
+            url: logo.url.clone(),
+            title: page.feed.title.clone(),
+            link: html_url.clone(),
+            width: logo
+                .width
+                .zip(logo.height)
+                .filter(|&(w, h)| w <= MAX_IMAGE_WIDTH && h <= MAX_IMAGE_HEIGHT)
+                .map(|(w, _)| w.to_string()),
+            height: logo
+                .width
+                .zip(logo.height)
+                .filter(|&(w, h)| w <= MAX_IMAGE_WIDTH && h <= MAX_IMAGE_HEIGHT)
+                .map(|(_, h)| h.to_string()),
+            description: None,
+        }),
+        items: page.entries.iter().map(|a| item(a, config)).collect(),
+        atom_ext: Some(AtomExtension { links: atom_links }),
+        namespaces: BTreeMap::from([("media".to_owned(), MEDIA_NS.to_owned())]),
+        ..Channel::default()
+    };
+    // Writing into a Vec cannot fail for I/O reasons, and the rss crate
+    // escapes all text itself.
+    channel
+        .pretty_write_to(Vec::new(), b' ', 2)
+        .unwrap_or_default()
+}
+
+fn atom_link(rel: &str, href: &str, mime_type: Option<&str>) -> Link {
+    Link {
+        rel: rel.to_owned(),
+        href: href.to_owned(),
+        mime_type: mime_type.map(str::to_owned),
+        ..Link::default()
+    }
+}
+
+fn item(article: &Article, config: &SiteConfig) -> Item {
+    let link = article.link(config);
+    let guid = config.article_url(&article.id);
+    Item {
+        title: Some(article.title.clone()),
+        guid: Some(Guid {
+            permalink: guid == link,
+            value: guid,
+        }),
+        link: Some(link),
+        description: Some(article.summary.clone()),
+        categories: article
+            .categories
+            .iter()
+            .map(|c| Category {
+                name: c.name.clone(),
+                domain: None,
+            })
+            .collect(),
+        enclosure: article.image.as_ref().map(|image| Enclosure {
+            url: image.url.clone(),
+            length: image.length.to_string(),
+            mime_type: image.mime_type.clone(),
+        }),
+        pub_date: Some(article.published.to_rfc2822()),
+        content: Some(article.content_html.clone()),
+        dublin_core_ext: Some(DublinCoreExtension {
+            creators: vec![article.author.clone()],
+            ..DublinCoreExtension::default()
+        }),
+        extensions: media_extensions(article),
+        ..Item::default()
+    }
+}
+
+/// `media:content` with description, credit and thumbnail.
+fn media_extensions(article: &Article) -> ExtensionMap {
+    let Some(image) = &article.image else {
+        return ExtensionMap::default();
+    };
+    let mut attrs = BTreeMap::from([
+        ("url".to_owned(), image.url.clone()),
+        ("type".to_owned(), image.mime_type.clone()),
+        ("medium".to_owned(), "image".to_owned()),
+        ("fileSize".to_owned(), image.length.to_string()),
+    ]);
+    let mut thumbnail_attrs = BTreeMap::from([("url".to_owned(), image.url.clone())]);
+    if let (Some(width), Some(height)) = (image.width, image.height) {
+        for map in [&mut attrs, &mut thumbnail_attrs] {
+            map.insert("width".to_owned(), width.to_string());
+            map.insert("height".to_owned(), height.to_string());
+        }
+    }
+    let mut children: BTreeMap<String, Vec<Extension>> = BTreeMap::new();
+    let text_element = |name: &str, value: &str, attrs: &[(&str, &str)]| Extension {
+        name: format!("media:{name}"),
+        value: Some(value.to_owned()),
+        attrs: attrs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        children: BTreeMap::new(),
+    };
+    children.insert(
+        "title".to_owned(),
+        vec![text_element("title", &image.alt, &[("type", "plain")])],
+    );
+    if let Some(caption) = &image.caption {
+        children.insert(
+            "description".to_owned(),
+            vec![text_element("description", caption, &[("type", "plain")])],
+        );
+    }
+    if let Some(credit) = &image.credit {
+        children.insert(
+            "credit".to_owned(),
+            vec![text_element("credit", credit, &[])],
+        );
+    }
+    children.insert(
+        "thumbnail".to_owned(),
+        vec![Extension {
+            name: "media:thumbnail".to_owned(),
+            value: None,
+            attrs: thumbnail_attrs,
+            children: BTreeMap::new(),
+        }],
+    );
+    let content = Extension {
+        name: "media:content".to_owned(),
+        value: None,
+        attrs,
+        children,
+    };
+    ExtensionMap::from([(
+        "media".to_owned(),
+        BTreeMap::from([("content".to_owned(), vec![content])]),
+    )])
+}

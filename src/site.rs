@@ -1,0 +1,161 @@
+//! The whole published site: every document by its URL path, with the
+//! bytes, content type and last-modified date that `build` writes and
+//! `serve` answers with. One code path renders both.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+
+use crate::content::image::sniff_mime_type;
+use crate::model::Site;
+use crate::render::{self, html, Feed, Format};
+
+/// One document of the site.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Document {
+    /// `Content-Type`, with charset for text.
+    pub content_type: &'static str,
+    /// The exact bytes.
+    pub body: Bytes,
+    /// From the records (or the media file), never the clock.
+    pub last_modified: DateTime<Utc>,
+}
+
+/// Every document by URL path without the leading slash; directory pages
+/// end in `index.html` (`artikel/<id>/index.html`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PublishedSite {
+    /// The documents.
+    pub documents: BTreeMap<String, Document>,
+}
+
+/// The file name of the "not found" page.
+pub const NOT_FOUND_PAGE: &str = "404.html";
+
+/// `Content-Type` of a feed format.
+pub fn content_type(format: Format) -> &'static str {
+    match format {
+        Format::Rss => "application/rss+xml; charset=utf-8",
+        Format::Atom => "application/atom+xml; charset=utf-8",
+        Format::Json => "application/feed+json; charset=utf-8",
+    }
+}
+
+/// `Content-Type` of the HTML pages.
+pub const HTML: &str = "text/html; charset=utf-8";
+/// `Content-Type` of the OPML list.
+pub const OPML: &str = "text/x-opml; charset=utf-8";
+
+/// Renders every document of `site` and reads its media from
+/// `feeds_dir/media`.
+pub fn publish(site: &Site, feeds_dir: &Path) -> PublishedSite {
+    let config = &site.config;
+    let mut documents = BTreeMap::new();
+    let site_feed = Feed::site(site);
+    let category_feeds = Feed::categories(site);
+    let newest = render::newest_change(&site_feed.articles, config).with_timezone(&Utc);
+    let mut add = |path: String, content_type, body: Vec<u8>, last_modified| {
+        documents.insert(
+            path,
+            Document {
+                content_type,
+                body: Bytes::from(body),
+                last_modified,
+            },
+        );
+    };
+
+    for feed in std::iter::once(&site_feed).chain(&category_feeds) {
+        for format in Format::ALL {
+            for page in feed.pages(config, format) {
+                let body = match format {
+                    Format::Rss => render::rss::render(&page),
+                    Format::Atom => render::atom::render(&page),
+                    Format::Json => render::json::render(&page),
+                };
+                add(
+                    page.path.clone(),
+                    content_type(format),
+                    body,
+                    page.updated.with_timezone(&Utc),
+                );
+            }
+        }
+        let updated = render::newest_change(&feed.articles, config).with_timezone(&Utc);
+        let categories: Vec<_> = if feed.category.is_none() {
+            category_feeds.iter().filter_map(|f| f.category).collect()
+        } else {
+            Vec::new()
+        };
+        add(
+            format!("{}index.html", feed.html_path()),
+            HTML,
+            html::list_page(config, feed, &categories),
+            updated,
+        );
+    }
+    for article in &site.articles {
+        add(
+            format!("artikel/{}/index.html", article.id),
+            HTML,
+            html::article_page(config, &site_feed, article),
+            article.last_change().with_timezone(&Utc),
+        );
+    }
+    add(
+        "feeds.opml".to_owned(),
+        OPML,
+        render::opml::render(config, &site_feed, &category_feeds),
+        newest,
+    );
+    add(
+        NOT_FOUND_PAGE.to_owned(),
+        HTML,
+        html::not_found_page(config),
+        newest,
+    );
+    documents.extend(media_documents(feeds_dir));
+    PublishedSite { documents }
+}
+
+/// Every regular file under `feeds_dir/media` (symlinks leaving it are
+/// skipped), served as its sniffed image type.
+fn media_documents(feeds_dir: &Path) -> Vec<(String, Document)> {
+    let root = feeds_dir.join("media");
+    let Ok(real_root) = root.canonicalize() else {
+        return Vec::new();
+    };
+    walkdir::WalkDir::new(&root)
+        .follow_links(true)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'))
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+        .filter(|e| {
+            e.path()
+                .canonicalize()
+                .is_ok_and(|p| p.starts_with(&real_root))
+        })
+        .filter_map(|e| {
+            let relative = e.path().strip_prefix(feeds_dir).ok()?;
+            let url_path = relative
+                .components()
+                .map(|c| c.as_os_str().to_str())
+                .collect::<Option<Vec<_>>>()?
+                .join("/");
+            let body = std::fs::read(e.path()).ok()?;
+            let modified = e.metadata().ok()?.modified().ok()?;
+            Some((
+                url_path,
+                Document {
+                    content_type: sniff_mime_type(&body).unwrap_or("application/octet-stream"),
+                    body: Bytes::from(body),
+                    last_modified: DateTime::<Utc>::from(modified),
+                },
+            ))
+        })
+        .collect()
+}
