@@ -98,7 +98,8 @@ pub fn parse(
     if front.draft {
         return Ok(Record::Draft);
     }
-    let clean = |s: &str| xml_safe(s).trim().to_owned();
+    // Titles, names and teasers are one line: whitespace runs become one space.
+    let clean = |s: &str| xml_safe(s).split_whitespace().collect::<Vec<_>>().join(" ");
 
     let title = front.title.ok_or_else(|| {
         problem(
@@ -248,7 +249,7 @@ pub fn parse(
         .as_ref()
         .map(markdown::figure_html)
         .unwrap_or_default();
-    content_html.push_str(&markdown::body_html(&body, &config.base_url));
+    content_html.push_str(markdown::body_html(&body, &config.base_url).trim_end());
 
     let article = Article {
         id,

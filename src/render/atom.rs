@@ -105,7 +105,7 @@ fn entry(article: &Article, config: &SiteConfig) -> Entry {
             .collect(),
         links,
         summary: Some(Text::plain(article.summary.clone())),
-        content: Some(Content {
+        content: (!article.content_html.is_empty()).then(|| Content {
             value: Some(article.content_html.clone()),
             content_type: Some("html".to_owned()),
             ..Content::default()

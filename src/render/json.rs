@@ -44,7 +44,11 @@ struct Item<'a> {
     id: String,
     url: String,
     title: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
     content_html: &'a str,
+    /// Only when there is no HTML: JSON Feed requires one of the two.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    content_text: Option<&'a str>,
     summary: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     image: Option<&'a str>,
@@ -111,6 +115,10 @@ fn item<'a>(article: &'a Article, config: &SiteConfig) -> Item<'a> {
         url: article.link(config),
         title: &article.title,
         content_html: &article.content_html,
+        content_text: article
+            .content_html
+            .is_empty()
+            .then_some(article.summary.as_str()),
         summary: &article.summary,
         image: article.image.as_ref().map(|i| i.url.as_str()),
         date_published: rfc3339(&article.published),

@@ -125,7 +125,7 @@ fn item(article: &Article, config: &SiteConfig) -> Item {
             mime_type: image.mime_type.clone(),
         }),
         pub_date: Some(article.published.to_rfc2822()),
-        content: Some(article.content_html.clone()),
+        content: (!article.content_html.is_empty()).then(|| article.content_html.clone()),
         dublin_core_ext: Some(DublinCoreExtension {
             creators: vec![article.author.clone()],
             ..DublinCoreExtension::default()

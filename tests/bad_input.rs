@@ -1,0 +1,333 @@
+//! PRODUCT.md §4: each kind of bad record is refused with its file, line and
+//! a sentence saying what to fix, and every other record is still published.
+
+mod common;
+
+use common::{good_record, Fixture};
+use stadtfeed::content::Library;
+
+/// Publishes the fixture with one good record beside `bad`, and returns the
+/// single problem reported.
+fn refuse(name: &str, bad: impl AsRef<[u8]>) -> String {
+    let fixture = Fixture::new();
+    fixture.record("gut.md", &good_record("Gute Meldung", "11.01.2022"));
+    fixture.write(&format!("articles/{name}"), bad);
+    let snapshot = Library::open(fixture.path()).snapshot().unwrap();
+    let ids: Vec<&str> = snapshot
+        .site
+        .articles
+        .iter()
+        .map(|a| a.id.as_str())
+        .collect();
+    assert!(
+        ids.contains(&"gut"),
+        "the good record is still published: {ids:?}"
+    );
+    assert_eq!(snapshot.problems.len(), 1, "{:?}", snapshot.problems);
+    snapshot.problems[0].to_string()
+}
+
+fn assert_names(message: &str, path_and_line: &str, words: &str) {
+    assert!(
+        message.starts_with(path_and_line),
+        "{message:?} should start with {path_and_line:?}"
+    );
+    assert!(message.contains(words), "{message:?} should say {words:?}");
+}
+
+#[test]
+fn bad_toml() {
+    let m = refuse(
+        "kaputt.md",
+        "+++\ntitle = \"A\"\ndate = \"11.01.2022\nid = 3\n+++\nText\n",
+    );
+    assert_names(&m, "articles/kaputt.md:3: ", "bad TOML");
+}
+
+#[test]
+fn unknown_key_is_named() {
+    let m = refuse(
+        "tippfehler.md",
+        "+++\ntitel = \"A\"\ndate = \"11.01.2022\"\n+++\nText\n",
+    );
+    assert_names(&m, "articles/tippfehler.md:2: ", "titel");
+}
+
+#[test]
+fn no_front_matter() {
+    let m = refuse("ohne.md", "Nur Text, keine Kopfdaten.\n");
+    assert_names(&m, "articles/ohne.md:1: ", "no front matter");
+}
+
+#[test]
+fn unclosed_front_matter() {
+    let m = refuse(
+        "offen.md",
+        "+++\ntitle = \"A\"\ndate = \"11.01.2022\"\nText\n",
+    );
+    assert_names(&m, "articles/offen.md:1: ", "never closed");
+}
+
+#[test]
+fn no_title() {
+    let m = refuse("ohne-titel.md", "+++\ndate = \"11.01.2022\"\n+++\nText\n");
+    assert_names(&m, "articles/ohne-titel.md:1: ", "`title` is missing");
+    let m = refuse(
+        "leerer-titel.md",
+        "+++\ndate = \"11.01.2022\"\ntitle = \"  \"\n+++\nText\n",
+    );
+    assert_names(&m, "articles/leerer-titel.md:3: ", "`title` is empty");
+}
+
+#[test]
+fn impossible_date() {
+    let m = refuse(
+        "datum.md",
+        "+++\ntitle = \"A\"\n\ndate = \"31.02.2022\"\n+++\nText\n",
+    );
+    assert_names(
+        &m,
+        "articles/datum.md:4: ",
+        "`31.02.2022` does not exist in the calendar",
+    );
+}
+
+#[test]
+fn unreadable_date() {
+    let m = refuse(
+        "datum.md",
+        "+++\ntitle = \"A\"\ndate = \"gestern\"\n+++\nText\n",
+    );
+    assert_names(&m, "articles/datum.md:3: ", "not a date stadtfeed reads");
+}
+
+#[test]
+fn time_in_the_spring_forward_gap() {
+    let m = refuse(
+        "dst.md",
+        "+++\ntitle = \"A\"\ndate = \"27.03.2022 02:30\"\n+++\nText\n",
+    );
+    assert_names(&m, "articles/dst.md:3: ", "does not exist in Europe/Berlin");
+}
+
+#[test]
+fn image_path_leaving_the_content_directory() {
+    for src in [
+        "../../etc/passwd",
+        "/etc/passwd",
+        "media/../../x.jpg",
+        "media\\..\\..\\x.jpg",
+    ] {
+        let m = refuse(
+            "raus.md",
+            format!(
+                "+++\ntitle = \"A\"\ndate = \"11.01.2022\"\n[image]\nsrc = '{src}'\n+++\nText\n"
+            ),
+        );
+        assert_names(&m, "articles/raus.md:5: ", "leaves the content directory");
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn image_symlink_leaving_the_content_directory() {
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        common::shipped_feeds().join("media/logo.png"),
+        outside.path().join("secret.png"),
+    )
+    .unwrap();
+    let fixture = Fixture::new();
+    std::os::unix::fs::symlink(
+        outside.path().join("secret.png"),
+        fixture.path().join("media/link.png"),
+    )
+    .unwrap();
+    fixture.record("gut.md", &good_record("Gute Meldung", "11.01.2022"));
+    fixture.record(
+        "link.md",
+        "+++\ntitle = \"A\"\ndate = \"11.01.2022\"\n[image]\nsrc = \"media/link.png\"\n+++\nText\n",
+    );
+    let snapshot = Library::open(fixture.path()).snapshot().unwrap();
+    assert_eq!(snapshot.problems.len(), 1);
+    assert_names(
+        &snapshot.problems[0].to_string(),
+        "articles/link.md:5: ",
+        "leaves the content directory",
+    );
+    let site = stadtfeed::site::publish(&snapshot.site, fixture.path());
+    assert!(
+        !site.documents.contains_key("media/link.png"),
+        "the symlinked file is not published"
+    );
+}
+
+#[test]
+fn missing_image_file() {
+    let m = refuse(
+        "bild.md",
+        "+++\ntitle = \"A\"\ndate = \"11.01.2022\"\n[image]\nsrc = \"media/2022/fehlt.jpg\"\n+++\nText\n",
+    );
+    assert_names(
+        &m,
+        "articles/bild.md:5: ",
+        "image file `media/2022/fehlt.jpg` does not exist",
+    );
+}
+
+#[test]
+fn image_outside_media() {
+    let m = refuse(
+        "bild.md",
+        "+++\ntitle = \"A\"\ndate = \"11.01.2022\"\n[image]\nsrc = \"site.toml\"\n+++\nText\n",
+    );
+    assert_names(&m, "articles/bild.md:5: ", "not under media/");
+}
+
+#[test]
+fn file_that_is_not_an_image() {
+    let fixture = Fixture::new();
+    fixture.write("media/text.jpg", "kein Bild");
+    fixture.record(
+        "bild.md",
+        "+++\ntitle = \"A\"\ndate = \"11.01.2022\"\n[image]\nsrc = \"media/text.jpg\"\n+++\nText\n",
+    );
+    let snapshot = Library::open(fixture.path()).snapshot().unwrap();
+    assert_names(
+        &snapshot.problems[0].to_string(),
+        "articles/bild.md:5: ",
+        "is not a JPEG, PNG",
+    );
+}
+
+#[test]
+fn remote_image_without_type_and_length() {
+    let m = refuse(
+        "remote.md",
+        "+++\ntitle = \"A\"\ndate = \"11.01.2022\"\n[image]\nsrc = \"https://example.org/a.jpg\"\ntype = \"image/jpeg\"\n+++\nText\n",
+    );
+    assert_names(&m, "articles/remote.md:5: ", "needs `type` and `length`");
+}
+
+#[test]
+fn duplicate_id() {
+    let fixture = Fixture::new();
+    fixture.record(
+        "a.md",
+        "+++\ntitle = \"A\"\ndate = \"11.01.2022\"\nid = \"gleich\"\n+++\nA\n",
+    );
+    fixture.record(
+        "b.md",
+        "+++\ntitle = \"B\"\ndate = \"12.01.2022\"\nid = \"gleich\"\n+++\nB\n",
+    );
+    let snapshot = Library::open(fixture.path()).snapshot().unwrap();
+    assert_eq!(snapshot.site.articles.len(), 1);
+    assert_eq!(
+        snapshot.site.articles[0].title, "A",
+        "the first record by path keeps the id"
+    );
+    assert_eq!(snapshot.problems.len(), 1);
+    assert_names(
+        &snapshot.problems[0].to_string(),
+        "articles/b.md:1: ",
+        "id `gleich` is already used by articles/a.md",
+    );
+}
+
+#[test]
+fn invalid_utf8() {
+    let mut bytes = b"+++\ntitle = \"A\"\ndate = \"11.01.2022\"\n+++\nZeile\nGr".to_vec();
+    bytes.extend_from_slice(&[0xfc, 0xdf, b'e']); // "Grüße" in Latin-1
+    let m = refuse("latin1.md", bytes);
+    assert_names(&m, "articles/latin1.md:6: ", "not valid UTF-8");
+}
+
+#[test]
+fn bad_id() {
+    let m = refuse(
+        "id.md",
+        "+++\ntitle = \"A\"\ndate = \"11.01.2022\"\nid = \"a/b\"\n+++\nText\n",
+    );
+    assert_names(&m, "articles/id.md:4: ", "id `a/b` may only hold");
+}
+
+#[test]
+fn bad_site_toml_is_reported_with_its_line() {
+    let fixture = Fixture::new();
+    fixture.write(
+        "site.toml",
+        "title = \"T\"\nbase_url = \"https://x.de\"\ntimezone = \"Europe/Werdau\"\n",
+    );
+    let problem = Library::open(fixture.path()).snapshot().unwrap_err();
+    assert_names(
+        &problem.to_string(),
+        "site.toml:3: ",
+        "not an IANA time zone",
+    );
+}
+
+#[test]
+fn drafts_are_never_published() {
+    let fixture = Fixture::new();
+    fixture.record(
+        "entwurf.md",
+        "+++\ntitle = \"Geheim\"\ndate = \"11.01.2022\"\ndraft = true\n+++\nText\n",
+    );
+    let (site, problems) = common::publish_dir(fixture.path());
+    assert!(problems.is_empty());
+    assert!(site
+        .documents
+        .values()
+        .all(|d| !String::from_utf8_lossy(&d.body).contains("Geheim")));
+}
+
+#[test]
+fn png_named_jpg_is_sent_as_png() {
+    let fixture = Fixture::new();
+    std::fs::copy(
+        fixture.path().join("media/logo.png"),
+        fixture.path().join("media/falsch.jpg"),
+    )
+    .unwrap();
+    fixture.record("bild.md", "+++\ntitle = \"A\"\ndate = \"11.01.2022\"\n[image]\nsrc = \"media/falsch.jpg\"\n+++\nText\n");
+    let (site, problems) = common::publish_dir(fixture.path());
+    assert!(problems.is_empty(), "{problems:?}");
+    let rss = common::text(&site, "feed.rss");
+    assert!(rss.contains(r#"type="image/png""#), "{rss}");
+    assert_eq!(site.documents["media/falsch.jpg"].content_type, "image/png");
+}
+
+#[test]
+fn control_characters_are_dropped_and_script_never_reaches_readers() {
+    let fixture = Fixture::new();
+    fixture.record(
+        "böse.md",
+        "+++\nid = \"boese\"\ntitle = \"Ti\\u0001tel <script>alert(1)</script>\"\ndate = \"11.01.2022\"\n+++\nA\u{7}b <script>alert(2)</script> <img src=x onerror=alert(3)> [x](javascript:alert(4))\n",
+    );
+    let (site, problems) = common::publish_dir(fixture.path());
+    assert!(problems.is_empty(), "{problems:?}");
+    for (path, document) in site
+        .documents
+        .iter()
+        .filter(|(p, _)| !p.starts_with("media/"))
+    {
+        let mut text = String::from_utf8_lossy(&document.body).into_owned();
+        assert!(!text.contains('\u{1}') && !text.contains('\u{7}'), "{path}");
+        if path.ends_with(".json") {
+            // JSON titles are plain text by the spec; only content_html is markup.
+            let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+            text = json["items"][0]["content_html"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+        }
+        assert!(!text.contains("<script"), "{path}");
+        assert!(!text.contains("onerror"), "{path}");
+        assert!(!text.contains("javascript:"), "{path}");
+    }
+    let feed = feed_rs::parser::parse(common::text(&site, "feed.atom").as_bytes()).unwrap();
+    assert_eq!(
+        feed.entries[0].title.as_ref().unwrap().content,
+        "Titel <script>alert(1)</script>"
+    );
+}

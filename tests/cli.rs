@@ -1,0 +1,116 @@
+//! The command line as a user runs it: `check` and `build`.
+
+mod common;
+
+use std::process::Command;
+
+use common::{good_record, Fixture};
+
+fn stadtfeed(args: &[&str]) -> (i32, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_stadtfeed"))
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("runs");
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn check_passes_on_the_shipped_example() {
+    let feeds = common::shipped_feeds();
+    let (code, stdout, stderr) = stadtfeed(&["check", "--feeds", feeds.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert_eq!(stdout, "");
+    assert!(stderr.contains("11 records, 0 problems"), "{stderr}");
+}
+
+#[test]
+fn check_prints_every_problem_with_file_and_line() {
+    let fixture = Fixture::new();
+    fixture.record("gut.md", &good_record("Gut", "11.01.2022"));
+    fixture.record("a.md", "+++\ntitle = \"A\"\ndate = \"31.02.2022\"\n+++\n");
+    fixture.record("sub/b.md", "kein Kopf\n");
+    let dir = fixture.path().to_str().unwrap();
+    let (code, stdout, _) = stadtfeed(&["check", "--feeds", dir]);
+    assert_eq!(code, 1);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{stdout}");
+    assert!(
+        lines[0].starts_with(&format!("{dir}/articles/a.md:3: ")),
+        "{stdout}"
+    );
+    assert!(
+        lines[1].starts_with(&format!("{dir}/articles/sub/b.md:1: ")),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn build_publishes_the_good_records_and_fails_for_the_bad() {
+    let fixture = Fixture::new();
+    fixture.record("gut.md", &good_record("Gute Nachricht", "11.01.2022"));
+    fixture.record("kaputt.md", "+++\ntitle = \"Kaputt\"\n+++\n");
+    let out = tempfile::tempdir().unwrap();
+    let (code, _, stderr) = stadtfeed(&[
+        "build",
+        "--feeds",
+        fixture.path().to_str().unwrap(),
+        "--out",
+        out.path().to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("articles/kaputt.md:1: `date` is missing"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("1 records published, 1 refused"),
+        "{stderr}"
+    );
+    let rss = std::fs::read_to_string(out.path().join("feed.rss")).unwrap();
+    assert!(rss.contains("Gute Nachricht"));
+    assert!(!rss.contains("Kaputt"));
+    assert!(out.path().join("artikel/gut/index.html").is_file());
+    assert!(out.path().join("kategorie/kultur/feed.atom").is_file());
+    assert!(out.path().join("media/logo.png").is_file());
+}
+
+#[test]
+fn build_writes_every_document_of_the_shipped_example() {
+    let out = tempfile::tempdir().unwrap();
+    let feeds = common::shipped_feeds();
+    let (code, _, stderr) = stadtfeed(&[
+        "build",
+        "--feeds",
+        feeds.to_str().unwrap(),
+        "--out",
+        out.path().to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("10 records published, 0 refused"),
+        "{stderr}"
+    );
+    let (site, _) = common::publish_dir(&feeds);
+    for (path, document) in &site.documents {
+        let written =
+            std::fs::read(out.path().join(path)).unwrap_or_else(|_| panic!("{path} not written"));
+        assert_eq!(written, document.body, "{path}");
+    }
+    for path in [
+        "feed.rss",
+        "feed.atom",
+        "feed.json",
+        "feeds.opml",
+        "index.html",
+        "kategorie/strassenverkehr/feed.rss",
+        "artikel/2022-asskomm-werdau/index.html",
+        "media/2022/werdau-videokonferenz.jpg",
+    ] {
+        assert!(out.path().join(path).is_file(), "{path}");
+    }
+}
