@@ -7,6 +7,7 @@ use std::path::Path;
 
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
+use rayon::prelude::*;
 
 use crate::content::image::sniff_mime_type;
 use crate::model::Site;
@@ -52,69 +53,69 @@ pub const OPML: &str = "text/x-opml; charset=utf-8";
 /// `feeds_dir/media`.
 pub fn publish(site: &Site, feeds_dir: &Path) -> PublishedSite {
     let config = &site.config;
-    let mut documents = BTreeMap::new();
     let site_feed = Feed::site(site);
     let category_feeds = Feed::categories(site);
+    let all_feeds: Vec<&Feed<'_>> = std::iter::once(&site_feed).chain(&category_feeds).collect();
     let newest = render::newest_change(&site_feed.articles, config).with_timezone(&Utc);
-    let mut add = |path: String, content_type, body: Vec<u8>, last_modified| {
-        documents.insert(
-            path,
-            Document {
-                content_type,
-                body: Bytes::from(body),
-                last_modified,
-            },
-        );
+    let document = |content_type, body: Vec<u8>, last_modified: DateTime<Utc>| Document {
+        content_type,
+        body: Bytes::from(body),
+        last_modified,
     };
 
-    for feed in std::iter::once(&site_feed).chain(&category_feeds) {
-        for format in Format::ALL {
-            for page in feed.pages(config, format) {
+    let feed_documents = all_feeds.par_iter().flat_map_iter(|feed| {
+        Format::ALL
+            .into_iter()
+            .flat_map(|format| feed.pages(config, format).map(move |page| (format, page)))
+            .map(|(format, page)| {
                 let body = match format {
                     Format::Rss => render::rss::render(&page),
                     Format::Atom => render::atom::render(&page),
                     Format::Json => render::json::render(&page),
                 };
-                add(
+                (
                     page.path.clone(),
-                    content_type(format),
-                    body,
-                    page.updated.with_timezone(&Utc),
-                );
-            }
-        }
-        let updated = render::newest_change(&feed.articles, config).with_timezone(&Utc);
+                    document(content_type(format), body, page.updated.with_timezone(&Utc)),
+                )
+            })
+    });
+    let list_pages = all_feeds.par_iter().map(|feed| {
         let categories: Vec<_> = if feed.category.is_none() {
             category_feeds.iter().filter_map(|f| f.category).collect()
         } else {
             Vec::new()
         };
-        add(
+        let updated = render::newest_change(&feed.articles, config).with_timezone(&Utc);
+        (
             format!("{}index.html", feed.html_path()),
-            HTML,
-            html::list_page(config, feed, &categories),
-            updated,
-        );
-    }
-    for article in &site.articles {
-        add(
+            document(HTML, html::list_page(config, feed, &categories), updated),
+        )
+    });
+    let article_pages = site.articles.par_iter().map(|article| {
+        (
             format!("artikel/{}/index.html", article.id),
-            HTML,
-            html::article_page(config, &site_feed, article),
-            article.last_change().with_timezone(&Utc),
-        );
-    }
-    add(
+            document(
+                HTML,
+                html::article_page(config, &site_feed, article),
+                article.last_change().with_timezone(&Utc),
+            ),
+        )
+    });
+    let mut documents: BTreeMap<String, Document> = feed_documents
+        .chain(list_pages)
+        .chain(article_pages)
+        .collect();
+    documents.insert(
         "feeds.opml".to_owned(),
-        OPML,
-        render::opml::render(config, &site_feed, &category_feeds),
-        newest,
+        document(
+            OPML,
+            render::opml::render(config, &site_feed, &category_feeds),
+            newest,
+        ),
     );
-    add(
+    documents.insert(
         NOT_FOUND_PAGE.to_owned(),
-        HTML,
-        html::not_found_page(config),
-        newest,
+        document(HTML, html::not_found_page(config), newest),
     );
     documents.extend(media_documents(feeds_dir));
     PublishedSite { documents }

@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 pub use problem::{Problem, ProblemKind};
+use rayon::prelude::*;
 use record::Record;
 
 use crate::model::{Site, SiteConfig};
@@ -119,15 +120,26 @@ impl Library {
         let Some(config) = self.config.clone() else {
             return changed;
         };
-        for path in files {
-            if self.entries.get(&path).is_some_and(Entry::is_fresh) {
-                continue;
-            }
-            let previous = self.entries.remove(&path);
-            let entry = self.read_record(&path, &config, previous);
-            self.entries.insert(path, entry);
-            changed = true;
-        }
+        let stale: Vec<PathBuf> = files
+            .into_iter()
+            .filter(|path| !self.entries.get(path).is_some_and(Entry::is_fresh))
+            .collect();
+        let stale: Vec<(PathBuf, Option<Entry>)> = stale
+            .into_iter()
+            .map(|path| {
+                let previous = self.entries.remove(&path);
+                (path, previous)
+            })
+            .collect();
+        changed |= !stale.is_empty();
+        let read: Vec<(PathBuf, Entry)> = stale
+            .into_par_iter()
+            .map(|(path, previous)| {
+                let entry = self.read_record(&path, &config, previous);
+                (path, entry)
+            })
+            .collect();
+        self.entries.extend(read);
         changed
     }
 
