@@ -51,6 +51,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
@@ -145,7 +146,20 @@ fn check(feeds: &Path) -> ExitCode {
     }
 }
 
-fn serve(feeds: &Path, _addr: std::net::SocketAddr) -> ExitCode {
-    // Until the HTTP service lands, `stadtfeed` alone builds into public/.
-    build(feeds, Path::new("public"))
+fn serve(feeds: &Path, addr: std::net::SocketAddr) -> ExitCode {
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let config = crate::serve::Config::new(feeds.to_path_buf(), addr);
+    match runtime.block_on(crate::serve::run(config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{e}");
+            ExitCode::FAILURE
+        }
+    }
 }

@@ -18,4 +18,5 @@ pub mod content;
 pub mod de;
 pub mod model;
 pub mod render;
+pub mod serve;
 pub mod site;

@@ -1,0 +1,245 @@
+//! The accept loop: one task per connection, bounded in number, with
+//! timeouts for slow clients and a graceful shutdown.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use arc_swap::ArcSwap;
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::Request;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+
+use super::documents::ServedSite;
+use super::http::{respond, HttpResponse};
+use super::reload::{self, LoadSummary, Publisher};
+use crate::content::Problem;
+
+/// How the server runs.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The content directory.
+    pub feeds: PathBuf,
+    /// Where to listen (`127.0.0.1:0` picks a free port).
+    pub addr: SocketAddr,
+    /// Open connections at most; further clients wait in the kernel's backlog.
+    pub max_connections: usize,
+    /// A client must send its request head within this time (slowloris).
+    pub header_read_timeout: Duration,
+    /// Request head size limit in bytes.
+    pub max_header_bytes: usize,
+    /// On shutdown, in-flight requests get this long to finish.
+    pub shutdown_grace: Duration,
+    /// Whether to watch `feeds/` and reload on change.
+    pub watch: bool,
+}
+
+impl Config {
+    /// Defaults for serving `feeds` on `addr`.
+    pub fn new(feeds: PathBuf, addr: SocketAddr) -> Config {
+        Config {
+            feeds,
+            addr,
+            max_connections: 1024,
+            header_read_timeout: Duration::from_secs(10),
+            max_header_bytes: 16 * 1024,
+            shutdown_grace: Duration::from_secs(10),
+            watch: true,
+        }
+    }
+}
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// No usable site.toml: nothing to serve.
+    #[error("{0}")]
+    Content(#[from] Problem),
+    /// The address is taken or not ours.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// What the OS said.
+        source: std::io::Error,
+    },
+    /// The file watcher could not start.
+    #[error("cannot watch the content directory: {0}")]
+    Watch(#[from] notify::Error),
+}
+
+/// A bound server, ready to run.
+pub struct Server {
+    config: Config,
+    listener: TcpListener,
+    publisher: Arc<Mutex<Publisher>>,
+    site: Arc<ArcSwap<ServedSite>>,
+    /// What the first load published, for the startup line.
+    pub loaded: LoadSummary,
+}
+
+impl Server {
+    /// Loads the content and binds the address.
+    pub async fn bind(config: Config) -> Result<Server, StartError> {
+        let feeds = config.feeds.clone();
+        let (publisher, loaded) = tokio::task::spawn_blocking(move || Publisher::open(&feeds))
+            .await
+            .map_err(|e| StartError::Bind {
+                addr: config.addr,
+                source: std::io::Error::other(e),
+            })??;
+        let listener = TcpListener::bind(config.addr)
+            .await
+            .map_err(|source| StartError::Bind {
+                addr: config.addr,
+                source,
+            })?;
+        Ok(Server {
+            site: publisher.current(),
+            publisher: Arc::new(Mutex::new(publisher)),
+            config,
+            listener,
+            loaded,
+        })
+    }
+
+    /// The address actually bound.
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves until `shutdown` completes, then stops accepting and lets
+    /// in-flight requests finish within the grace period.
+    pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), StartError> {
+        let _watcher = if self.config.watch {
+            Some(reload::watch(
+                &self.config.feeds,
+                Arc::clone(&self.publisher),
+            )?)
+        } else {
+            None
+        };
+        let limit = Arc::new(Semaphore::new(self.config.max_connections));
+        let graceful = GracefulShutdown::new();
+        let mut builder = http1::Builder::new();
+        builder
+            .timer(TokioTimer::new())
+            .header_read_timeout(self.config.header_read_timeout)
+            .max_buf_size(self.config.max_header_bytes.max(8192));
+        tokio::pin!(shutdown);
+        let mut backoff = Duration::from_millis(5);
+        loop {
+            let permit = tokio::select! {
+                permit = Arc::clone(&limit).acquire_owned() => match permit {
+                    Ok(permit) => permit,
+                    Err(_) => break, // the semaphore is never closed
+                },
+                () = &mut shutdown => break,
+            };
+            let stream = tokio::select! {
+                accepted = self.listener.accept() => match accepted {
+                    Ok((stream, _)) => stream,
+                    Err(e) => {
+                        // Out of file descriptors and the like: wait, do not die.
+                        tracing::warn!("accept failed: {e}; retrying in {backoff:?}");
+                        tokio::time::sleep(backoff).await;
+                        backoff = (backoff * 2).min(Duration::from_secs(1));
+                        continue;
+                    }
+                },
+                () = &mut shutdown => break,
+            };
+            backoff = Duration::from_millis(5);
+            let site = Arc::clone(&self.site);
+            let service = service_fn(move |request: Request<Incoming>| {
+                let response = handle(&site.load(), &request);
+                async move { Ok::<_, Infallible>(response) }
+            });
+            let connection =
+                graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
+            tokio::spawn(async move {
+                if let Err(e) = connection.await {
+                    tracing::debug!("connection: {e}");
+                }
+                drop(permit);
+            });
+        }
+        drop(self.listener);
+        tracing::info!("shutting down: finishing open requests");
+        tokio::select! {
+            () = graceful.shutdown() => tracing::info!("all connections closed"),
+            () = tokio::time::sleep(self.config.shutdown_grace) => {
+                tracing::warn!("grace period over; closing remaining connections");
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Answers one request and logs it.
+fn handle(site: &ServedSite, request: &Request<Incoming>) -> HttpResponse {
+    let started = Instant::now();
+    let response = respond(
+        site,
+        request.method(),
+        request.uri().path(),
+        request.headers(),
+    );
+    let bytes = hyper::body::Body::size_hint(response.body())
+        .exact()
+        .unwrap_or(0);
+    tracing::info!(
+        method = %request.method(),
+        path = %request.uri().path(),
+        status = response.status().as_u16(),
+        bytes,
+        micros = started.elapsed().as_micros() as u64,
+        "request"
+    );
+    response
+}
+
+/// Runs the server until SIGINT or SIGTERM; the CLI's `serve`.
+pub async fn run(config: Config) -> Result<(), StartError> {
+    let server = Server::bind(config.clone()).await?;
+    tracing::info!(
+        "serving {} on http://{} ({} records published, {} refused)",
+        config.feeds.display(),
+        server.local_addr().unwrap_or(config.addr),
+        server.loaded.published,
+        server.loaded.refused
+    );
+    server.run(shutdown_signal()).await
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(signal) => signal,
+                Err(_) => {
+                    let _ = interrupt.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = interrupt => {},
+            _ = terminate.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+    }
+}
