@@ -61,6 +61,17 @@ impl Entry {
     }
 }
 
+/// What a re-read of `site.toml` found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ConfigChange {
+    /// Nothing new.
+    None,
+    /// Only its problem appeared or went away; the config in use is the same.
+    Problem,
+    /// A different config is in use.
+    Value,
+}
+
 /// The content directory as last read.
 #[derive(Debug)]
 pub struct Library {
@@ -108,11 +119,12 @@ impl Library {
 
     /// Re-reads what changed since the last read; returns whether anything did.
     pub fn refresh(&mut self) -> bool {
-        let mut changed = self.refresh_config();
-        if changed {
+        let config_change = self.refresh_config();
+        if config_change == ConfigChange::Value {
             // base_url or timezone may have changed, which every record depends on.
             self.entries.clear();
         }
+        let mut changed = config_change != ConfigChange::None;
         let files = self.record_files();
         let before = self.entries.len();
         self.entries.retain(|path, _| files.contains(path));
@@ -144,23 +156,29 @@ impl Library {
     }
 
     /// Re-reads `site.toml` if it changed; keeps the last good one on error.
-    fn refresh_config(&mut self) -> bool {
+    fn refresh_config(&mut self) -> ConfigChange {
         let path = self.dir.join(config::FILE_NAME);
         let stamp = Stamp::of(&path);
         if self.config_stamp == stamp && (self.config.is_some() || self.config_problem.is_some()) {
-            return false;
+            return ConfigChange::None;
         }
         self.config_stamp = stamp;
         match config::load(&self.dir) {
             Ok(config) => {
-                self.config_problem = None;
-                let changed = self.config.as_ref() != Some(&config);
+                let had_problem = self.config_problem.take().is_some();
+                if self.config.as_ref() == Some(&config) {
+                    return if had_problem {
+                        ConfigChange::Problem
+                    } else {
+                        ConfigChange::None
+                    };
+                }
                 self.config = Some(config);
-                changed
+                ConfigChange::Value
             }
             Err(problem) => {
                 self.config_problem = Some(problem);
-                false
+                ConfigChange::Problem
             }
         }
     }

@@ -171,8 +171,9 @@ fn choose_encoding<'a>(
                 wildcard = Some(q);
             }
         }
-        // Identity is acceptable unless excluded; other codings only if named.
-        wildcard.unwrap_or(if coding == "identity" { 1.0 } else { 0.0 })
+        // Identity is acceptable unless excluded, but a coding the client
+        // names is preferred to it; other codings only if named.
+        wildcard.unwrap_or(if coding == "identity" { 0.001 } else { 0.0 })
     };
     // In order of preference at equal q; a later one must have a higher q.
     let options = [

@@ -1,0 +1,622 @@
+//! The real server on 127.0.0.1:0, spoken to over TCP: every HTTP manner a
+//! poller relies on, live reload, bad requests and shutdown.
+
+mod common;
+
+use std::io::Read;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use common::{good_record, Fixture};
+use http_body_util::{BodyExt, Empty};
+use hyper::header::HeaderMap;
+use hyper::{Request, StatusCode};
+use hyper_util::rt::TokioIo;
+use stadtfeed::serve::server::Server;
+use stadtfeed::serve::Config;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+struct Running {
+    addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<()>,
+}
+
+impl Running {
+    async fn start(dir: &Path) -> Running {
+        let mut config = Config::new(dir.to_path_buf(), "127.0.0.1:0".parse().unwrap());
+        config.header_read_timeout = Duration::from_secs(1);
+        config.shutdown_grace = Duration::from_secs(5);
+        let server = Server::bind(config).await.expect("server starts");
+        let addr = server.local_addr().unwrap();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            server
+                .run(async {
+                    let _ = stopped.await;
+                })
+                .await
+                .expect("server runs");
+        });
+        Running {
+            addr,
+            stop: Some(stop),
+            task,
+        }
+    }
+
+    async fn stop(mut self) {
+        let _ = self.stop.take().unwrap().send(());
+        tokio::time::timeout(Duration::from_secs(10), &mut self.task)
+            .await
+            .expect("server stops within its grace period")
+            .expect("server task ends cleanly");
+    }
+
+    async fn get(&self, path: &str, headers: &[(&str, &str)]) -> Reply {
+        self.request("GET", path, headers).await
+    }
+
+    /// One request on a fresh connection with hyper's client.
+    async fn request(&self, method: &str, path: &str, headers: &[(&str, &str)]) -> Reply {
+        let stream = TcpStream::connect(self.addr).await.unwrap();
+        let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .unwrap();
+        tokio::spawn(connection);
+        let mut request = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("host", "localhost");
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = sender
+            .send_request(request.body(Empty::<Bytes>::new()).unwrap())
+            .await
+            .unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// Raw bytes on a fresh connection; returns what the server sent until it closed.
+    async fn raw(&self, request: &[u8]) -> String {
+        let mut stream = TcpStream::connect(self.addr).await.unwrap();
+        stream.write_all(request).await.unwrap();
+        let mut out = Vec::new();
+        let _ = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut out)).await;
+        String::from_utf8_lossy(&out).into_owned()
+    }
+}
+
+struct Reply {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+impl Reply {
+    fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .map(|v| v.to_str().unwrap())
+            .unwrap_or("")
+    }
+}
+
+fn shipped() -> std::path::PathBuf {
+    common::shipped_feeds()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_document_is_byte_identical_to_the_built_file() {
+    let out = tempfile::tempdir().unwrap();
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_stadtfeed"))
+        .args([
+            "build",
+            "--feeds",
+            shipped().to_str().unwrap(),
+            "--out",
+            out.path().to_str().unwrap(),
+        ])
+        .env("RUST_LOG", "error")
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let server = Running::start(&shipped()).await;
+    let (site, _) = common::publish_dir(&shipped());
+    for path in site.documents.keys() {
+        let url = format!("/{}", path.strip_suffix("index.html").unwrap_or(path));
+        let reply = server.get(&url, &[]).await;
+        assert_eq!(reply.status, StatusCode::OK, "{url}");
+        let file = std::fs::read(out.path().join(path)).unwrap();
+        assert!(reply.body == file, "{url} differs from the built file");
+    }
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn content_types() {
+    let server = Running::start(&shipped()).await;
+    let table = [
+        ("/feed.rss", "application/rss+xml; charset=utf-8"),
+        ("/feed.atom", "application/atom+xml; charset=utf-8"),
+        ("/feed.json", "application/feed+json; charset=utf-8"),
+        (
+            "/kategorie/kultur/feed.atom",
+            "application/atom+xml; charset=utf-8",
+        ),
+        ("/feeds.opml", "text/x-opml; charset=utf-8"),
+        ("/", "text/html; charset=utf-8"),
+        ("/kategorie/jugend-soziales/", "text/html; charset=utf-8"),
+        ("/artikel/2022-asskomm-werdau/", "text/html; charset=utf-8"),
+        ("/media/2022/werdau-videokonferenz.jpg", "image/jpeg"),
+        ("/media/logo.png", "image/png"),
+    ];
+    for (path, content_type) in table {
+        let reply = server.get(path, &[]).await;
+        assert_eq!(reply.status, StatusCode::OK, "{path}");
+        assert_eq!(reply.header("content-type"), content_type, "{path}");
+        assert_eq!(
+            reply.header("content-length"),
+            reply.body.len().to_string(),
+            "{path}"
+        );
+    }
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conditional_get() {
+    let server = Running::start(&shipped()).await;
+    let first = server.get("/feed.rss", &[]).await;
+    let etag = first.header("etag").to_owned();
+    let last_modified = first.header("last-modified").to_owned();
+    assert!(
+        etag.starts_with('"') && etag.ends_with('"'),
+        "strong ETag: {etag}"
+    );
+    assert_eq!(last_modified, "Sun, 27 Nov 2022 23:00:00 GMT");
+
+    let weak = format!("W/{etag}");
+    let list = format!("\"nope\", {etag}");
+    for if_none_match in [etag.as_str(), weak.as_str(), list.as_str(), "*"] {
+        let reply = server
+            .get("/feed.rss", &[("if-none-match", if_none_match)])
+            .await;
+        assert_eq!(reply.status, StatusCode::NOT_MODIFIED, "{if_none_match}");
+        assert!(reply.body.is_empty());
+        assert_eq!(reply.header("etag"), etag);
+        assert_eq!(reply.header("cache-control"), "public, max-age=300");
+        assert_eq!(reply.header("last-modified"), last_modified);
+        assert_eq!(reply.header("vary"), "Accept-Encoding");
+    }
+    let reply = server
+        .get("/feed.rss", &[("if-none-match", "\"other\"")])
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+
+    let reply = server
+        .get("/feed.rss", &[("if-modified-since", &last_modified)])
+        .await;
+    assert_eq!(reply.status, StatusCode::NOT_MODIFIED);
+    let reply = server
+        .get(
+            "/feed.rss",
+            &[("if-modified-since", "Sat, 26 Nov 2022 23:00:00 GMT")],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    // If-None-Match wins over If-Modified-Since (RFC 9110 §13.2.2).
+    let reply = server
+        .get(
+            "/feed.rss",
+            &[
+                ("if-none-match", "\"other\""),
+                ("if-modified-since", &last_modified),
+            ],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    server.stop().await;
+}
+
+fn gunzip(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(bytes)
+        .read_to_end(&mut out)
+        .unwrap();
+    out
+}
+
+fn unbrotli(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    brotli::BrotliDecompress(&mut &bytes[..], &mut out).unwrap();
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn content_negotiation() {
+    let server = Running::start(&shipped()).await;
+    let plain = server.get("/feed.atom", &[]).await;
+    assert_eq!(plain.header("content-encoding"), "");
+    assert_eq!(plain.header("vary"), "Accept-Encoding");
+
+    let gz = server
+        .get("/feed.atom", &[("accept-encoding", "gzip")])
+        .await;
+    assert_eq!(gz.header("content-encoding"), "gzip");
+    assert_eq!(gunzip(&gz.body), plain.body);
+
+    let br = server
+        .get("/feed.atom", &[("accept-encoding", "gzip, deflate, br")])
+        .await;
+    assert_eq!(br.header("content-encoding"), "br");
+    assert_eq!(unbrotli(&br.body), plain.body);
+    assert!(br.body.len() < gz.body.len() && gz.body.len() < plain.body.len());
+
+    let etags = [plain.header("etag"), gz.header("etag"), br.header("etag")];
+    assert!(
+        etags[0] != etags[1] && etags[1] != etags[2] && etags[0] != etags[2],
+        "{etags:?}"
+    );
+
+    let table = [
+        ("gzip;q=1.0, br;q=0.5", "gzip"),
+        ("br;q=0.1, gzip;q=0.2", "gzip"),
+        ("br;q=0, gzip;q=0", ""),
+        ("*", "br"),
+        ("*;q=0.5, br;q=0", "gzip"),
+        ("identity", ""),
+        ("identity;q=0.5, gzip", "gzip"),
+        ("compress, deflate", ""),
+        ("GZIP", "gzip"),
+    ];
+    for (accept, expected) in table {
+        let reply = server
+            .get("/feed.atom", &[("accept-encoding", accept)])
+            .await;
+        assert_eq!(reply.header("content-encoding"), expected, "{accept}");
+    }
+    // A 304 names the ETag of the encoding the client would have received.
+    let reply = server
+        .get(
+            "/feed.atom",
+            &[
+                ("accept-encoding", "gzip"),
+                ("if-none-match", gz.header("etag")),
+            ],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::NOT_MODIFIED);
+    let reply = server
+        .get(
+            "/feed.atom",
+            &[
+                ("accept-encoding", "br"),
+                ("if-none-match", gz.header("etag")),
+            ],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    // Images are not compressed again.
+    let image = server
+        .get(
+            "/media/2022/werdau-videokonferenz.jpg",
+            &[("accept-encoding", "br, gzip")],
+        )
+        .await;
+    assert_eq!(image.header("content-encoding"), "");
+    assert_eq!(image.header("cache-control"), "public, max-age=86400");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn head_and_other_methods() {
+    let server = Running::start(&shipped()).await;
+    let get = server
+        .get("/feed.json", &[("accept-encoding", "gzip")])
+        .await;
+    let head = server
+        .request("HEAD", "/feed.json", &[("accept-encoding", "gzip")])
+        .await;
+    assert_eq!(head.status, StatusCode::OK);
+    assert!(head.body.is_empty());
+    for name in [
+        "etag",
+        "content-type",
+        "content-length",
+        "content-encoding",
+        "last-modified",
+        "cache-control",
+        "vary",
+    ] {
+        assert_eq!(head.header(name), get.header(name), "{name}");
+    }
+    for method in ["POST", "PUT", "DELETE", "PATCH", "OPTIONS"] {
+        let reply = server.request(method, "/feed.rss", &[]).await;
+        assert_eq!(reply.status, StatusCode::METHOD_NOT_ALLOWED, "{method}");
+        assert_eq!(reply.header("allow"), "GET, HEAD", "{method}");
+    }
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_age_comes_from_site_toml() {
+    let fixture = Fixture::new();
+    fixture.write("site.toml", format!("{}max_age = 120\n", common::SITE_TOML));
+    fixture.record("a.md", &good_record("A", "11.01.2022"));
+    let server = Running::start(fixture.path()).await;
+    let reply = server.get("/feed.rss", &[]).await;
+    assert_eq!(reply.header("cache-control"), "public, max-age=120");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_paths_and_redirects() {
+    let server = Running::start(&shipped()).await;
+    let reply = server.get("/gibt-es-nicht", &[]).await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND);
+    assert_eq!(reply.header("content-type"), "text/html; charset=utf-8");
+    assert!(String::from_utf8_lossy(&reply.body).contains("Seite nicht gefunden"));
+    for (from, to) in [
+        (
+            "/artikel/2022-asskomm-werdau",
+            "/artikel/2022-asskomm-werdau/",
+        ),
+        ("/kategorie/kultur", "/kategorie/kultur/"),
+    ] {
+        let reply = server.get(from, &[]).await;
+        assert_eq!(reply.status, StatusCode::MOVED_PERMANENTLY, "{from}");
+        assert_eq!(reply.header("location"), to);
+    }
+    let reply = server.get("/feed.rss?utm_source=x", &[]).await;
+    assert_eq!(reply.status, StatusCode::OK, "query strings are ignored");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_path_leaves_the_site() {
+    let fixture = Fixture::new();
+    fixture.record("a.md", &good_record("A", "11.01.2022"));
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("secret.png"), b"geheim").unwrap();
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(
+        outside.path().join("secret.png"),
+        fixture.path().join("media/secret.png"),
+    )
+    .unwrap();
+    let server = Running::start(fixture.path()).await;
+    let attempts = [
+        "/../site.toml",
+        "/media/../site.toml",
+        "/%2e%2e/site.toml",
+        "/media/%2e%2e/site.toml",
+        "/media/..%2fsite.toml",
+        "/media%2f..%2fsite.toml",
+        "/media/..%5csite.toml",
+        "/media/..\\site.toml",
+        "/site.toml",
+        "/articles/a.md",
+        "/media/secret.png",
+        "/media/%00",
+        "//etc/passwd",
+        "/%c0%ae%c0%ae/site.toml",
+    ];
+    for path in attempts {
+        let raw = server
+            .raw(format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes())
+            .await;
+        let status_line = raw.lines().next().unwrap_or_default().to_owned();
+        assert!(
+            status_line.contains(" 404 ") || status_line.contains(" 400 "),
+            "{path}: {status_line}"
+        );
+        assert!(
+            !raw.contains("base_url") && !raw.contains("geheim"),
+            "{path} leaked a file"
+        );
+    }
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_requests_do_not_hurt() {
+    let server = Running::start(&shipped()).await;
+    let garbage = server
+        .raw(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03garbage\r\n\r\n")
+        .await;
+    assert!(
+        garbage.is_empty() || garbage.starts_with("HTTP/1.1 400"),
+        "{garbage}"
+    );
+    let huge = format!(
+        "GET / HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
+        "a".repeat(64 * 1024)
+    );
+    let reply = server.raw(huge.as_bytes()).await;
+    assert!(
+        reply.is_empty() || reply.starts_with("HTTP/1.1 431"),
+        "{}",
+        &reply[..reply.len().min(200)]
+    );
+    let reply = server.raw(b"GET /feed.rss HTTP/9.9\r\n\r\n").await;
+    assert!(
+        reply.is_empty() || reply.starts_with("HTTP/1.1 505") || reply.starts_with("HTTP/1.1 400"),
+        "{reply}"
+    );
+    // A slow client that never finishes its head is cut off (header read timeout).
+    let started = Instant::now();
+    let slow = server.raw(b"GET /feed.rss HTTP/1.1\r\nHost: x\r\n").await;
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "cut off after the 1 s timeout"
+    );
+    assert!(
+        slow.is_empty() || slow.starts_with("HTTP/1.1 408"),
+        "{slow}"
+    );
+    // Still serving.
+    assert_eq!(server.get("/feed.rss", &[]).await.status, StatusCode::OK);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn healthz_reports_records() {
+    let fixture = Fixture::new();
+    fixture.record("gut.md", &good_record("Gut", "11.01.2022"));
+    fixture.record(
+        "kaputt.md",
+        "+++\ntitle = \"Kaputt\"\ndate = \"31.02.2022\"\n+++\n",
+    );
+    let server = Running::start(fixture.path()).await;
+    let reply = server.get("/healthz", &[]).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(
+        reply.header("content-type"),
+        "application/json; charset=utf-8"
+    );
+    let health: serde_json::Value = serde_json::from_slice(&reply.body).unwrap();
+    assert_eq!(health["status"], "ok");
+    assert_eq!(health["records_published"], 1);
+    let refused = health["records_refused"].as_array().unwrap();
+    assert_eq!(refused.len(), 1);
+    assert!(refused[0].as_str().unwrap().ends_with(
+        "articles/kaputt.md:3: `31.02.2022` does not exist in the calendar; check day and month"
+    ));
+    assert!(chrono::DateTime::parse_from_rfc3339(health["last_reload"].as_str().unwrap()).is_ok());
+    server.stop().await;
+}
+
+/// Polls `path` until `check` holds on the body, for at most `limit`.
+async fn eventually(
+    server: &Running,
+    path: &str,
+    limit: Duration,
+    check: impl Fn(&Reply) -> bool,
+) -> Duration {
+    let started = Instant::now();
+    loop {
+        let reply = server.get(path, &[]).await;
+        if check(&reply) {
+            return started.elapsed();
+        }
+        assert!(
+            started.elapsed() < limit,
+            "{path}: not within {limit:?}: {}",
+            String::from_utf8_lossy(&reply.body)
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn body_has(reply: &Reply, text: &str) -> bool {
+    String::from_utf8_lossy(&reply.body).contains(text)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_reload() {
+    let fixture = Fixture::new();
+    fixture.record("a.md", &good_record("Erste Meldung", "11.01.2022"));
+    let server = Running::start(fixture.path()).await;
+    let limit = Duration::from_secs(2);
+
+    // Add.
+    fixture.record("b.md", &good_record("Zweite Meldung", "12.01.2022"));
+    eventually(&server, "/feed.rss", limit, |r| {
+        body_has(r, "Zweite Meldung")
+    })
+    .await;
+    assert_eq!(server.get("/artikel/b/", &[]).await.status, StatusCode::OK);
+
+    // Change.
+    fixture.record(
+        "b.md",
+        &good_record("Zweite Meldung, korrigiert", "12.01.2022"),
+    );
+    eventually(&server, "/feed.rss", limit, |r| {
+        body_has(r, "Zweite Meldung, korrigiert")
+    })
+    .await;
+
+    // Break: the last good version stays, and the problem is reported.
+    fixture.record("b.md", "+++\ntitle = \"Kaputt\"\ndate = \"gestern\"\n+++\n");
+    eventually(&server, "/healthz", limit, |r| {
+        body_has(r, "articles/b.md:3:")
+    })
+    .await;
+    let feed = server.get("/feed.rss", &[]).await;
+    assert!(
+        body_has(&feed, "Zweite Meldung, korrigiert"),
+        "last good version kept"
+    );
+    assert!(!body_has(&feed, "Kaputt"));
+
+    // Delete.
+    std::fs::remove_file(fixture.path().join("articles/b.md")).unwrap();
+    eventually(&server, "/feed.rss", limit, |r| {
+        !body_has(r, "Zweite Meldung")
+    })
+    .await;
+    assert_eq!(
+        server.get("/artikel/b/", &[]).await.status,
+        StatusCode::NOT_FOUND
+    );
+
+    // A bad site.toml keeps the previous site.
+    fixture.write("site.toml", "title = \n");
+    eventually(&server, "/healthz", limit, |r| body_has(r, "site.toml:1:")).await;
+    let feed = server.get("/feed.rss", &[]).await;
+    assert!(body_has(&feed, "Teststadt – Meldungen") && body_has(&feed, "Erste Meldung"));
+
+    // And a good one is taken up again.
+    fixture.write(
+        "site.toml",
+        common::SITE_TOML.replace("Teststadt – Meldungen", "Neue Stadt"),
+    );
+    eventually(&server, "/feed.rss", limit, |r| body_has(r, "Neue Stadt")).await;
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_lets_a_request_in_flight_finish() {
+    let server = Running::start(&shipped()).await;
+    let mut stream = TcpStream::connect(server.addr).await.unwrap();
+    // The request head is half sent when the shutdown begins.
+    stream
+        .write_all(b"GET /feed.rss HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let addr = server.addr;
+    let stopping = tokio::spawn(server.stop());
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // New connections are refused once the listener is gone.
+    assert!(
+        TcpStream::connect(addr).await.is_err(),
+        "still accepting after shutdown began"
+    );
+    stream.write_all(b"\r\n").await.unwrap();
+    let mut out = Vec::new();
+    stream.read_to_end(&mut out).await.unwrap();
+    let text = String::from_utf8_lossy(&out);
+    assert!(
+        text.starts_with("HTTP/1.1 200 OK"),
+        "{}",
+        &text[..text.len().min(200)]
+    );
+    assert!(text.contains("</rss>"));
+    stopping.await.unwrap();
+}
