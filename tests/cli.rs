@@ -114,3 +114,44 @@ fn build_writes_every_document_of_the_shipped_example() {
         assert!(out.path().join(path).is_file(), "{path}");
     }
 }
+
+#[cfg(unix)]
+#[test]
+fn serve_logs_its_address_and_exits_cleanly_on_sigterm() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let feeds = common::shipped_feeds();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_stadtfeed"))
+        .args(["serve", "--feeds", feeds.to_str().unwrap(), "--addr", "127.0.0.1:0"])
+        .env("RUST_LOG", "info")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    stderr.read_line(&mut line).unwrap();
+    assert!(line.contains("(10 records published, 0 refused)"), "{line}");
+    let addr = line
+        .split("http://")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no address in {line}"))
+        .to_owned();
+    let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+    stream
+        .write_all(b"GET /feed.json HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 200 OK"), "{response}");
+    let mut log = String::new();
+    while !log.contains("path=/feed.json status=200") {
+        let mut next = String::new();
+        assert!(stderr.read_line(&mut next).unwrap() > 0, "no request log line: {log}");
+        log.push_str(&next);
+    }
+    assert!(log.contains("method=GET") && log.contains("micros="), "{log}");
+    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let exit = child.wait().unwrap();
+    assert_eq!(exit.code(), Some(0), "exit status after SIGTERM");
+}

@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# stadtfeed serve against nginx serving the output of `stadtfeed build`, the
+# same content on the same machine in the same run, loaded by wrk.
+#
+# usage: bench/serve.sh [seconds per run, default 10]
+#
+# Both serve precompressed gzip (stadtfeed from memory, nginx by
+# gzip_static from .gz files made here) and neither writes an access log
+# (stadtfeed with RUST_LOG=warn, nginx with access_log off), so the lines
+# compare serving, not compressing or logging. Installs nginx-light and wrk
+# from Debian's packages when missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+duration=${1:-10}
+connections=64
+if ! command -v wrk >/dev/null || ! command -v nginx >/dev/null; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light wrk >/dev/null
+fi
+cargo build --release --quiet
+bin=$PWD/target/release/stadtfeed
+work=$(mktemp -d)
+chmod 755 "$work"  # nginx workers run as an unprivileged user
+sf_port=18080 ng_port=18081
+cleanup() {
+  [ -n "${sf_pid:-}" ] && kill "$sf_pid" 2>/dev/null && wait "$sf_pid" 2>/dev/null
+  [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null
+  sleep 0.2; rm -rf "$work"
+}
+trap cleanup EXIT
+
+"$bin" build --feeds feeds --out "$work/site" 2>/dev/null
+find "$work/site" -type f ! -path '*/media/*' -exec gzip -k -6 {} \;
+mkdir -p "$work/nginx"
+cat >"$work/nginx.conf" <<CONF
+worker_processes auto;
+pid $work/nginx.pid;
+error_log $work/nginx/error.log warn;
+daemon on;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path $work/nginx; proxy_temp_path $work/nginx; fastcgi_temp_path $work/nginx;
+  uwsgi_temp_path $work/nginx; scgi_temp_path $work/nginx;
+  types { application/rss+xml rss; application/atom+xml atom; application/feed+json json; text/html html; }
+  charset utf-8; charset_types application/rss+xml application/atom+xml application/feed+json;
+  sendfile on; tcp_nopush on; keepalive_requests 100000;
+  gzip_static on; gzip_vary on;
+  server {
+    listen 127.0.0.1:$ng_port;
+    root $work/site;
+    location / { add_header Cache-Control "public, max-age=300"; }
+  }
+}
+CONF
+nginx -c "$work/nginx.conf"
+RUST_LOG=warn "$bin" serve --feeds feeds --addr 127.0.0.1:$sf_port 2>"$work/stadtfeed.log" &
+sf_pid=$!
+for _ in $(seq 50); do curl -sf -o /dev/null http://127.0.0.1:$sf_port/healthz && break; sleep 0.1; done
+curl -sf -o /dev/null http://127.0.0.1:$ng_port/feed.rss
+
+# Each server's own ETag for the gzip form, so the 304 line is a real revalidation.
+etag_of() { curl -s -D - -o /dev/null -H 'Accept-Encoding: gzip' "$1" | tr -d '\r' | awk -F': ' 'tolower($1)=="etag"{print $2}'; }
+sf_etag=$(etag_of http://127.0.0.1:$sf_port/feed.rss)
+ng_etag=$(etag_of http://127.0.0.1:$ng_port/feed.rss)
+run() { # url header... → "requests/s p99"
+  local url=$1; shift
+  local args=()
+  for h in "$@"; do args+=(-H "$h"); done
+  wrk -t2 -c$connections -d"${duration}s" --latency "${args[@]}" "$url" >"$work/wrk.txt"
+  local rps p99
+  rps=$(awk '/^Requests\/sec/{print $2}' "$work/wrk.txt")
+  p99=$(awk '$1=="99%"{print $2}' "$work/wrk.txt")
+  echo "$rps $p99"
+}
+to_ms() { awk -v v="$1" 'BEGIN{ if (v ~ /us$/) {sub(/us$/,"",v); print v/1000} else if (v ~ /ms$/) {sub(/ms$/,"",v); print v} else if (v ~ /s$/) {sub(/s$/,"",v); print v*1000} else print v }'; }
+
+printf '%-26s %14s %10s %14s %10s %12s\n' "GET /feed.rss" "stadtfeed r/s" "p99 ms" "nginx r/s" "p99 ms" "r/s ratio"
+for case in gzip plain 304; do
+  case $case in
+    gzip)  sf=$(run http://127.0.0.1:$sf_port/feed.rss 'Accept-Encoding: gzip'); ng=$(run http://127.0.0.1:$ng_port/feed.rss 'Accept-Encoding: gzip') ;;
+    plain) sf=$(run http://127.0.0.1:$sf_port/feed.rss); ng=$(run http://127.0.0.1:$ng_port/feed.rss) ;;
+    304)   sf=$(run http://127.0.0.1:$sf_port/feed.rss 'Accept-Encoding: gzip' "If-None-Match: $sf_etag")
+           ng=$(run http://127.0.0.1:$ng_port/feed.rss 'Accept-Encoding: gzip' "If-None-Match: $ng_etag") ;;
+  esac
+  read -r sf_rps sf_p99 <<<"$sf"; read -r ng_rps ng_p99 <<<"$ng"
+  printf '%-26s %14.0f %10.2f %14.0f %10.2f %12.2f\n' "$case" "$sf_rps" "$(to_ms "$sf_p99")" "$ng_rps" "$(to_ms "$ng_p99")" \
+    "$(awk -v a="$sf_rps" -v b="$ng_rps" 'BEGIN{print a/b}')"
+done
+echo "($connections connections, 2 wrk threads, ${duration}s per line, $(nproc) cores shared by server and wrk)"
