@@ -121,7 +121,13 @@ fn serve_logs_its_address_and_exits_cleanly_on_sigterm() {
     use std::io::{BufRead, BufReader, Read, Write};
     let feeds = common::shipped_feeds();
     let mut child = Command::new(env!("CARGO_BIN_EXE_stadtfeed"))
-        .args(["serve", "--feeds", feeds.to_str().unwrap(), "--addr", "127.0.0.1:0"])
+        .args([
+            "serve",
+            "--feeds",
+            feeds.to_str().unwrap(),
+            "--addr",
+            "127.0.0.1:0",
+        ])
         .env("RUST_LOG", "info")
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -146,11 +152,20 @@ fn serve_logs_its_address_and_exits_cleanly_on_sigterm() {
     let mut log = String::new();
     while !log.contains("path=/feed.json status=200") {
         let mut next = String::new();
-        assert!(stderr.read_line(&mut next).unwrap() > 0, "no request log line: {log}");
+        assert!(
+            stderr.read_line(&mut next).unwrap() > 0,
+            "no request log line: {log}"
+        );
         log.push_str(&next);
     }
-    assert!(log.contains("method=GET") && log.contains("micros="), "{log}");
-    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(
+        log.contains("method=GET") && log.contains("micros="),
+        "{log}"
+    );
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(status.success());
     let exit = child.wait().unwrap();
     assert_eq!(exit.code(), Some(0), "exit status after SIGTERM");

@@ -33,17 +33,13 @@ pub fn respond(
     path: &str,
     headers: &HeaderMap,
 ) -> HttpResponse {
-    if method != Method::GET && method != Method::HEAD {
-        return status_page(StatusCode::METHOD_NOT_ALLOWED, "Methode nicht erlaubt\n")
-            .map(|mut r| {
-                r.headers_mut()
-                    .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
-                r
-            })
-            .unwrap_or_else(fallback);
-    }
     let head = method == Method::HEAD;
     let response = match lookup(site, path) {
+        _ if method != Method::GET && !head => Response::builder()
+            .status(StatusCode::METHOD_NOT_ALLOWED)
+            .header(header::ALLOW, "GET, HEAD")
+            .header(header::CONTENT_TYPE, "text/plain; charset=utf-8")
+            .body(Full::new(Bytes::from_static(b"Methode nicht erlaubt\n"))),
         Target::Document(key) => match site.documents.get(&key) {
             Some(document) => document_response(document, headers, head),
             None => not_found(site, head),
@@ -63,7 +59,12 @@ pub fn respond(
                 site.health.clone()
             })),
         Target::NotFound => not_found(site, head),
-        Target::BadRequest => status_page(StatusCode::BAD_REQUEST, "Ungültige Adresse\n"),
+        Target::BadRequest => Response::builder()
+            .status(StatusCode::BAD_REQUEST)
+            .header(header::CONTENT_TYPE, "text/plain; charset=utf-8")
+            .body(Full::new(Bytes::from_static(
+                "Ungültige Adresse\n".as_bytes(),
+            ))),
     };
     response.unwrap_or_else(fallback)
 }
@@ -217,13 +218,6 @@ fn not_found(site: &ServedSite, head: bool) -> Result<HttpResponse, hyper::http:
         } else {
             site.not_found.clone()
         }))
-}
-
-fn status_page(status: StatusCode, text: &'static str) -> Result<HttpResponse, hyper::http::Error> {
-    Response::builder()
-        .status(status)
-        .header(header::CONTENT_TYPE, "text/plain; charset=utf-8")
-        .body(Full::new(Bytes::from_static(text.as_bytes())))
 }
 
 /// Only reached if a header value were invalid, which the values above never are.

@@ -71,6 +71,9 @@ pub enum StartError {
         /// What the OS said.
         source: std::io::Error,
     },
+    /// Reading the content died (a bug: reading never panics by design).
+    #[error("loading the content failed: {0}")]
+    Load(String),
     /// The file watcher could not start.
     #[error("cannot watch the content directory: {0}")]
     Watch(#[from] notify::Error),
@@ -92,10 +95,7 @@ impl Server {
         let feeds = config.feeds.clone();
         let (publisher, loaded) = tokio::task::spawn_blocking(move || Publisher::open(&feeds))
             .await
-            .map_err(|e| StartError::Bind {
-                addr: config.addr,
-                source: std::io::Error::other(e),
-            })??;
+            .map_err(|e| StartError::Load(e.to_string()))??;
         let listener = TcpListener::bind(config.addr)
             .await
             .map_err(|source| StartError::Bind {
