@@ -311,23 +311,16 @@ fn control_characters_are_dropped_and_script_never_reaches_readers() {
         .iter()
         .filter(|(p, _)| !p.starts_with("media/"))
     {
-        let mut text = String::from_utf8_lossy(&document.body).into_owned();
+        let text = String::from_utf8_lossy(&document.body);
         assert!(!text.contains('\u{1}') && !text.contains('\u{7}'), "{path}");
-        if path.ends_with(".json") {
-            // JSON titles are plain text by the spec; only content_html is markup.
-            let json: serde_json::Value = serde_json::from_str(&text).unwrap();
-            text = json["items"][0]["content_html"]
-                .as_str()
-                .unwrap()
-                .to_owned();
-        }
-        assert!(!text.contains("<script"), "{path}");
+        assert!(
+            !text.contains("<script") && !text.contains("&lt;script"),
+            "{path}"
+        );
         assert!(!text.contains("onerror"), "{path}");
         assert!(!text.contains("javascript:"), "{path}");
     }
     let feed = feed_rs::parser::parse(common::text(&site, "feed.atom").as_bytes()).unwrap();
-    assert_eq!(
-        feed.entries[0].title.as_ref().unwrap().content,
-        "Titel <script>alert(1)</script>"
-    );
+    // Titles are plain text: markup is removed, since many readers render titles as HTML.
+    assert_eq!(feed.entries[0].title.as_ref().unwrap().content, "Titel");
 }

@@ -29,9 +29,14 @@ struct Running {
 
 impl Running {
     async fn start(dir: &Path) -> Running {
+        Running::start_with(dir, |_| {}).await
+    }
+
+    async fn start_with(dir: &Path, adjust: impl FnOnce(&mut Config)) -> Running {
         let mut config = Config::new(dir.to_path_buf(), "127.0.0.1:0".parse().unwrap());
         config.header_read_timeout = Duration::from_secs(1);
         config.shutdown_grace = Duration::from_secs(5);
+        adjust(&mut config);
         let server = Server::bind(config).await.expect("server starts");
         let addr = server.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
@@ -619,4 +624,33 @@ async fn shutdown_lets_a_request_in_flight_finish() {
     );
     assert!(text.contains("</rss>"));
     stopping.await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_beyond_the_limit_wait_their_turn() {
+    let server = Running::start_with(&shipped(), |c| c.max_connections = 1).await;
+    let request = b"GET /feed.json HTTP/1.1\r\nHost: x\r\n\r\n";
+    let mut first = TcpStream::connect(server.addr).await.unwrap();
+    first.write_all(request).await.unwrap();
+    let mut buf = vec![0u8; 64];
+    let n = first.read(&mut buf).await.unwrap();
+    assert!(
+        buf[..n].starts_with(b"HTTP/1.1 200"),
+        "the first connection is served"
+    );
+    // The first connection stays open (keep-alive), holding the only slot.
+    let mut second = TcpStream::connect(server.addr).await.unwrap();
+    second.write_all(request).await.unwrap();
+    let waited = tokio::time::timeout(Duration::from_millis(500), second.read(&mut buf)).await;
+    assert!(
+        waited.is_err(),
+        "the second connection is not served while the first holds the slot"
+    );
+    drop(first);
+    let n = tokio::time::timeout(Duration::from_secs(5), second.read(&mut buf))
+        .await
+        .expect("served once the slot is free")
+        .unwrap();
+    assert!(buf[..n].starts_with(b"HTTP/1.1 200"));
+    server.stop().await;
 }

@@ -7,7 +7,7 @@ use toml::Spanned;
 
 use super::image;
 use super::problem::{line_of, Problem, ProblemKind};
-use super::text::xml_safe;
+use super::text::plain_line;
 use crate::model::{Logo, SiteConfig};
 
 /// The name of the file, relative to the content directory.
@@ -46,7 +46,7 @@ pub fn load(feeds_dir: &Path) -> Result<SiteConfig, Problem> {
         problem(line, ProblemKind::Toml(e.message().to_owned()))
     })?;
     let at = |span: std::ops::Range<usize>| Some(line_of(&text, span.start));
-    let clean = |s: String| xml_safe(&s).into_owned();
+    let clean = |s: String| plain_line(&s);
 
     let title = file
         .title

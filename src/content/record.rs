@@ -11,7 +11,7 @@ use super::date::{self, DateError};
 use super::image;
 use super::markdown;
 use super::problem::{line_of, Problem, ProblemKind};
-use super::text::xml_safe;
+use super::text::{plain_line, xml_safe};
 use crate::model::{Article, ArticleId, Category, CategorySlug, Image, SiteConfig};
 
 #[derive(Deserialize)]
@@ -98,8 +98,7 @@ pub fn parse(
     if front.draft {
         return Ok(Record::Draft);
     }
-    // Titles, names and teasers are one line: whitespace runs become one space.
-    let clean = |s: &str| xml_safe(s).split_whitespace().collect::<Vec<_>>().join(" ");
+    let clean = plain_line;
 
     let title = front.title.ok_or_else(|| {
         problem(

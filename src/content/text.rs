@@ -1,4 +1,5 @@
-//! Text that every output format can carry.
+//! Text that every output format can carry, and that no reader can take
+//! for markup.
 
 use std::borrow::Cow;
 
@@ -16,14 +17,62 @@ pub fn xml_safe(text: &str) -> Cow<'_, str> {
     }
 }
 
+/// A one-line plain text field (title, summary, names, captions) as readers
+/// get it: XML-unsafe characters dropped, markup removed (`<b>x</b>` → `x`;
+/// script and style with their content), whitespace runs as one space.
+/// Many feed readers render titles as HTML, so tags must not survive there.
+pub fn plain_line(text: &str) -> String {
+    let safe = xml_safe(text);
+    let plain = if safe.contains('<') {
+        Cow::Owned(strip_markup(&safe))
+    } else {
+        safe
+    };
+    plain.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The text content of `html`: ammonia with no tags allowed, then its
+/// entities turned back into characters.
+fn strip_markup(html: &str) -> String {
+    let escaped = ammonia::Builder::empty().clean(html).to_string();
+    let resolve = |entity: &str| match entity {
+        "nbsp" => Some("\u{a0}"),
+        other => quick_xml::escape::resolve_xml_entity(other),
+    };
+    match quick_xml::escape::unescape_with(&escaped, resolve) {
+        Ok(text) => text.into_owned(),
+        // ammonia only writes entities that resolve; keep its text if not.
+        Err(_) => escaped,
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::xml_safe;
+    use super::*;
 
     #[test]
     fn drops_only_what_xml_cannot_carry() {
         assert_eq!(xml_safe("a\u{0}b\u{1b}c\u{7f}d\u{85}e\u{FFFF}"), "abcde");
         assert_eq!(xml_safe("Tab\tNL\nCR\r"), "Tab\tNL\nCR\r");
         assert_eq!(xml_safe("Grüße 🎉 שלום <&>"), "Grüße 🎉 שלום <&>");
+    }
+
+    #[test]
+    fn plain_lines() {
+        let table = [
+            (
+                "Baustelle  an der\n Zwickauer Straße",
+                "Baustelle an der Zwickauer Straße",
+            ),
+            ("Ti\u{1}tel <b>fett</b> & mehr", "Titel fett & mehr"),
+            ("<script>alert(1)</script>Hallo", "Hallo"),
+            ("3 < 5 und 7 > 6", "3 < 5 und 7 > 6"),
+            ("A &amp; B", "A &amp; B"),
+            ("»ASSKomm« 🎉 שלום", "»ASSKomm« 🎉 שלום"),
+            ("<a href=\"x\">Link</a>&nbsp;<", "Link <"),
+        ];
+        for (input, expected) in table {
+            assert_eq!(plain_line(input), expected, "{input:?}");
+        }
     }
 }
