@@ -129,11 +129,19 @@ pub fn article_page(config: &SiteConfig, site_feed: &Feed<'_>, article: &Article
         date_line: date_line(&article.published),
         updated_line: article.updated.as_ref().map(de::date_time),
         author: &article.author,
-        content_html: &article.content_html,
+        content_html: &site_relative(&article.content_html, config, root),
         categories: &article.categories,
         external_link: article.external_link.as_deref(),
     };
     into_bytes(page.render())
+}
+
+/// The article's HTML with links into this site made relative to the page,
+/// so that its images and links work wherever the pages are served (a local
+/// `cargo run`, a CDN, a mirror), while feeds keep absolute URLs.
+fn site_relative(content_html: &str, config: &SiteConfig, root: &str) -> String {
+    // Only attribute values (src="…", href="…") start with `="`.
+    content_html.replace(&format!("=\"{}/", config.base_url), &format!("=\"{root}"))
 }
 
 /// The page for unknown paths. Its links are absolute (it is shown at any
