@@ -70,16 +70,7 @@ pub fn main() -> ExitCode {
 
 fn print_problems(problems: &[Problem], feeds: &Path) {
     for problem in problems {
-        eprintln!("{}", in_dir(problem, feeds));
-    }
-}
-
-/// The problem with its path as the user typed the content directory, so
-/// that editors can jump to it (`feeds/articles/x.md:3: …`).
-fn in_dir(problem: &Problem, feeds: &Path) -> Problem {
-    Problem {
-        path: feeds.join(&problem.path),
-        ..problem.clone()
+        eprintln!("{}", problem.in_dir(feeds));
     }
 }
 
@@ -89,7 +80,7 @@ fn build(feeds: &Path, out: &Path) -> ExitCode {
     let snapshot = match library.snapshot() {
         Ok(snapshot) => snapshot,
         Err(problem) => {
-            eprintln!("{}", in_dir(&problem, feeds));
+            eprintln!("{}", problem.in_dir(feeds));
             eprintln!(
                 "nothing built: {} needs a usable site.toml",
                 feeds.display()
@@ -125,12 +116,12 @@ fn check(feeds: &Path) -> ExitCode {
     let library = Library::open(feeds);
     match library.snapshot() {
         Err(problem) => {
-            println!("{}", in_dir(&problem, feeds));
+            println!("{}", problem.in_dir(feeds));
             ExitCode::FAILURE
         }
         Ok(snapshot) => {
             for problem in &snapshot.problems {
-                println!("{}", in_dir(problem, feeds));
+                println!("{}", problem.in_dir(feeds));
             }
             eprintln!(
                 "{} records, {} problems",

@@ -27,6 +27,18 @@ impl fmt::Display for Problem {
 
 impl std::error::Error for Problem {}
 
+impl Problem {
+    /// The same problem with `dir` (the content directory as the user typed
+    /// it) in front of its path, so that editors' tools can jump to it:
+    /// `feeds/articles/x.md:3: …`.
+    pub fn in_dir(&self, dir: &std::path::Path) -> Problem {
+        Problem {
+            path: dir.join(&self.path),
+            ..self.clone()
+        }
+    }
+}
+
 /// Every way an input file can be refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ProblemKind {

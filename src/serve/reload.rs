@@ -79,7 +79,7 @@ fn prepare(
 ) -> Result<(ServedSite, LoadSummary), Problem> {
     let snapshot = library.snapshot()?;
     for problem in &snapshot.problems {
-        tracing::warn!("{}", problem_in(library.dir(), problem));
+        tracing::warn!("{}", problem.in_dir(library.dir()));
     }
     let published = publish(&snapshot.site, library.dir());
     let health = Health {
@@ -88,7 +88,7 @@ fn prepare(
         records_refused: snapshot
             .problems
             .iter()
-            .map(|p| problem_in(library.dir(), p))
+            .map(|p| p.in_dir(library.dir()).to_string())
             .collect(),
         last_reload: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
     };
@@ -100,15 +100,6 @@ fn prepare(
             refused: health.records_refused.len(),
         },
     ))
-}
-
-/// The problem with the content directory in front of its path.
-fn problem_in(dir: &Path, problem: &Problem) -> String {
-    Problem {
-        path: dir.join(&problem.path),
-        ..problem.clone()
-    }
-    .to_string()
 }
 
 /// Watches `feeds_dir` and reloads `publisher` after each burst of changes.
