@@ -12,10 +12,10 @@ use super::documents::{ServedDocument, ServedSite, Variant};
 pub type HttpResponse = Response<Full<Bytes>>;
 
 /// Where the lookup of a path leads.
-#[derive(Debug, PartialEq, Eq)]
-enum Target {
-    /// A document by its key in the site.
-    Document(String),
+#[derive(Debug)]
+enum Target<'a> {
+    /// A document of the site.
+    Document(&'a ServedDocument),
     /// The same path with a trailing slash (`/artikel/<id>` → `/artikel/<id>/`).
     Redirect(String),
     /// `/healthz`.
@@ -33,17 +33,17 @@ pub fn respond(
     path: &str,
     headers: &HeaderMap,
 ) -> HttpResponse {
-    let head = method == Method::HEAD;
-    let response = match lookup(site, path) {
-        _ if method != Method::GET && !head => Response::builder()
+    if method != Method::GET && method != Method::HEAD {
+        return Response::builder()
             .status(StatusCode::METHOD_NOT_ALLOWED)
             .header(header::ALLOW, "GET, HEAD")
             .header(header::CONTENT_TYPE, "text/plain; charset=utf-8")
-            .body(Full::new(Bytes::from_static(b"Methode nicht erlaubt\n"))),
-        Target::Document(key) => match site.documents.get(&key) {
-            Some(document) => document_response(document, headers, head),
-            None => not_found(site, head),
-        },
+            .body(Full::new(Bytes::from_static(b"Methode nicht erlaubt\n")))
+            .unwrap_or_else(fallback);
+    }
+    let head = method == Method::HEAD;
+    let response = match lookup(site, path) {
+        Target::Document(document) => document_response(document, headers, head),
         Target::Redirect(location) => Response::builder()
             .status(StatusCode::MOVED_PERMANENTLY)
             .header(header::LOCATION, location)
@@ -71,7 +71,7 @@ pub fn respond(
 
 /// Maps a request path to a document key. Only keys of the site can come
 /// out, so no spelling of a path (`..`, `%2e%2e`, `%2f`, `\`) reaches a file.
-fn lookup(site: &ServedSite, raw_path: &str) -> Target {
+fn lookup<'a>(site: &'a ServedSite, raw_path: &str) -> Target<'a> {
     if raw_path == "/healthz" {
         return Target::Health;
     }
@@ -89,8 +89,8 @@ fn lookup(site: &ServedSite, raw_path: &str) -> Target {
     } else {
         decoded.into_owned()
     };
-    if site.documents.contains_key(&key) {
-        Target::Document(key)
+    if let Some(document) = site.documents.get(&key) {
+        Target::Document(document)
     } else if site.documents.contains_key(&format!("{key}/index.html")) {
         Target::Redirect(format!("{raw_path}/"))
     } else {
