@@ -580,6 +580,17 @@ async fn live_reload() {
         StatusCode::NOT_FOUND
     );
 
+    // A new image alone (no record changed) is published.
+    std::fs::copy(
+        fixture.path().join("media/logo.png"),
+        fixture.path().join("media/neu.png"),
+    )
+    .unwrap();
+    eventually(&server, "/media/neu.png", limit, |r| {
+        r.status == StatusCode::OK
+    })
+    .await;
+
     // A bad site.toml keeps the previous site.
     fixture.write("site.toml", "title = \n");
     eventually(&server, "/healthz", limit, |r| body_has(r, "site.toml:1:")).await;

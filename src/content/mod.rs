@@ -85,6 +85,9 @@ pub struct Library {
     config_problem: Option<Problem>,
     /// Every record file under `articles/`, by path relative to `dir`.
     entries: BTreeMap<PathBuf, Entry>,
+    /// Every file under `media/` with its stamp, so that a new or replaced
+    /// image (the logo, say) is published even when no record changed.
+    media: Vec<(PathBuf, Option<Stamp>)>,
 }
 
 /// What is ready to publish, and what was refused.
@@ -107,6 +110,7 @@ impl Library {
             config_stamp: None,
             config_problem: None,
             entries: BTreeMap::new(),
+            media: Vec::new(),
         };
         library.refresh();
         library
@@ -152,7 +156,22 @@ impl Library {
             })
             .collect();
         self.entries.extend(read);
+        let media = self.media_files();
+        changed |= media != self.media;
+        self.media = media;
         changed
+    }
+
+    /// Every file under `media/`, with its stamp.
+    fn media_files(&self) -> Vec<(PathBuf, Option<Stamp>)> {
+        walkdir::WalkDir::new(self.dir.join("media"))
+            .follow_links(true)
+            .sort_by_file_name()
+            .into_iter()
+            .filter_map(Result::ok)
+            .filter(|e| e.file_type().is_file())
+            .map(|e| (e.path().to_path_buf(), Stamp::of(e.path())))
+            .collect()
     }
 
     /// Re-reads `site.toml` if it changed; keeps the last good one on error.
