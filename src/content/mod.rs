@@ -12,7 +12,7 @@ pub mod problem;
 pub mod record;
 pub mod text;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -235,7 +235,7 @@ impl Library {
 
     /// Every `*.md` under `articles/`, any depth, skipping hidden files
     /// (editors' swap and lock files).
-    fn record_files(&self) -> Vec<PathBuf> {
+    fn record_files(&self) -> BTreeSet<PathBuf> {
         let root = self.dir.join(ARTICLES_DIR);
         walkdir::WalkDir::new(&root)
             .follow_links(true)
