@@ -14,8 +14,8 @@ use super::documents::{Health, ServedSite};
 use crate::content::{Library, Problem};
 use crate::site::publish;
 
-/// How long the content directory must be quiet before a reload: editors
-/// and CMSs write several files in a burst.
+/// The debounce window: editors and CMSs write several files in a burst,
+/// which becomes one or two reloads instead of one per file.
 pub const DEBOUNCE: Duration = Duration::from_millis(250);
 
 /// The library and the site it currently serves.
