@@ -11,6 +11,10 @@
 //!   path, with its content type and last-modified date.
 //! - [`build`] writes that site to a folder; [`serve`] answers HTTP from it.
 //! - [`cli`] is the command line on top of all that; `main.rs` only calls it.
+//! - [`de`] holds the German month and weekday names that dates are read
+//!   and written with.
+
+#![warn(missing_docs)]
 
 pub mod build;
 pub mod cli;

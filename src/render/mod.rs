@@ -1,7 +1,7 @@
 //! Pure functions from the model to the bytes of one document each. No
 //! renderer reads files or the clock: the same site gives the same bytes.
 //!
-//! [`feed_pages`] cuts the site into the feed documents of every format
+//! [`Feed`] cuts the site into the feed documents of every format
 //! (site-wide and per category, paged by RFC 5005); the format modules
 //! render one [`FeedPage`] each.
 
@@ -74,7 +74,7 @@ pub struct Feed<'a> {
     pub description: String,
     /// The category, for category feeds.
     pub category: Option<&'a Category>,
-    /// URL path prefix of its documents and HTML page: "" or "kategorie/<slug>/".
+    /// URL path prefix of its documents and HTML page: `""` or `"kategorie/<slug>/"`.
     pub dir: String,
     /// Its articles, newest first.
     pub articles: Vec<&'a Article>,
