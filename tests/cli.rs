@@ -170,3 +170,37 @@ fn serve_logs_its_address_and_exits_cleanly_on_sigterm() {
     let exit = child.wait().unwrap();
     assert_eq!(exit.code(), Some(0), "exit status after SIGTERM");
 }
+
+#[test]
+fn build_leaves_unchanged_files_untouched() {
+    let out = tempfile::tempdir().unwrap();
+    let feeds = common::shipped_feeds();
+    let args = [
+        "build",
+        "--feeds",
+        feeds.to_str().unwrap(),
+        "--out",
+        out.path().to_str().unwrap(),
+    ];
+    assert_eq!(stadtfeed(&args).0, 0);
+    let feed = out.path().join("feed.rss");
+    let stray = out.path().join("robots.txt");
+    std::fs::write(&stray, "User-agent: *\n").unwrap();
+    let old = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_600_000_000);
+    std::fs::File::options()
+        .write(true)
+        .open(&feed)
+        .unwrap()
+        .set_modified(old)
+        .unwrap();
+    assert_eq!(stadtfeed(&args).0, 0);
+    assert_eq!(
+        std::fs::metadata(&feed).unwrap().modified().unwrap(),
+        old,
+        "feed.rss was rewritten"
+    );
+    assert!(
+        stray.is_file(),
+        "files the site does not produce are left alone"
+    );
+}
