@@ -665,3 +665,30 @@ async fn connections_beyond_the_limit_wait_their_turn() {
     assert!(buf[..n].starts_with(b"HTTP/1.1 200"));
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http2_without_tls() {
+    let server = Running::start(&shipped()).await;
+    let stream = TcpStream::connect(server.addr).await.unwrap();
+    let (mut sender, connection) = hyper::client::conn::http2::handshake(
+        hyper_util::rt::TokioExecutor::new(),
+        TokioIo::new(stream),
+    )
+    .await
+    .unwrap();
+    tokio::spawn(connection);
+    let request = Request::builder()
+        .uri(format!("http://{}/feed.atom", server.addr))
+        .header("accept-encoding", "gzip")
+        .body(Empty::<Bytes>::new())
+        .unwrap();
+    let response = sender.send_request(request).await.unwrap();
+    assert_eq!(response.version(), hyper::Version::HTTP_2);
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["content-encoding"], "gzip");
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    let plain = server.get("/feed.atom", &[]).await;
+    assert_eq!(gunzip(&body), plain.body);
+    drop(sender);
+    server.stop().await;
+}

@@ -10,10 +10,10 @@ use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 use hyper::body::Incoming;
-use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::Request;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
@@ -129,11 +129,17 @@ impl Server {
         };
         let limit = Arc::new(Semaphore::new(self.config.max_connections));
         let graceful = GracefulShutdown::new();
-        let mut builder = http1::Builder::new();
+        // HTTP/1.1, and HTTP/2 for clients that speak it without TLS (h2c).
+        let mut builder = auto::Builder::new(TokioExecutor::new());
         builder
+            .http1()
             .timer(TokioTimer::new())
             .header_read_timeout(self.config.header_read_timeout)
             .max_buf_size(self.config.max_header_bytes.max(8192));
+        builder
+            .http2()
+            .timer(TokioTimer::new())
+            .max_header_list_size(self.config.max_header_bytes as u32);
         tokio::pin!(shutdown);
         let mut backoff = Duration::from_millis(5);
         loop {
@@ -163,8 +169,11 @@ impl Server {
                 let response = handle(&site.load(), &request);
                 async move { Ok::<_, Infallible>(response) }
             });
-            let connection =
-                graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
+            let connection = graceful.watch(
+                builder
+                    .serve_connection(TokioIo::new(stream), service)
+                    .into_owned(),
+            );
             tokio::spawn(async move {
                 if let Err(e) = connection.await {
                     tracing::debug!("connection: {e}");
