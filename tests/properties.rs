@@ -106,3 +106,32 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(500))]
+
+    /// Whatever bytes a record holds, reading it gives an article or a
+    /// problem; it never panics.
+    #[test]
+    fn any_bytes_are_read_or_refused(front in "[a-z_ =\"'\\[\\].,:0-9\\n+-]{0,120}", tail in prop::collection::vec(any::<u8>(), 0..80)) {
+        let mut bytes = format!("+++\n{front}\n+++\n").into_bytes();
+        bytes.extend(tail);
+        let config = config();
+        let _ = record::parse(Path::new("/nonexistent"), Path::new("articles/x.md"), &bytes, &config);
+        let _ = record::parse(Path::new("/nonexistent"), Path::new("articles/x.md"), &bytes[4..], &config);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    /// Date-like text of any shape is read or refused, never a panic; what
+    /// is read carries an offset Europe/Berlin really has.
+    #[test]
+    fn date_like_text_is_read_or_refused(text in "([0-9]{1,5}[.:T -]{0,2}){1,6}(Uhr|[+-][0-9]{2}:[0-9]{2}|Z)?|[0-9]{1,2}\\. (Januar|März|Mai|Dezember|Foo) [0-9]{1,5}(, [0-9]{1,2}:[0-9]{1,2} Uhr)?") {
+        if let Ok(date) = stadtfeed::content::date::parse_text(&text, chrono_tz::Europe::Berlin) {
+            let offset = date.offset().local_minus_utc();
+            prop_assert!(offset == 3600 || offset == 7200, "{text} → {date}");
+        }
+    }
+}

@@ -2,7 +2,9 @@
 //! local offset (PRODUCT.md §1.3).
 
 use chrono::format::ParseErrorKind;
-use chrono::{DateTime, FixedOffset, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZone};
+use chrono::{
+    DateTime, Datelike, FixedOffset, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZone,
+};
 use chrono_tz::Tz;
 
 use crate::de;
@@ -21,6 +23,9 @@ pub enum DateError {
     /// A local time skipped when the clocks spring forward.
     #[error("{0} does not exist in {1}: the clocks jump forward over it; write the time after the change")]
     SpringForwardGap(String, Tz),
+    /// A year no town news has: most often a two-digit year ("11.01.22").
+    #[error("`{0}` has the year {1}; write the year with four digits, between 1900 and 2999")]
+    ImplausibleYear(String, i32),
     /// A TOML time of day without a date.
     #[error("a time of day needs a date too, e.g. \"11.01.2022 14:30\"")]
     TimeWithoutDate,
@@ -41,6 +46,17 @@ const DATE_TIME_FORMATS: [&str; 6] = [
 /// Reads a date written as text in any of the accepted forms; a form without
 /// an offset is local time in `tz`.
 pub fn parse_text(text: &str, tz: Tz) -> Result<DateTime<FixedOffset>, DateError> {
+    let date = parse_any_year(text, tz)?;
+    if !(1900..=2999).contains(&date.year()) {
+        return Err(DateError::ImplausibleYear(
+            text.trim().to_owned(),
+            date.year(),
+        ));
+    }
+    Ok(date)
+}
+
+fn parse_any_year(text: &str, tz: Tz) -> Result<DateTime<FixedOffset>, DateError> {
     let trimmed = text.trim();
     if let Ok(instant) = DateTime::parse_from_rfc3339(trimmed) {
         return Ok(in_zone(instant, tz));
@@ -220,5 +236,12 @@ mod tests {
             );
         }
         assert_eq!(rfc3339("29.02.2024"), "2024-02-29T00:00:00+01:00");
+        for (text, year) in [("11.01.22", 22), ("1. Januar 0", 0), ("0202-01-11", 202)] {
+            assert_eq!(
+                parse_text(text, Berlin),
+                Err(DateError::ImplausibleYear(text.to_owned(), year)),
+                "{text}"
+            );
+        }
     }
 }
