@@ -61,9 +61,9 @@ pub enum Record {
 
 /// Where in the file the front matter lives, so that TOML spans become lines.
 struct Layout<'a> {
+    /// The TOML between the `+++` lines; it starts on line 2.
     front: &'a str,
-    /// Line number of the first front matter line.
-    front_first_line: usize,
+    /// The Markdown after the closing `+++`.
     body: &'a str,
 }
 
@@ -86,9 +86,7 @@ pub fn parse(
     })?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let layout = split(text).map_err(|(line, kind)| problem(Some(line), kind))?;
-    let front_line = |span: std::ops::Range<usize>| {
-        Some(layout.front_first_line + line_of(layout.front, span.start) - 1)
-    };
+    let front_line = |span: std::ops::Range<usize>| Some(line_of(layout.front, span.start) + 1);
     let at_start = Some(1);
 
     let front: FrontMatter = toml::from_str(layout.front).map_err(|e| {
@@ -98,15 +96,13 @@ pub fn parse(
     if front.draft {
         return Ok(Record::Draft);
     }
-    let clean = plain_line;
-
     let title = front.title.ok_or_else(|| {
         problem(
             at_start,
             ProblemKind::Missing("title", "title = \"Baustelle an der Zwickauer Straße\""),
         )
     })?;
-    let title_text = clean(title.get_ref());
+    let title_text = plain_line(title.get_ref());
     if title_text.is_empty() {
         return Err(problem(
             front_line(title.span()),
@@ -158,7 +154,7 @@ pub fn parse(
 
     let mut categories: Vec<Category> = Vec::new();
     for name in &front.categories {
-        let name_text = clean(name.get_ref());
+        let name_text = plain_line(name.get_ref());
         let slug = CategorySlug::from_name(&name_text).ok_or_else(|| {
             problem(
                 front_line(name.span()),
@@ -187,60 +183,17 @@ pub fn parse(
         }
     };
 
-    let mut images = Vec::new();
-    let image = match front.image {
-        None => None,
+    let (image, image_file) = match &front.image {
+        None => (None, None),
         Some(spec) => {
-            let src = spec.src.get_ref().trim();
-            let src_line = front_line(spec.src.span());
-            let alt = spec
-                .alt
-                .as_deref()
-                .or(spec.caption.as_deref())
-                .map(clean)
-                .unwrap_or_else(|| title_text.clone());
-            let caption = spec.caption.as_deref().map(clean).filter(|s| !s.is_empty());
-            let credit = spec.credit.as_deref().map(clean).filter(|s| !s.is_empty());
-            if image::is_remote(src) {
-                if url::Url::parse(src).is_err() {
-                    return Err(problem(src_line, ProblemKind::BadUrl(src.to_owned())));
-                }
-                let (Some(mime_type), Some(length)) = (spec.mime_type, spec.length) else {
-                    return Err(problem(
-                        src_line,
-                        ProblemKind::RemoteImageIncomplete(src.to_owned()),
-                    ));
-                };
-                Some(Image {
-                    url: src.to_owned(),
-                    mime_type: clean(&mime_type),
-                    length,
-                    width: spec.width,
-                    height: spec.height,
-                    alt,
-                    caption,
-                    credit,
-                })
-            } else {
-                let local = image::inspect_local(feeds_dir, src, &config.base_url)
-                    .map_err(|kind| problem(src_line, kind))?;
-                images.push(local.file);
-                Some(Image {
-                    url: local.url,
-                    mime_type: local.mime_type.to_owned(),
-                    length: local.length,
-                    width: Some(local.width),
-                    height: Some(local.height),
-                    alt,
-                    caption,
-                    credit,
-                })
-            }
+            let (image, file) = resolve_image(spec, &title_text, feeds_dir, config)
+                .map_err(|kind| problem(front_line(spec.src.span()), kind))?;
+            (Some(image), file)
         }
     };
 
     let body = xml_safe(layout.body);
-    let summary = match front.summary.as_deref().map(clean) {
+    let summary = match front.summary.as_deref().map(plain_line) {
         Some(summary) if !summary.is_empty() => summary,
         _ => markdown::first_paragraph_text(&body),
     };
@@ -258,7 +211,7 @@ pub fn parse(
         author: front
             .author
             .as_deref()
-            .map(clean)
+            .map(plain_line)
             .filter(|a| !a.is_empty())
             .unwrap_or_else(|| config.author.clone()),
         categories,
@@ -270,8 +223,67 @@ pub fn parse(
     };
     Ok(Record::Article {
         article: Box::new(article),
-        images,
+        images: image_file.into_iter().collect(),
     })
+}
+
+/// The record's `[image]`: a local file measured, or a remote one as the
+/// record describes it; with the local file, whose change makes the record
+/// stale.
+fn resolve_image(
+    spec: &ImageFront,
+    title: &str,
+    feeds_dir: &Path,
+    config: &SiteConfig,
+) -> Result<(Image, Option<PathBuf>), ProblemKind> {
+    let src = spec.src.get_ref().trim();
+    let alt = spec
+        .alt
+        .as_deref()
+        .or(spec.caption.as_deref())
+        .map(plain_line)
+        .unwrap_or_else(|| title.to_owned());
+    let caption = spec
+        .caption
+        .as_deref()
+        .map(plain_line)
+        .filter(|s| !s.is_empty());
+    let credit = spec
+        .credit
+        .as_deref()
+        .map(plain_line)
+        .filter(|s| !s.is_empty());
+    if image::is_remote(src) {
+        if url::Url::parse(src).is_err() {
+            return Err(ProblemKind::BadUrl(src.to_owned()));
+        }
+        let (Some(mime_type), Some(length)) = (&spec.mime_type, spec.length) else {
+            return Err(ProblemKind::RemoteImageIncomplete(src.to_owned()));
+        };
+        let image = Image {
+            url: src.to_owned(),
+            mime_type: plain_line(mime_type),
+            length,
+            width: spec.width,
+            height: spec.height,
+            alt,
+            caption,
+            credit,
+        };
+        return Ok((image, None));
+    }
+    let local = image::inspect_local(feeds_dir, src, &config.base_url)?;
+    let image = Image {
+        url: local.url,
+        mime_type: local.mime_type.to_owned(),
+        length: local.length,
+        width: Some(local.width),
+        height: Some(local.height),
+        alt,
+        caption,
+        credit,
+    };
+    Ok((image, Some(local.file)))
 }
 
 /// Finds the front matter between the opening `+++` line and the next one.
@@ -287,7 +299,6 @@ fn split(text: &str) -> Result<Layout<'_>, (usize, ProblemKind)> {
         if line.trim_end() == "+++" {
             return Ok(Layout {
                 front: &text[front_start..offset],
-                front_first_line: 2,
                 body: &text[offset + line.len()..],
             });
         }
