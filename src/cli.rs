@@ -89,7 +89,7 @@ fn build(feeds: &Path, out: &Path) -> ExitCode {
         }
     };
     print_problems(&snapshot.problems, feeds);
-    let published = crate::site::publish(&snapshot.site, feeds);
+    let published = crate::site::publish(&snapshot.site);
     let written = match crate::build::write_site(&published, out) {
         Ok(n) => n,
         Err(e) => {

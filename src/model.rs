@@ -190,14 +190,30 @@ impl SiteConfig {
     }
 }
 
+/// A file under `media/`, published at the same path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MediaFile {
+    /// URL path, e.g. `media/2022/werdau-videokonferenz.jpg`.
+    pub url_path: String,
+    /// Sniffed from the bytes; `application/octet-stream` for non-images.
+    pub content_type: &'static str,
+    /// The file's bytes.
+    pub bytes: bytes::Bytes,
+    /// The file's mtime: media carry no dates of their own.
+    pub modified: DateTime<chrono::Utc>,
+}
+
 /// Everything that is published: the site and its articles, newest first
-/// (ties broken by id, so the order never depends on the file system).
+/// (ties broken by id, so the order never depends on the file system), and
+/// the media files.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Site {
     /// The publisher.
     pub config: SiteConfig,
     /// Published articles, newest first; no drafts, no duplicate ids.
     pub articles: Vec<Article>,
+    /// Every file under `media/`.
+    pub media: Vec<MediaFile>,
 }
 
 impl Article {

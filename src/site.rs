@@ -3,13 +3,11 @@
 //! `serve` answers with. One code path renders both.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use rayon::prelude::*;
 
-use crate::content::image::sniff_mime_type;
 use crate::model::Site;
 use crate::render::{self, html, Feed, Format};
 
@@ -49,9 +47,8 @@ pub const HTML: &str = "text/html; charset=utf-8";
 /// `Content-Type` of the OPML list.
 pub const OPML: &str = "text/x-opml; charset=utf-8";
 
-/// Renders every document of `site` and reads its media from
-/// `feeds_dir/media`.
-pub fn publish(site: &Site, feeds_dir: &Path) -> PublishedSite {
+/// Renders every document of `site`; a pure function of the site.
+pub fn publish(site: &Site) -> PublishedSite {
     let config = &site.config;
     let site_feed = Feed::site(site);
     let category_feeds = Feed::categories(site);
@@ -117,46 +114,13 @@ pub fn publish(site: &Site, feeds_dir: &Path) -> PublishedSite {
         NOT_FOUND_PAGE.to_owned(),
         document(HTML, html::not_found_page(config), newest),
     );
-    documents.extend(media_documents(feeds_dir));
+    documents.extend(site.media.iter().map(|file| {
+        let document = Document {
+            content_type: file.content_type,
+            body: file.bytes.clone(),
+            last_modified: file.modified,
+        };
+        (file.url_path.clone(), document)
+    }));
     PublishedSite { documents }
-}
-
-/// Every regular file under `feeds_dir/media` (symlinks leaving it are
-/// skipped), served as its sniffed image type.
-fn media_documents(feeds_dir: &Path) -> Vec<(String, Document)> {
-    let root = feeds_dir.join("media");
-    let Ok(real_root) = root.canonicalize() else {
-        return Vec::new();
-    };
-    walkdir::WalkDir::new(&root)
-        .follow_links(true)
-        .sort_by_file_name()
-        .into_iter()
-        .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'))
-        .filter_map(Result::ok)
-        .filter(|e| e.file_type().is_file())
-        .filter(|e| {
-            e.path()
-                .canonicalize()
-                .is_ok_and(|p| p.starts_with(&real_root))
-        })
-        .filter_map(|e| {
-            let relative = e.path().strip_prefix(feeds_dir).ok()?;
-            let url_path = relative
-                .components()
-                .map(|c| c.as_os_str().to_str())
-                .collect::<Option<Vec<_>>>()?
-                .join("/");
-            let body = std::fs::read(e.path()).ok()?;
-            let modified = e.metadata().ok()?.modified().ok()?;
-            Some((
-                url_path,
-                Document {
-                    content_type: sniff_mime_type(&body).unwrap_or("application/octet-stream"),
-                    body: Bytes::from(body),
-                    last_modified: DateTime::<Utc>::from(modified),
-                },
-            ))
-        })
-        .collect()
 }

@@ -82,8 +82,8 @@ proptest! {
             other => return Err(TestCaseError::fail(format!("not published: {other:?}"))),
         };
         let content_html = article.content_html.clone();
-        let site = Site { config, articles: vec![article] };
-        let published = stadtfeed::site::publish(&site, Path::new("/nonexistent"));
+        let site = Site { config, articles: vec![article], media: Vec::new() };
+        let published = stadtfeed::site::publish(&site);
         for (path, document) in &published.documents {
             if path.ends_with(".rss") || path.ends_with(".atom") || path.ends_with(".opml") {
                 prop_assert!(well_formed(&document.body).is_ok(), "{path}: {:?}", well_formed(&document.body));

@@ -8,6 +8,7 @@ pub mod config;
 pub mod date;
 pub mod image;
 pub mod markdown;
+pub mod media;
 pub mod problem;
 pub mod record;
 pub mod text;
@@ -27,13 +28,13 @@ pub const ARTICLES_DIR: &str = "articles";
 
 /// What identifies a version of a file without reading it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Stamp {
+pub(crate) struct Stamp {
     modified: Option<SystemTime>,
     len: u64,
 }
 
 impl Stamp {
-    fn of(path: &Path) -> Option<Stamp> {
+    pub(crate) fn of(path: &Path) -> Option<Stamp> {
         let meta = std::fs::metadata(path).ok()?;
         Some(Stamp {
             modified: meta.modified().ok(),
@@ -85,9 +86,9 @@ pub struct Library {
     config_problem: Option<Problem>,
     /// Every record file under `articles/`, by path relative to `dir`.
     entries: BTreeMap<PathBuf, Entry>,
-    /// Every file under `media/` with its stamp, so that a new or replaced
-    /// image (the logo, say) is published even when no record changed.
-    media: Vec<(PathBuf, Option<Stamp>)>,
+    /// The files under `media/`; a new or replaced image (the logo, say)
+    /// is published even when no record changed.
+    media: media::MediaCache,
 }
 
 /// What is ready to publish, and what was refused.
@@ -110,7 +111,7 @@ impl Library {
             config_stamp: None,
             config_problem: None,
             entries: BTreeMap::new(),
-            media: Vec::new(),
+            media: media::MediaCache::default(),
         };
         library.refresh();
         library
@@ -156,22 +157,8 @@ impl Library {
             })
             .collect();
         self.entries.extend(read);
-        let media = self.media_files();
-        changed |= media != self.media;
-        self.media = media;
+        changed |= self.media.refresh(&self.dir);
         changed
-    }
-
-    /// Every file under `media/`, with its stamp.
-    fn media_files(&self) -> Vec<(PathBuf, Option<Stamp>)> {
-        walkdir::WalkDir::new(self.dir.join("media"))
-            .follow_links(true)
-            .sort_by_file_name()
-            .into_iter()
-            .filter_map(Result::ok)
-            .filter(|e| e.file_type().is_file())
-            .map(|e| (e.path().to_path_buf(), Stamp::of(e.path())))
-            .collect()
     }
 
     /// Re-reads `site.toml` if it changed; keeps the last good one on error.
@@ -283,7 +270,11 @@ impl Library {
         }
         articles.sort_by(|a, b| b.published.cmp(&a.published).then_with(|| a.id.cmp(&b.id)));
         Ok(Snapshot {
-            site: Site { config, articles },
+            site: Site {
+                config,
+                articles,
+                media: self.media.files(),
+            },
             problems,
             records_seen: self.entries.len(),
         })

@@ -81,7 +81,7 @@ fn prepare(
     for problem in &snapshot.problems {
         tracing::warn!("{}", problem.in_dir(library.dir()));
     }
-    let published = publish(&snapshot.site, library.dir());
+    let published = publish(&snapshot.site);
     let health = Health {
         status: "ok",
         records_published: snapshot.site.articles.len(),

@@ -17,7 +17,7 @@ pub fn publish_dir(dir: &Path) -> (PublishedSite, Vec<String>) {
     let library = Library::open(dir);
     let snapshot = library.snapshot().expect("site.toml loads");
     let problems = snapshot.problems.iter().map(ToString::to_string).collect();
-    (publish(&snapshot.site, dir), problems)
+    (publish(&snapshot.site), problems)
 }
 
 /// The body of one document as text.
