@@ -83,3 +83,4 @@ impl Fixture {
 pub fn good_record(title: &str, date: &str) -> String {
     format!("+++\ntitle = \"{title}\"\ndate = \"{date}\"\ncategories = [\"Kultur\"]\n+++\nText von {title}.\n")
 }
+pub mod server;

@@ -1,128 +1,18 @@
-//! The real server on 127.0.0.1:0, spoken to over TCP: every HTTP manner a
-//! poller relies on, live reload, bad requests and shutdown.
+//! The HTTP manners a poller relies on, against the real server over TCP:
+//! the bytes `build` writes, content types, conditional GET, encodings,
+//! HEAD and other methods, 404s and traversal, bad requests, h2c.
 
 mod common;
 
-use std::io::Read;
-use std::net::SocketAddr;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use common::server::{gunzip, shipped, unbrotli, Running};
 use common::{good_record, Fixture};
 use http_body_util::{BodyExt, Empty};
-use hyper::header::HeaderMap;
 use hyper::{Request, StatusCode};
 use hyper_util::rt::TokioIo;
-use stadtfeed::serve::server::Server;
-use stadtfeed::serve::Config;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
-
-struct Running {
-    addr: SocketAddr,
-    stop: Option<oneshot::Sender<()>>,
-    task: JoinHandle<()>,
-}
-
-impl Running {
-    async fn start(dir: &Path) -> Running {
-        Running::start_with(dir, |_| {}).await
-    }
-
-    async fn start_with(dir: &Path, adjust: impl FnOnce(&mut Config)) -> Running {
-        let mut config = Config::new(dir.to_path_buf(), "127.0.0.1:0".parse().unwrap());
-        config.header_read_timeout = Duration::from_secs(1);
-        config.shutdown_grace = Duration::from_secs(5);
-        adjust(&mut config);
-        let server = Server::bind(config).await.expect("server starts");
-        let addr = server.local_addr().unwrap();
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            server
-                .run(async {
-                    let _ = stopped.await;
-                })
-                .await
-                .expect("server runs");
-        });
-        Running {
-            addr,
-            stop: Some(stop),
-            task,
-        }
-    }
-
-    async fn stop(mut self) {
-        let _ = self.stop.take().unwrap().send(());
-        tokio::time::timeout(Duration::from_secs(10), &mut self.task)
-            .await
-            .expect("server stops within its grace period")
-            .expect("server task ends cleanly");
-    }
-
-    async fn get(&self, path: &str, headers: &[(&str, &str)]) -> Reply {
-        self.request("GET", path, headers).await
-    }
-
-    /// One request on a fresh connection with hyper's client.
-    async fn request(&self, method: &str, path: &str, headers: &[(&str, &str)]) -> Reply {
-        let stream = TcpStream::connect(self.addr).await.unwrap();
-        let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-            .await
-            .unwrap();
-        tokio::spawn(connection);
-        let mut request = Request::builder()
-            .method(method)
-            .uri(path)
-            .header("host", "localhost");
-        for (name, value) in headers {
-            request = request.header(*name, *value);
-        }
-        let response = sender
-            .send_request(request.body(Empty::<Bytes>::new()).unwrap())
-            .await
-            .unwrap();
-        let status = response.status();
-        let headers = response.headers().clone();
-        let body = response.into_body().collect().await.unwrap().to_bytes();
-        Reply {
-            status,
-            headers,
-            body,
-        }
-    }
-
-    /// Raw bytes on a fresh connection; returns what the server sent until it closed.
-    async fn raw(&self, request: &[u8]) -> String {
-        let mut stream = TcpStream::connect(self.addr).await.unwrap();
-        stream.write_all(request).await.unwrap();
-        let mut out = Vec::new();
-        let _ = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut out)).await;
-        String::from_utf8_lossy(&out).into_owned()
-    }
-}
-
-struct Reply {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: Bytes,
-}
-
-impl Reply {
-    fn header(&self, name: &str) -> &str {
-        self.headers
-            .get(name)
-            .map(|v| v.to_str().unwrap())
-            .unwrap_or("")
-    }
-}
-
-fn shipped() -> std::path::PathBuf {
-    common::shipped_feeds()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_document_is_byte_identical_to_the_built_file() {
@@ -235,20 +125,6 @@ async fn conditional_get() {
         .await;
     assert_eq!(reply.status, StatusCode::OK);
     server.stop().await;
-}
-
-fn gunzip(bytes: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    flate2::read::GzDecoder::new(bytes)
-        .read_to_end(&mut out)
-        .unwrap();
-    out
-}
-
-fn unbrotli(bytes: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    brotli::BrotliDecompress(&mut &bytes[..], &mut out).unwrap();
-    out
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -502,167 +378,6 @@ async fn healthz_reports_records() {
         "articles/kaputt.md:3: `31.02.2022` does not exist in the calendar; check day and month"
     ));
     assert!(chrono::DateTime::parse_from_rfc3339(health["last_reload"].as_str().unwrap()).is_ok());
-    server.stop().await;
-}
-
-/// Polls `path` until `check` holds on the body, for at most `limit`.
-async fn eventually(
-    server: &Running,
-    path: &str,
-    limit: Duration,
-    check: impl Fn(&Reply) -> bool,
-) -> Duration {
-    let started = Instant::now();
-    loop {
-        let reply = server.get(path, &[]).await;
-        if check(&reply) {
-            return started.elapsed();
-        }
-        assert!(
-            started.elapsed() < limit,
-            "{path}: not within {limit:?}: {}",
-            String::from_utf8_lossy(&reply.body)
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-fn body_has(reply: &Reply, text: &str) -> bool {
-    String::from_utf8_lossy(&reply.body).contains(text)
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn live_reload() {
-    let fixture = Fixture::new();
-    fixture.record("a.md", &good_record("Erste Meldung", "11.01.2022"));
-    let server = Running::start(fixture.path()).await;
-    let limit = Duration::from_secs(2);
-
-    // Add.
-    fixture.record("b.md", &good_record("Zweite Meldung", "12.01.2022"));
-    eventually(&server, "/feed.rss", limit, |r| {
-        body_has(r, "Zweite Meldung")
-    })
-    .await;
-    assert_eq!(server.get("/artikel/b/", &[]).await.status, StatusCode::OK);
-
-    // Change.
-    fixture.record(
-        "b.md",
-        &good_record("Zweite Meldung, korrigiert", "12.01.2022"),
-    );
-    eventually(&server, "/feed.rss", limit, |r| {
-        body_has(r, "Zweite Meldung, korrigiert")
-    })
-    .await;
-
-    // Break: the last good version stays, and the problem is reported.
-    fixture.record("b.md", "+++\ntitle = \"Kaputt\"\ndate = \"gestern\"\n+++\n");
-    eventually(&server, "/healthz", limit, |r| {
-        body_has(r, "articles/b.md:3:")
-    })
-    .await;
-    let feed = server.get("/feed.rss", &[]).await;
-    assert!(
-        body_has(&feed, "Zweite Meldung, korrigiert"),
-        "last good version kept"
-    );
-    assert!(!body_has(&feed, "Kaputt"));
-
-    // Delete.
-    std::fs::remove_file(fixture.path().join("articles/b.md")).unwrap();
-    eventually(&server, "/feed.rss", limit, |r| {
-        !body_has(r, "Zweite Meldung")
-    })
-    .await;
-    assert_eq!(
-        server.get("/artikel/b/", &[]).await.status,
-        StatusCode::NOT_FOUND
-    );
-
-    // A new image alone (no record changed) is published.
-    std::fs::copy(
-        fixture.path().join("media/logo.png"),
-        fixture.path().join("media/neu.png"),
-    )
-    .unwrap();
-    eventually(&server, "/media/neu.png", limit, |r| {
-        r.status == StatusCode::OK
-    })
-    .await;
-
-    // A bad site.toml keeps the previous site.
-    fixture.write("site.toml", "title = \n");
-    eventually(&server, "/healthz", limit, |r| body_has(r, "site.toml:1:")).await;
-    let feed = server.get("/feed.rss", &[]).await;
-    assert!(body_has(&feed, "Teststadt – Meldungen") && body_has(&feed, "Erste Meldung"));
-
-    // And a good one is taken up again.
-    fixture.write(
-        "site.toml",
-        common::SITE_TOML.replace("Teststadt – Meldungen", "Neue Stadt"),
-    );
-    eventually(&server, "/feed.rss", limit, |r| body_has(r, "Neue Stadt")).await;
-    server.stop().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn shutdown_lets_a_request_in_flight_finish() {
-    let server = Running::start(&shipped()).await;
-    let mut stream = TcpStream::connect(server.addr).await.unwrap();
-    // The request head is half sent when the shutdown begins.
-    stream
-        .write_all(b"GET /feed.rss HTTP/1.1\r\nHost: x\r\n")
-        .await
-        .unwrap();
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    let addr = server.addr;
-    let stopping = tokio::spawn(server.stop());
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    // New connections are refused once the listener is gone.
-    assert!(
-        TcpStream::connect(addr).await.is_err(),
-        "still accepting after shutdown began"
-    );
-    stream.write_all(b"\r\n").await.unwrap();
-    let mut out = Vec::new();
-    stream.read_to_end(&mut out).await.unwrap();
-    let text = String::from_utf8_lossy(&out);
-    assert!(
-        text.starts_with("HTTP/1.1 200 OK"),
-        "{}",
-        &text[..text.len().min(200)]
-    );
-    assert!(text.contains("</rss>"));
-    stopping.await.unwrap();
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn connections_beyond_the_limit_wait_their_turn() {
-    let server = Running::start_with(&shipped(), |c| c.max_connections = 1).await;
-    let request = b"GET /feed.json HTTP/1.1\r\nHost: x\r\n\r\n";
-    let mut first = TcpStream::connect(server.addr).await.unwrap();
-    first.write_all(request).await.unwrap();
-    let mut buf = vec![0u8; 64];
-    let n = first.read(&mut buf).await.unwrap();
-    assert!(
-        buf[..n].starts_with(b"HTTP/1.1 200"),
-        "the first connection is served"
-    );
-    // The first connection stays open (keep-alive), holding the only slot.
-    let mut second = TcpStream::connect(server.addr).await.unwrap();
-    second.write_all(request).await.unwrap();
-    let waited = tokio::time::timeout(Duration::from_millis(500), second.read(&mut buf)).await;
-    assert!(
-        waited.is_err(),
-        "the second connection is not served while the first holds the slot"
-    );
-    drop(first);
-    let n = tokio::time::timeout(Duration::from_secs(5), second.read(&mut buf))
-        .await
-        .expect("served once the slot is free")
-        .unwrap();
-    assert!(buf[..n].starts_with(b"HTTP/1.1 200"));
     server.stop().await;
 }
 

@@ -1,0 +1,147 @@
+//! The server's life: live reload while editors work, the connection
+//! limit, and a graceful shutdown with a request in flight.
+
+mod common;
+
+use std::time::Duration;
+
+use common::server::{body_has, eventually, shipped, Running};
+use common::{good_record, Fixture};
+use hyper::StatusCode;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_reload() {
+    let fixture = Fixture::new();
+    fixture.record("a.md", &good_record("Erste Meldung", "11.01.2022"));
+    let server = Running::start(fixture.path()).await;
+    let limit = Duration::from_secs(2);
+
+    // Add.
+    fixture.record("b.md", &good_record("Zweite Meldung", "12.01.2022"));
+    eventually(&server, "/feed.rss", limit, |r| {
+        body_has(r, "Zweite Meldung")
+    })
+    .await;
+    assert_eq!(server.get("/artikel/b/", &[]).await.status, StatusCode::OK);
+
+    // Change.
+    fixture.record(
+        "b.md",
+        &good_record("Zweite Meldung, korrigiert", "12.01.2022"),
+    );
+    eventually(&server, "/feed.rss", limit, |r| {
+        body_has(r, "Zweite Meldung, korrigiert")
+    })
+    .await;
+
+    // Break: the last good version stays, and the problem is reported.
+    fixture.record("b.md", "+++\ntitle = \"Kaputt\"\ndate = \"gestern\"\n+++\n");
+    eventually(&server, "/healthz", limit, |r| {
+        body_has(r, "articles/b.md:3:")
+    })
+    .await;
+    let feed = server.get("/feed.rss", &[]).await;
+    assert!(
+        body_has(&feed, "Zweite Meldung, korrigiert"),
+        "last good version kept"
+    );
+    assert!(!body_has(&feed, "Kaputt"));
+
+    // Delete.
+    std::fs::remove_file(fixture.path().join("articles/b.md")).unwrap();
+    eventually(&server, "/feed.rss", limit, |r| {
+        !body_has(r, "Zweite Meldung")
+    })
+    .await;
+    assert_eq!(
+        server.get("/artikel/b/", &[]).await.status,
+        StatusCode::NOT_FOUND
+    );
+
+    // A new image alone (no record changed) is published.
+    std::fs::copy(
+        fixture.path().join("media/logo.png"),
+        fixture.path().join("media/neu.png"),
+    )
+    .unwrap();
+    eventually(&server, "/media/neu.png", limit, |r| {
+        r.status == StatusCode::OK
+    })
+    .await;
+
+    // A bad site.toml keeps the previous site.
+    fixture.write("site.toml", "title = \n");
+    eventually(&server, "/healthz", limit, |r| body_has(r, "site.toml:1:")).await;
+    let feed = server.get("/feed.rss", &[]).await;
+    assert!(body_has(&feed, "Teststadt – Meldungen") && body_has(&feed, "Erste Meldung"));
+
+    // And a good one is taken up again.
+    fixture.write(
+        "site.toml",
+        common::SITE_TOML.replace("Teststadt – Meldungen", "Neue Stadt"),
+    );
+    eventually(&server, "/feed.rss", limit, |r| body_has(r, "Neue Stadt")).await;
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_lets_a_request_in_flight_finish() {
+    let server = Running::start(&shipped()).await;
+    let mut stream = TcpStream::connect(server.addr).await.unwrap();
+    // The request head is half sent when the shutdown begins.
+    stream
+        .write_all(b"GET /feed.rss HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let addr = server.addr;
+    let stopping = tokio::spawn(server.stop());
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // New connections are refused once the listener is gone.
+    assert!(
+        TcpStream::connect(addr).await.is_err(),
+        "still accepting after shutdown began"
+    );
+    stream.write_all(b"\r\n").await.unwrap();
+    let mut out = Vec::new();
+    stream.read_to_end(&mut out).await.unwrap();
+    let text = String::from_utf8_lossy(&out);
+    assert!(
+        text.starts_with("HTTP/1.1 200 OK"),
+        "{}",
+        &text[..text.len().min(200)]
+    );
+    assert!(text.contains("</rss>"));
+    stopping.await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_beyond_the_limit_wait_their_turn() {
+    let server = Running::start_with(&shipped(), |c| c.max_connections = 1).await;
+    let request = b"GET /feed.json HTTP/1.1\r\nHost: x\r\n\r\n";
+    let mut first = TcpStream::connect(server.addr).await.unwrap();
+    first.write_all(request).await.unwrap();
+    let mut buf = vec![0u8; 64];
+    let n = first.read(&mut buf).await.unwrap();
+    assert!(
+        buf[..n].starts_with(b"HTTP/1.1 200"),
+        "the first connection is served"
+    );
+    // The first connection stays open (keep-alive), holding the only slot.
+    let mut second = TcpStream::connect(server.addr).await.unwrap();
+    second.write_all(request).await.unwrap();
+    let waited = tokio::time::timeout(Duration::from_millis(500), second.read(&mut buf)).await;
+    assert!(
+        waited.is_err(),
+        "the second connection is not served while the first holds the slot"
+    );
+    drop(first);
+    let n = tokio::time::timeout(Duration::from_secs(5), second.read(&mut buf))
+        .await
+        .expect("served once the slot is free")
+        .unwrap();
+    assert!(buf[..n].starts_with(b"HTTP/1.1 200"));
+    server.stop().await;
+}
