@@ -324,3 +324,27 @@ fn control_characters_are_dropped_and_script_never_reaches_readers() {
     // Titles are plain text: markup is removed, since many readers render titles as HTML.
     assert_eq!(feed.entries[0].title.as_ref().unwrap().content, "Titel");
 }
+
+#[test]
+fn windows_line_endings_and_a_byte_order_mark_are_fine() {
+    let fixture = Fixture::new();
+    fixture.record(
+        "windows.md",
+        "\u{feff}+++\r\ntitle = \"Aus Word kopiert\"\r\ndate = \"11.01.2022\"\r\n+++\r\nErster Absatz\r\nmit Umbruch.\r\n\r\nZweiter.\r\n",
+    );
+    fixture.record(
+        "kaputt.md",
+        "+++\r\ntitle = \"A\"\r\ndate = \"31.02.2022\"\r\n+++\r\n",
+    );
+    let snapshot = Library::open(fixture.path()).snapshot().unwrap();
+    assert_eq!(snapshot.site.articles.len(), 1);
+    let article = &snapshot.site.articles[0];
+    assert_eq!(article.title, "Aus Word kopiert");
+    assert_eq!(article.summary, "Erster Absatz mit Umbruch.");
+    assert_eq!(snapshot.problems.len(), 1);
+    assert_names(
+        &snapshot.problems[0].to_string(),
+        "articles/kaputt.md:3: ",
+        "31.02.2022",
+    );
+}
