@@ -145,3 +145,97 @@ async fn connections_beyond_the_limit_wait_their_turn() {
     assert!(buf[..n].starts_with(b"HTTP/1.1 200"));
     server.stop().await;
 }
+
+/// A WebSub hub on loopback that records the form bodies it is sent.
+async fn fake_hub() -> (String, tokio::sync::mpsc::UnboundedReceiver<String>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                let mut request = Vec::new();
+                let mut buf = [0u8; 4096];
+                loop {
+                    let n = stream.read(&mut buf).await.unwrap_or(0);
+                    if n == 0 {
+                        return;
+                    }
+                    request.extend_from_slice(&buf[..n]);
+                    let text = String::from_utf8_lossy(&request).into_owned();
+                    let Some(end) = text.find("\r\n\r\n") else {
+                        continue;
+                    };
+                    let length = text[..end]
+                        .lines()
+                        .find_map(|l| {
+                            l.to_ascii_lowercase()
+                                .strip_prefix("content-length:")
+                                .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                        })
+                        .unwrap_or(0);
+                    if request.len() >= end + 4 + length {
+                        let _ = tx.send(text[end + 4..].to_owned());
+                        let _ = stream
+                            .write_all(b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n")
+                            .await;
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (url, rx)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_hub_is_told_which_feeds_changed() {
+    let (hub, mut pings) = fake_hub().await;
+    let fixture = Fixture::new();
+    fixture.write(
+        "site.toml",
+        format!("{}hub = \"{hub}\"\n", common::SITE_TOML),
+    );
+    fixture.record("a.md", &good_record("Erste", "11.01.2022"));
+    let server = Running::start(fixture.path()).await;
+    // Nothing is sent at start-up.
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), pings.recv())
+            .await
+            .is_err()
+    );
+
+    // A new record in a new category changes the site feed and creates that category's feed.
+    fixture.record(
+        "b.md",
+        "+++\ntitle = \"Zweite\"\ndate = \"12.01.2022\"\ncategories = [\"Baustellen\"]\n+++\nText\n",
+    );
+    let mut bodies = Vec::new();
+    while bodies.len() < 6 {
+        let body = tokio::time::timeout(Duration::from_secs(5), pings.recv())
+            .await
+            .expect("pings within 5 s")
+            .unwrap();
+        bodies.push(body);
+    }
+    let base = "https%3A%2F%2Fwww.teststadt.de%2Ffeeds%2F";
+    for path in [
+        "feed.rss",
+        "feed.atom",
+        "feed.json",
+        "kategorie%2Fbaustellen%2Ffeed.rss",
+        "kategorie%2Fbaustellen%2Ffeed.atom",
+        "kategorie%2Fbaustellen%2Ffeed.json",
+    ] {
+        let expected = format!("hub.mode=publish&hub.url={base}{path}");
+        assert!(bodies.contains(&expected), "{expected} not in {bodies:?}");
+    }
+    // The unchanged category feed (Kultur) is not pinged.
+    assert!(
+        tokio::time::timeout(Duration::from_millis(500), pings.recv())
+            .await
+            .is_err()
+    );
+    server.stop().await;
+}

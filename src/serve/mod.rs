@@ -6,10 +6,12 @@
 //! - [`http`] answers one request from those: a pure lookup, no rendering.
 //! - [`reload`] watches `feeds/` and swaps in a new site atomically.
 //! - [`server`] is the accept loop, connection limits and graceful shutdown.
+//! - [`websub`] tells the hub, if one is configured, which feeds changed.
 
 pub mod documents;
 pub mod http;
 pub mod reload;
 pub mod server;
+pub mod websub;
 
 pub use server::{run, Config};

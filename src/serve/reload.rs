@@ -11,6 +11,7 @@ use notify_debouncer_mini::notify::RecursiveMode;
 use notify_debouncer_mini::{new_debouncer, DebounceEventResult, Debouncer};
 
 use super::documents::{Health, ServedSite};
+use super::websub;
 use crate::content::{Library, Problem};
 use crate::site::publish;
 
@@ -35,17 +36,44 @@ pub struct LoadSummary {
     pub refused: usize,
 }
 
+/// A hub to notify and the feed URLs that changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HubPing {
+    /// The WebSub hub from `site.toml`.
+    pub hub: String,
+    /// Absolute URLs of the changed feeds.
+    pub urls: Vec<String>,
+}
+
+/// What one reload did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reloaded {
+    /// Counts, for the log.
+    pub summary: LoadSummary,
+    /// The WebSub ping due, if a hub is configured and a feed changed.
+    pub ping: Option<HubPing>,
+}
+
+/// A site ready to swap in, with what a WebSub ping needs to know.
+struct Prepared {
+    site: ServedSite,
+    summary: LoadSummary,
+    hub: Option<String>,
+    base_url: String,
+    feed_paths: Vec<String>,
+}
+
 impl Publisher {
     /// Reads `feeds_dir` and prepares the first site; fails only when there
     /// is no usable `site.toml`, since then there is nothing to publish.
     pub fn open(feeds_dir: &Path) -> Result<(Publisher, LoadSummary), Problem> {
         let library = Library::open(feeds_dir);
-        let (site, summary) = prepare(&library, None)?;
+        let prepared = prepare(&library, None)?;
         let publisher = Publisher {
             library,
-            current: Arc::new(ArcSwap::from_pointee(site)),
+            current: Arc::new(ArcSwap::from_pointee(prepared.site)),
         };
-        Ok((publisher, summary))
+        Ok((publisher, prepared.summary))
     }
 
     /// The handle requests read the current site through.
@@ -54,15 +82,27 @@ impl Publisher {
     }
 
     /// Re-reads what changed; swaps in a new site if anything did.
-    pub fn reload(&mut self) -> Option<LoadSummary> {
+    pub fn reload(&mut self) -> Option<Reloaded> {
         if !self.library.refresh() {
             return None;
         }
         let previous = self.current.load_full();
         match prepare(&self.library, Some(&previous)) {
-            Ok((site, summary)) => {
-                self.current.store(Arc::new(site));
-                Some(summary)
+            Ok(prepared) => {
+                let ping = prepared.hub.and_then(|hub| {
+                    let urls = websub::changed_urls(
+                        &prepared.feed_paths,
+                        &previous,
+                        &prepared.site,
+                        &prepared.base_url,
+                    );
+                    (!urls.is_empty()).then_some(HubPing { hub, urls })
+                });
+                self.current.store(Arc::new(prepared.site));
+                Some(Reloaded {
+                    summary: prepared.summary,
+                    ping,
+                })
             }
             // Unreachable once a site.toml was read: the library keeps it.
             Err(problem) => {
@@ -73,10 +113,7 @@ impl Publisher {
     }
 }
 
-fn prepare(
-    library: &Library,
-    previous: Option<&ServedSite>,
-) -> Result<(ServedSite, LoadSummary), Problem> {
+fn prepare(library: &Library, previous: Option<&ServedSite>) -> Result<Prepared, Problem> {
     let snapshot = library.snapshot()?;
     for problem in &snapshot.problems {
         tracing::warn!("{}", problem.in_dir(library.dir()));
@@ -92,14 +129,17 @@ fn prepare(
             .collect(),
         last_reload: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
     };
-    let site = ServedSite::prepare(&published, snapshot.site.config.max_age, &health, previous);
-    Ok((
-        site,
-        LoadSummary {
+    let config = &snapshot.site.config;
+    Ok(Prepared {
+        site: ServedSite::prepare(&published, config.max_age, &health, previous),
+        summary: LoadSummary {
             published: health.records_published,
             refused: health.records_refused.len(),
         },
-    ))
+        hub: config.hub.clone(),
+        base_url: config.base_url.clone(),
+        feed_paths: websub::subscribable_paths(&snapshot.site),
+    })
 }
 
 /// Watches `feeds_dir` and reloads `publisher` after each burst of changes.
@@ -130,11 +170,16 @@ pub fn watch(
             })
             .await;
             match reloaded {
-                Ok(Some(summary)) => tracing::info!(
-                    published = summary.published,
-                    refused = summary.refused,
-                    "reloaded"
-                ),
+                Ok(Some(Reloaded { summary, ping })) => {
+                    tracing::info!(
+                        published = summary.published,
+                        refused = summary.refused,
+                        "reloaded"
+                    );
+                    if let Some(HubPing { hub, urls }) = ping {
+                        tokio::task::spawn_blocking(move || websub::ping(&hub, &urls));
+                    }
+                }
                 Ok(None) => {}
                 Err(e) => tracing::error!("reload failed: {e}"),
             }
