@@ -181,7 +181,7 @@ pub struct FeedPage<'a> {
     pub last_url: String,
     /// RFC 5005 `next`: older entries.
     pub next_url: Option<String>,
-    /// RFC 5005 `prev`: newer entries.
+    /// RFC 5005 `previous`: newer entries.
     pub prev_url: Option<String>,
     /// The newest change among its entries (never the clock).
     pub updated: DateTime<FixedOffset>,
