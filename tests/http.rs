@@ -63,6 +63,7 @@ async fn content_types() {
         let reply = server.get(path, &[]).await;
         assert_eq!(reply.status, StatusCode::OK, "{path}");
         assert_eq!(reply.header("content-type"), content_type, "{path}");
+        assert_eq!(reply.header("x-content-type-options"), "nosniff", "{path}");
         assert_eq!(
             reply.header("content-length"),
             reply.body.len().to_string(),

@@ -82,8 +82,50 @@ fn read(feeds_dir: &Path, path: &Path) -> Option<MediaFile> {
     let modified = std::fs::metadata(path).ok()?.modified().ok()?;
     Some(MediaFile {
         url_path,
-        content_type: sniff_mime_type(&bytes).unwrap_or("application/octet-stream"),
+        content_type: content_type(path, &bytes),
         bytes: Bytes::from(bytes),
         modified: DateTime::<Utc>::from(modified),
     })
+}
+
+/// Images by their bytes; other files (a PDF linked from an article) by
+/// their extension, except types a browser would run as part of this site
+/// (HTML, SVG, XML, JavaScript), which are sent as plain downloads.
+fn content_type(path: &Path, bytes: &[u8]) -> &'static str {
+    const DOWNLOAD: &str = "application/octet-stream";
+    if let Some(image) = sniff_mime_type(bytes) {
+        return image;
+    }
+    match mime_guess::from_path(path).first_raw() {
+        Some(t) if t.contains("html") || t.contains("xml") || t.contains("javascript") => DOWNLOAD,
+        Some(t) => t,
+        None => DOWNLOAD,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::content_type;
+    use std::path::Path;
+
+    #[test]
+    fn content_types_of_media_files() {
+        let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0";
+        assert_eq!(content_type(Path::new("a.jpg"), png), "image/png");
+        assert_eq!(
+            content_type(Path::new("plan.pdf"), b"%PDF-1.7"),
+            "application/pdf"
+        );
+        for active in ["x.html", "x.svg", "x.xml", "x.js", "x.xhtml"] {
+            assert_eq!(
+                content_type(Path::new(active), b"<script>"),
+                "application/octet-stream",
+                "{active}"
+            );
+        }
+        assert_eq!(
+            content_type(Path::new("noext"), b"?"),
+            "application/octet-stream"
+        );
+    }
 }

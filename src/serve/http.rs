@@ -66,7 +66,14 @@ pub fn respond(
                 "Ungültige Adresse\n".as_bytes(),
             ))),
     };
-    response.unwrap_or_else(fallback)
+    let mut response = response.unwrap_or_else(fallback);
+    // Browsers must take the Content-Type as sent, never guess a script
+    // type from a download's bytes.
+    response.headers_mut().insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    response
 }
 
 /// Maps a request path to a document key. Only keys of the site can come
