@@ -3,7 +3,7 @@
 
 use atom_syndication::{Category, Content, Entry, Feed, Generator, Link, Person, Text};
 
-use super::{FeedPage, Format, GENERATOR, GENERATOR_URI, VERSION};
+use super::{FeedPage, Format, GENERATOR, VERSION};
 use crate::model::{Article, SiteConfig};
 
 /// One Atom document.
@@ -35,7 +35,8 @@ pub fn render(page: &FeedPage<'_>) -> Vec<u8> {
         authors: vec![site_author(config)],
         generator: Some(Generator {
             value: GENERATOR.to_owned(),
-            uri: Some(GENERATOR_URI.to_owned()),
+            // No uri: the project has no public home page to point to yet.
+            uri: None,
             version: Some(VERSION.to_owned()),
         }),
         icon: config.logo.as_ref().map(|l| l.url.clone()),

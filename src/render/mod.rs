@@ -19,8 +19,6 @@ use crate::model::{Article, Category, Site, SiteConfig};
 pub const GENERATOR: &str = "stadtfeed";
 /// Its version, from Cargo.toml.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
-/// Where readers learn what the generator is.
-pub const GENERATOR_URI: &str = "https://github.com/stadtfeed/stadtfeed";
 
 /// The three feed formats; every feed is published in each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
