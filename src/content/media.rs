@@ -8,7 +8,7 @@ use bytes::Bytes;
 use chrono::{DateTime, Utc};
 
 use super::image::sniff_mime_type;
-use super::Stamp;
+use super::{visible_files, Stamp};
 use crate::model::MediaFile;
 
 /// Every published file under `media/`, by its path on disk.
@@ -54,19 +54,8 @@ fn files_under_media(feeds_dir: &Path) -> Vec<PathBuf> {
     let Ok(real_root) = root.canonicalize() else {
         return Vec::new();
     };
-    walkdir::WalkDir::new(&root)
-        .follow_links(true)
-        .sort_by_file_name()
-        .into_iter()
-        .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'))
-        .filter_map(Result::ok)
-        .filter(|e| e.file_type().is_file())
-        .filter(|e| {
-            e.path()
-                .canonicalize()
-                .is_ok_and(|p| p.starts_with(&real_root))
-        })
-        .map(|e| e.path().to_path_buf())
+    visible_files(&root)
+        .filter(|path| path.canonicalize().is_ok_and(|p| p.starts_with(&real_root)))
         .collect()
 }
 

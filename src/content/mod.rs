@@ -223,15 +223,9 @@ impl Library {
     /// Every `*.md` under `articles/`, any depth, skipping hidden files
     /// (editors' swap and lock files).
     fn record_files(&self) -> BTreeSet<PathBuf> {
-        let root = self.dir.join(ARTICLES_DIR);
-        walkdir::WalkDir::new(&root)
-            .follow_links(true)
-            .sort_by_file_name()
-            .into_iter()
-            .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'))
-            .filter_map(Result::ok)
-            .filter(|e| e.file_type().is_file() && e.path().extension().is_some_and(|x| x == "md"))
-            .filter_map(|e| e.path().strip_prefix(&self.dir).ok().map(Path::to_path_buf))
+        visible_files(&self.dir.join(ARTICLES_DIR))
+            .filter(|path| path.extension().is_some_and(|x| x == "md"))
+            .filter_map(|path| path.strip_prefix(&self.dir).ok().map(Path::to_path_buf))
             .collect()
     }
 
@@ -279,4 +273,18 @@ impl Library {
             records_seen: self.entries.len(),
         })
     }
+}
+
+/// Regular files under `root`, any depth, in name order, following
+/// symlinks; hidden files and folders (editors' swap and lock files,
+/// `.git`) are skipped.
+fn visible_files(root: &Path) -> impl Iterator<Item = PathBuf> {
+    walkdir::WalkDir::new(root)
+        .follow_links(true)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'))
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+        .map(walkdir::DirEntry::into_path)
 }
