@@ -4,45 +4,65 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 
 use crate::content::{Library, Problem};
 
 /// Publishes a German town's news as RSS 2.0, Atom 1.0 and JSON Feed 1.1.
 #[derive(Debug, Parser)]
-#[command(name = "stadtfeed", version, about)]
+#[command(
+    name = "stadtfeed",
+    version,
+    about,
+    args_conflicts_with_subcommands = true
+)]
 pub struct Cli {
     /// What to do; `serve` when left out.
     #[command(subcommand)]
     pub command: Option<Command>,
+    /// `serve`'s options, for `stadtfeed` without a subcommand.
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+/// The content directory, which every command reads.
+#[derive(Debug, Args)]
+pub struct FeedsArg {
+    /// The content directory.
+    #[arg(long, default_value = "feeds")]
+    pub feeds: PathBuf,
+}
+
+/// Options of `serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Where the content is.
+    #[command(flatten)]
+    pub feeds: FeedsArg,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub addr: std::net::SocketAddr,
 }
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Serve the feeds over HTTP, reloading when records change.
-    Serve {
-        /// The content directory.
-        #[arg(long, default_value = "feeds")]
-        feeds: PathBuf,
-        /// Address to listen on.
-        #[arg(long, default_value = "127.0.0.1:8080")]
-        addr: std::net::SocketAddr,
-    },
+    /// Serve the feeds over HTTP, reloading when records change (the default).
+    Serve(ServeArgs),
     /// Write the whole site as static files.
     Build {
-        /// The content directory.
-        #[arg(long, default_value = "feeds")]
-        feeds: PathBuf,
+        /// Where the content is.
+        #[command(flatten)]
+        feeds: FeedsArg,
         /// Where to write; created if missing.
         #[arg(long)]
         out: PathBuf,
     },
     /// Check every record; print each problem as `path:line: message`.
     Check {
-        /// The content directory.
-        #[arg(long, default_value = "feeds")]
-        feeds: PathBuf,
+        /// Where the content is.
+        #[command(flatten)]
+        feeds: FeedsArg,
     },
 }
 
@@ -57,14 +77,10 @@ pub fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .init();
-    let command = cli.command.unwrap_or(Command::Serve {
-        feeds: PathBuf::from("feeds"),
-        addr: ([127, 0, 0, 1], 8080).into(),
-    });
-    match command {
-        Command::Build { feeds, out } => build(&feeds, &out),
-        Command::Check { feeds } => check(&feeds),
-        Command::Serve { feeds, addr } => serve(&feeds, addr),
+    match cli.command.unwrap_or(Command::Serve(cli.serve)) {
+        Command::Build { feeds, out } => build(&feeds.feeds, &out),
+        Command::Check { feeds } => check(&feeds.feeds),
+        Command::Serve(args) => serve(&args.feeds.feeds, args.addr),
     }
 }
 

@@ -118,16 +118,18 @@ fn build_writes_every_document_of_the_shipped_example() {
 #[cfg(unix)]
 #[test]
 fn serve_logs_its_address_and_exits_cleanly_on_sigterm() {
-    use std::io::{BufRead, BufReader, Read, Write};
     let feeds = common::shipped_feeds();
+    let options = ["--feeds", feeds.to_str().unwrap(), "--addr", "127.0.0.1:0"];
+    serve_until_sigterm(&[&["serve"][..], &options].concat());
+    // Without a subcommand, stadtfeed serves.
+    serve_until_sigterm(&options);
+}
+
+#[cfg(unix)]
+fn serve_until_sigterm(args: &[&str]) {
+    use std::io::{BufRead, BufReader, Read, Write};
     let mut child = Command::new(env!("CARGO_BIN_EXE_stadtfeed"))
-        .args([
-            "serve",
-            "--feeds",
-            feeds.to_str().unwrap(),
-            "--addr",
-            "127.0.0.1:0",
-        ])
+        .args(args)
         .env("RUST_LOG", "info")
         .stderr(std::process::Stdio::piped())
         .spawn()
