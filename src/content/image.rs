@@ -2,7 +2,7 @@
 //! (measured: length, type from the bytes, pixel size) or remote URLs
 //! (described by the record).
 
-use std::io::Read;
+use std::io::{BufRead, BufReader};
 use std::path::{Component, Path, PathBuf};
 
 use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
@@ -81,20 +81,17 @@ pub fn inspect_local(
     if !real.starts_with(&media_root) {
         return Err(ProblemKind::ImageOutside(src.to_owned()));
     }
+    // One open for length, type and pixel size.
     let unreadable = |_| ProblemKind::ImageMissing(src.to_owned());
-    let length = std::fs::metadata(&real).map_err(unreadable)?.len();
-    let mut header = Vec::with_capacity(64);
-    std::fs::File::open(&real)
-        .map_err(unreadable)?
-        .take(64)
-        .read_to_end(&mut header)
-        .map_err(unreadable)?;
+    let file = std::fs::File::open(&real).map_err(unreadable)?;
+    let length = file.metadata().map_err(unreadable)?.len();
+    let mut reader = BufReader::new(file);
     let not_image = || ProblemKind::ImageUnknownType(src.to_owned());
-    let mime_type = imagesize::image_type(&header)
+    let mime_type = imagesize::image_type(reader.fill_buf().map_err(unreadable)?)
         .ok()
         .and_then(mime_type_of)
         .ok_or_else(not_image)?;
-    let size = imagesize::size(&real).map_err(|_| not_image())?;
+    let size = imagesize::reader_size(reader).map_err(|_| not_image())?;
     let encoded: Vec<String> = segments
         .iter()
         .map(|s| utf8_percent_encode(s, SEGMENT).to_string())
