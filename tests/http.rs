@@ -7,7 +7,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use common::server::{gunzip, shipped, unbrotli, Running};
+use common::server::{gunzip, unbrotli, Running};
 use common::{good_record, Fixture};
 use http_body_util::{BodyExt, Empty};
 use hyper::{Request, StatusCode};
@@ -21,7 +21,7 @@ async fn every_document_is_byte_identical_to_the_built_file() {
         .args([
             "build",
             "--feeds",
-            shipped().to_str().unwrap(),
+            common::shipped_feeds().to_str().unwrap(),
             "--out",
             out.path().to_str().unwrap(),
         ])
@@ -29,8 +29,8 @@ async fn every_document_is_byte_identical_to_the_built_file() {
         .status()
         .unwrap();
     assert!(status.success());
-    let server = Running::start(&shipped()).await;
-    let (site, _) = common::publish_dir(&shipped());
+    let server = Running::start(&common::shipped_feeds()).await;
+    let (site, _) = common::publish_dir(&common::shipped_feeds());
     for path in site.documents.keys() {
         let url = format!("/{}", path.strip_suffix("index.html").unwrap_or(path));
         let reply = server.get(&url, &[]).await;
@@ -43,7 +43,7 @@ async fn every_document_is_byte_identical_to_the_built_file() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn content_types() {
-    let server = Running::start(&shipped()).await;
+    let server = Running::start(&common::shipped_feeds()).await;
     let table = [
         ("/feed.rss", "application/rss+xml; charset=utf-8"),
         ("/feed.atom", "application/atom+xml; charset=utf-8"),
@@ -75,7 +75,7 @@ async fn content_types() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn conditional_get() {
-    let server = Running::start(&shipped()).await;
+    let server = Running::start(&common::shipped_feeds()).await;
     let first = server.get("/feed.rss", &[]).await;
     let etag = first.header("etag").to_owned();
     let last_modified = first.header("last-modified").to_owned();
@@ -130,7 +130,7 @@ async fn conditional_get() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn content_negotiation() {
-    let server = Running::start(&shipped()).await;
+    let server = Running::start(&common::shipped_feeds()).await;
     let plain = server.get("/feed.atom", &[]).await;
     assert_eq!(plain.header("content-encoding"), "");
     assert_eq!(plain.header("vary"), "Accept-Encoding");
@@ -206,7 +206,7 @@ async fn content_negotiation() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn head_and_other_methods() {
-    let server = Running::start(&shipped()).await;
+    let server = Running::start(&common::shipped_feeds()).await;
     let get = server
         .get("/feed.json", &[("accept-encoding", "gzip")])
         .await;
@@ -247,7 +247,7 @@ async fn max_age_comes_from_site_toml() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_paths_and_redirects() {
-    let server = Running::start(&shipped()).await;
+    let server = Running::start(&common::shipped_feeds()).await;
     let reply = server.get("/gibt-es-nicht", &[]).await;
     assert_eq!(reply.status, StatusCode::NOT_FOUND);
     assert_eq!(reply.header("content-type"), "text/html; charset=utf-8");
@@ -316,7 +316,7 @@ async fn no_path_leaves_the_site() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_requests_do_not_hurt() {
-    let server = Running::start(&shipped()).await;
+    let server = Running::start(&common::shipped_feeds()).await;
     let garbage = server
         .raw(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03garbage\r\n\r\n")
         .await;
@@ -384,7 +384,7 @@ async fn healthz_reports_records() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn http2_without_tls() {
-    let server = Running::start(&shipped()).await;
+    let server = Running::start(&common::shipped_feeds()).await;
     let stream = TcpStream::connect(server.addr).await.unwrap();
     let (mut sender, connection) = hyper::client::conn::http2::handshake(
         hyper_util::rt::TokioExecutor::new(),

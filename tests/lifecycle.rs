@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::server::{body_has, eventually, shipped, Running};
+use common::server::{body_has, eventually, Running};
 use common::{good_record, Fixture};
 use hyper::StatusCode;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -88,7 +88,7 @@ async fn live_reload() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_lets_a_request_in_flight_finish() {
-    let server = Running::start(&shipped()).await;
+    let server = Running::start(&common::shipped_feeds()).await;
     let mut stream = TcpStream::connect(server.addr).await.unwrap();
     // The request head is half sent when the shutdown begins.
     stream
@@ -119,7 +119,7 @@ async fn shutdown_lets_a_request_in_flight_finish() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connections_beyond_the_limit_wait_their_turn() {
-    let server = Running::start_with(&shipped(), |c| c.max_connections = 1).await;
+    let server = Running::start_with(&common::shipped_feeds(), |c| c.max_connections = 1).await;
     let request = b"GET /feed.json HTTP/1.1\r\nHost: x\r\n\r\n";
     let mut first = TcpStream::connect(server.addr).await.unwrap();
     first.write_all(request).await.unwrap();

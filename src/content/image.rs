@@ -119,8 +119,8 @@ fn mime_type_of(kind: imagesize::ImageType) -> Option<&'static str> {
     })
 }
 
-/// The MIME type of a file under `media/`, from its bytes; `None` for files
-/// that are not images readers show (they are served as octet streams).
+/// The MIME type of an image readers show, from its bytes; `None` for
+/// anything else.
 pub fn sniff_mime_type(bytes: &[u8]) -> Option<&'static str> {
     imagesize::image_type(bytes).ok().and_then(mime_type_of)
 }

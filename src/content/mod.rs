@@ -203,8 +203,12 @@ impl Library {
         let mut stamps = vec![(full, stamp)];
         match parsed {
             Ok(record) => {
-                if let Record::Article { images, .. } = &record {
-                    stamps.extend(images.iter().map(|i| (i.clone(), Stamp::of(i))));
+                if let Record::Article {
+                    image_file: Some(image),
+                    ..
+                } = &record
+                {
+                    stamps.push((image.clone(), Stamp::of(image)));
                 }
                 Entry {
                     stamps,

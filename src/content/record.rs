@@ -48,12 +48,12 @@ struct ImageFront {
 /// A record that was read: an article, or a draft that is not published.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Record {
-    /// Ready to publish; `images` are the local files it depends on.
+    /// Ready to publish; `image_file` is the local image it depends on.
     Article {
         /// The article.
         article: Box<Article>,
         /// Local image files whose change makes the record stale.
-        images: Vec<PathBuf>,
+        image_file: Option<PathBuf>,
     },
     /// `draft = true`: never published.
     Draft,
@@ -223,7 +223,7 @@ pub fn parse(
     };
     Ok(Record::Article {
         article: Box::new(article),
-        images: image_file.into_iter().collect(),
+        image_file,
     })
 }
 

@@ -111,7 +111,8 @@ impl ServedSite {
                 .documents
                 .get(NOT_FOUND_PAGE)
                 .map(|d| d.body.clone())
-                .unwrap_or_else(|| Bytes::from_static(b"<!DOCTYPE html><title>Seite nicht gefunden</title><h1>Seite nicht gefunden</h1>\n")),
+                // site::publish always renders it.
+                .unwrap_or_default(),
             health: Bytes::from(serde_json::to_vec_pretty(health).unwrap_or_default()),
         }
     }

@@ -119,10 +119,6 @@ impl Reply {
     }
 }
 
-pub fn shipped() -> std::path::PathBuf {
-    super::shipped_feeds()
-}
-
 pub fn gunzip(bytes: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     flate2::read::GzDecoder::new(bytes)
