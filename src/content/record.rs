@@ -52,7 +52,7 @@ pub enum Record {
     Article {
         /// The article.
         article: Box<Article>,
-        /// Local image files whose change makes the record stale.
+        /// The local image file, whose change makes the record stale.
         image_file: Option<PathBuf>,
     },
     /// `draft = true`: never published.
