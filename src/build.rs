@@ -1,40 +1,216 @@
 //! `stadtfeed build`: the published site as files, each at its URL path, for
-//! any static web server or CDN.
+//! any static web server, CDN or object store.
+//!
+//! Only what changed is rendered and written: every document's fingerprint
+//! is compared with the manifest of the last build into the same folder.
+//! Every file is written whole (temporary name, then rename), leaves before
+//! the documents that link to them, and files of documents that no longer
+//! exist are removed last, so that a build killed at any moment leaves
+//! every file complete and every link of the old or new site working.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
 
-use crate::site::PublishedSite;
+use crate::content::store::ArticleStore;
+use crate::index::{Index, Scope};
+use crate::site::key::DocKey;
+use crate::site::plan::Plan;
+use crate::site::{self, RenderError};
 
 /// Why the site could not be written.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot write {}: {source}", path.display())]
-pub struct WriteError {
-    /// The file or folder that failed.
-    pub path: PathBuf,
-    /// What the file system said.
-    pub source: std::io::Error,
+pub enum WriteError {
+    /// The file system refused.
+    #[error("cannot write {}: {source}", path.display())]
+    Io {
+        /// The file or folder that failed.
+        path: PathBuf,
+        /// What the file system said.
+        source: std::io::Error,
+    },
+    /// A document could not be rendered.
+    #[error(transparent)]
+    Render(#[from] RenderError),
 }
 
-/// Writes every document under `out`; files already there that the site
-/// does not name are left alone. Returns how many documents were written.
-pub fn write_site(site: &PublishedSite, out: &Path) -> Result<usize, WriteError> {
-    site.documents
-        .par_iter()
-        .try_for_each(|(url_path, document)| {
-            let path = out.join(url_path);
-            if let Some(parent) = path.parent() {
-                std::fs::create_dir_all(parent).map_err(|source| WriteError {
-                    path: parent.to_path_buf(),
-                    source,
-                })?;
+/// What a build did, for its summary line.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BuildReport {
+    /// Files written (new or changed).
+    pub written: usize,
+    /// Files left as they were.
+    pub unchanged: usize,
+    /// Files of documents that no longer exist, removed.
+    pub removed: usize,
+}
+
+/// What the last build wrote: per path, the document's fingerprint and the
+/// file as it was left (length and mtime), so an unchanged document whose
+/// file nobody touched is neither rendered nor read.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Manifest {
+    files: HashMap<String, Written>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+struct Written {
+    fingerprint: [u8; 16],
+    length: u64,
+    modified: Option<SystemTime>,
+}
+
+/// What became of one document.
+enum Outcome {
+    Written(String, Written),
+    Unchanged(String, Written),
+}
+
+/// Writes the site of `index` under `out`, comparing with the manifest in
+/// `manifest_file` (if any) and updating it. Files the site does not name
+/// and that no earlier build wrote are left alone.
+pub fn write_site(
+    index: &Index,
+    store: &ArticleStore,
+    out: &Path,
+    manifest_file: Option<&Path>,
+) -> Result<BuildReport, WriteError> {
+    let old = manifest_file
+        .and_then(|file| std::fs::read(file).ok())
+        .and_then(|bytes| postcard::from_bytes::<Manifest>(&bytes).ok())
+        .unwrap_or_default();
+    std::fs::create_dir_all(out).map_err(|source| WriteError::Io {
+        path: out.to_path_buf(),
+        source,
+    })?;
+    let keys = site::all_keys(index);
+    // Phases: leaves; then feeds and pages of categories and the OPML list;
+    // then the site's own feeds and start page, which link to all of it.
+    let phase = |key: &DocKey| match key {
+        DocKey::Feed { scope, .. } | DocKey::FrontPage(scope) => {
+            if *scope == Scope::Site {
+                2
+            } else {
+                1
             }
-            // Unchanged files keep their mtime, so rsync and CDN uploads skip them.
-            if std::fs::read(&path).is_ok_and(|old| old == document.body) {
-                return Ok(());
+        }
+        DocKey::Opml => 1,
+        _ => 0,
+    };
+    let mut report = BuildReport::default();
+    let mut manifest = Manifest::default();
+    for current in 0..3 {
+        let outcomes: Vec<Outcome> = keys
+            .par_iter()
+            .filter(|key| phase(key) == current)
+            .filter_map(|key| Plan::of(index, key).map(|plan| (key, plan)))
+            .map(|(key, plan)| write_document(index, store, out, key, &plan, &old))
+            .collect::<Result<_, _>>()?;
+        for outcome in outcomes {
+            match outcome {
+                Outcome::Written(path, written) => {
+                    report.written += 1;
+                    manifest.files.insert(path, written);
+                }
+                Outcome::Unchanged(path, written) => {
+                    report.unchanged += 1;
+                    manifest.files.insert(path, written);
+                }
             }
-            std::fs::write(&path, &document.body).map_err(|source| WriteError { path, source })
+        }
+    }
+    for path in old.files.keys() {
+        if manifest.files.contains_key(path) {
+            continue;
+        }
+        let file = out.join(path);
+        match std::fs::remove_file(&file) {
+            Ok(()) => {
+                report.removed += 1;
+                remove_empty_folders(out, &file);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(source) => return Err(WriteError::Io { path: file, source }),
+        }
+    }
+    if let Some(file) = manifest_file {
+        // Serialising plain data cannot fail.
+        let bytes = postcard::to_stdvec(&manifest).unwrap_or_default();
+        write_whole(file, &bytes).map_err(|source| WriteError::Io {
+            path: file.to_path_buf(),
+            source,
         })?;
-    Ok(site.documents.len())
+    }
+    Ok(report)
+}
+
+fn write_document(
+    index: &Index,
+    store: &ArticleStore,
+    out: &Path,
+    key: &DocKey,
+    plan: &Plan,
+    old: &Manifest,
+) -> Result<Outcome, WriteError> {
+    let path = key.path();
+    let file = out.join(&path);
+    let fingerprint = plan.fingerprint(index);
+    let on_disk = |fingerprint| {
+        let meta = std::fs::metadata(&file).ok()?;
+        Some(Written {
+            fingerprint,
+            length: meta.len(),
+            modified: meta.modified().ok(),
+        })
+    };
+    if let Some(before) = old.files.get(&path) {
+        if before.fingerprint == fingerprint && on_disk(fingerprint) == Some(*before) {
+            return Ok(Outcome::Unchanged(path, *before));
+        }
+    }
+    let body = site::render(index, store, key, plan)?;
+    let io = |source| WriteError::Io {
+        path: file.clone(),
+        source,
+    };
+    // Same bytes: leave the file and its mtime as they are.
+    if std::fs::read(&file).is_ok_and(|existing| existing == body) {
+        let written =
+            on_disk(fingerprint).ok_or_else(|| io(std::io::ErrorKind::NotFound.into()))?;
+        return Ok(Outcome::Unchanged(path, written));
+    }
+    if let Some(parent) = file.parent() {
+        std::fs::create_dir_all(parent).map_err(io)?;
+    }
+    write_whole(&file, &body).map_err(io)?;
+    let written = on_disk(fingerprint).ok_or_else(|| io(std::io::ErrorKind::NotFound.into()))?;
+    Ok(Outcome::Written(path, written))
+}
+
+/// Writes `bytes` to a temporary file beside `file` and renames it over
+/// `file`: a reader (or a crash) sees the old file or the new one, whole.
+fn write_whole(file: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let temporary = file.with_file_name(format!(".{name}.stadtfeed-tmp"));
+    std::fs::write(&temporary, bytes)?;
+    std::fs::rename(&temporary, file).inspect_err(|_| {
+        let _ = std::fs::remove_file(&temporary);
+    })
+}
+
+/// Removes the folders of a removed file that are now empty, up to `out`.
+fn remove_empty_folders(out: &Path, file: &Path) {
+    let mut folder = file.parent();
+    while let Some(dir) = folder {
+        if dir == out || !dir.starts_with(out) || std::fs::remove_dir(dir).is_err() {
+            break;
+        }
+        folder = dir.parent();
+    }
 }

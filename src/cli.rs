@@ -6,7 +6,11 @@ use std::time::Instant;
 
 use clap::{Args, Parser, Subcommand};
 
+use std::sync::Arc;
+
+use crate::content::store::ArticleStore;
 use crate::content::{Library, Problem};
+use crate::state::StateDir;
 
 /// Publishes a German town's news as RSS 2.0, Atom 1.0 and JSON Feed 1.1.
 #[derive(Debug, Parser)]
@@ -33,6 +37,15 @@ pub struct FeedsArg {
     pub feeds: PathBuf,
 }
 
+/// Where state is kept between runs.
+#[derive(Debug, Args)]
+pub struct CacheDirArg {
+    /// Where to keep state between runs (article store, file stamps, build
+    /// manifest); default $STADTFEED_CACHE_DIR, else ~/.cache/stadtfeed.
+    #[arg(long)]
+    pub cache_dir: Option<PathBuf>,
+}
+
 /// Options of `serve`.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -42,6 +55,12 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub addr: std::net::SocketAddr,
+    /// Memory for documents rendered on request (archives, article pages), in MiB.
+    #[arg(long, default_value_t = crate::serve::server::DEFAULT_CACHE_MB)]
+    pub cache_mb: u64,
+    /// Where state is kept.
+    #[command(flatten)]
+    pub cache_dir: CacheDirArg,
 }
 
 /// The subcommands.
@@ -57,6 +76,9 @@ pub enum Command {
         /// Where to write; created if missing.
         #[arg(long)]
         out: PathBuf,
+        /// Where state is kept.
+        #[command(flatten)]
+        cache_dir: CacheDirArg,
     },
     /// Check every record; print each problem as `path:line: message`.
     Check {
@@ -78,9 +100,13 @@ pub fn main() -> ExitCode {
         )
         .init();
     match cli.command.unwrap_or(Command::Serve(cli.serve)) {
-        Command::Build { feeds, out } => build(&feeds.feeds, &out),
+        Command::Build {
+            feeds,
+            out,
+            cache_dir,
+        } => build(&feeds.feeds, &out, cache_dir.cache_dir.as_deref()),
         Command::Check { feeds } => check(&feeds.feeds),
-        Command::Serve(args) => serve(&args.feeds.feeds, args.addr),
+        Command::Serve(args) => serve(args),
     }
 }
 
@@ -90,11 +116,21 @@ fn print_problems(problems: &[Problem], feeds: &Path) {
     }
 }
 
-fn build(feeds: &Path, out: &Path) -> ExitCode {
+fn build(feeds: &Path, out: &Path, cache_dir: Option<&Path>) -> ExitCode {
     let started = Instant::now();
-    let library = Library::open(feeds);
-    let snapshot = match library.snapshot() {
-        Ok(snapshot) => snapshot,
+    let state = StateDir::open(cache_dir, "build", feeds, Some(out));
+    let store = Arc::new(
+        state
+            .as_ref()
+            .and_then(|s| ArticleStore::open(s.path()).ok())
+            .unwrap_or_else(ArticleStore::memory),
+    );
+    let library = match &state {
+        Some(state) => Library::open_saved(feeds, Arc::clone(&store), &state.library_file()),
+        None => Library::open(feeds, Arc::clone(&store)),
+    };
+    let index = match library.index() {
+        Ok(index) => index,
         Err(problem) => {
             eprintln!("{}", problem.in_dir(feeds));
             eprintln!(
@@ -104,24 +140,33 @@ fn build(feeds: &Path, out: &Path) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    print_problems(&snapshot.problems, feeds);
-    let published = crate::site::publish(&snapshot.site);
-    let written = match crate::build::write_site(&published, out) {
-        Ok(n) => n,
+    let problems = library.problems();
+    print_problems(&problems, feeds);
+    let manifest = state.as_ref().map(StateDir::manifest_file);
+    let report = match crate::build::write_site(&index, &store, out, manifest.as_deref()) {
+        Ok(report) => report,
         Err(e) => {
             eprintln!("{e}");
             return ExitCode::FAILURE;
         }
     };
+    if let Some(state) = &state {
+        if let Err(e) = library.save(&state.library_file()) {
+            eprintln!("cannot save {}: {e}", state.library_file().display());
+        }
+        store.compact(&library.live_articles());
+    }
     eprintln!(
-        "built {}: {} records published, {} refused, {} documents written in {:.0?}",
+        "built {}: {} records published, {} refused; {} files written, {} unchanged, {} removed in {:.0?}",
         out.display(),
-        snapshot.site.articles.len(),
-        snapshot.problems.len(),
-        written,
+        index.len(),
+        problems.len(),
+        report.written,
+        report.unchanged,
+        report.removed,
         started.elapsed()
     );
-    if snapshot.problems.is_empty() {
+    if problems.is_empty() {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
@@ -129,31 +174,28 @@ fn build(feeds: &Path, out: &Path) -> ExitCode {
 }
 
 fn check(feeds: &Path) -> ExitCode {
-    let library = Library::open(feeds);
-    match library.snapshot() {
-        Err(problem) => {
-            println!("{}", problem.in_dir(feeds));
-            ExitCode::FAILURE
-        }
-        Ok(snapshot) => {
-            for problem in &snapshot.problems {
-                println!("{}", problem.in_dir(feeds));
-            }
-            eprintln!(
-                "{} records, {} problems",
-                snapshot.records_seen,
-                snapshot.problems.len()
-            );
-            if snapshot.problems.is_empty() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            }
-        }
+    let library = Library::open(feeds, Arc::new(ArticleStore::discard()));
+    if let Err(problem) = library.index() {
+        println!("{}", problem.in_dir(feeds));
+        return ExitCode::FAILURE;
+    }
+    let problems = library.problems();
+    for problem in &problems {
+        println!("{}", problem.in_dir(feeds));
+    }
+    eprintln!(
+        "{} records, {} problems",
+        library.records_seen(),
+        problems.len()
+    );
+    if problems.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     }
 }
 
-fn serve(feeds: &Path, addr: std::net::SocketAddr) -> ExitCode {
+fn serve(args: ServeArgs) -> ExitCode {
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(e) => {
@@ -161,7 +203,9 @@ fn serve(feeds: &Path, addr: std::net::SocketAddr) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let config = crate::serve::Config::new(feeds.to_path_buf(), addr);
+    let mut config = crate::serve::Config::new(args.feeds.feeds, args.addr);
+    config.cache_mb = args.cache_mb;
+    config.cache_dir = args.cache_dir.cache_dir;
     match runtime.block_on(crate::serve::run(config)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -5,12 +5,15 @@
 //! - [`content`] reads `feeds/` (`site.toml` and the article records) into the
 //!   typed [`model`], and owns every check of the input. A bad record becomes a
 //!   [`content::Problem`] that names its file and line; it never stops the rest.
+//! - [`index`] orders what is published per feed and month: summaries
+//!   only, the full articles stay in the content store.
+//! - [`site`] names every document (`DocKey`), computes what it shows from
+//!   the index (its plan and fingerprint) and renders it.
 //! - [`render`] holds pure functions from the model to the bytes of one
 //!   document each (RSS, Atom, JSON Feed, HTML, OPML).
-//! - [`site`] assembles the whole published site: every document by its URL
-//!   path, with its content type and last-modified date.
 //! - [`build`] writes that site to a folder; [`serve`] answers HTTP from it.
 //! - [`cli`] is the command line on top of all that; `main.rs` only calls it.
+//! - [`state`] is what is kept between runs (store, stamps, manifest).
 //! - [`de`] holds the German month and weekday names that dates are read
 //!   and written with.
 
@@ -20,7 +23,9 @@ pub mod build;
 pub mod cli;
 pub mod content;
 pub mod de;
+pub mod index;
 pub mod model;
 pub mod render;
 pub mod serve;
 pub mod site;
+pub mod state;

@@ -7,11 +7,12 @@ use std::path::PathBuf;
 
 use chrono::{DateTime, FixedOffset};
 use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
 
 /// An article's identity for every reader, forever: it names the entry in all
 /// feeds and its page under `/artikel/<id>/`, so it is restricted to
 /// characters that need no escaping in a URL path.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct ArticleId(String);
 
 impl ArticleId {
@@ -24,6 +25,11 @@ impl ArticleId {
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
         valid.then(|| ArticleId(text.to_owned()))
+    }
+
+    /// A value below every valid id, for range bounds.
+    pub(crate) fn smallest() -> ArticleId {
+        ArticleId(String::new())
     }
 
     /// The id as written.
@@ -40,7 +46,7 @@ impl fmt::Display for ArticleId {
 
 /// The URL segment of a category (`/kategorie/<slug>/`): lower case, umlauts
 /// as ae/oe/ue, ß as ss, every other run of non-alphanumerics as one `-`.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct CategorySlug(String);
 
 impl CategorySlug {
@@ -75,7 +81,7 @@ impl fmt::Display for CategorySlug {
 }
 
 /// A category as editors name it, with the slug of its URLs.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Category {
     /// The name readers see ("Jugend & Soziales").
     pub name: String,
@@ -84,7 +90,7 @@ pub struct Category {
 }
 
 /// An image, local or remote, with everything an enclosure and Media RSS need.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Image {
     /// Absolute URL readers fetch it from.
     pub url: String,
@@ -115,8 +121,8 @@ pub struct Logo {
     pub height: Option<u32>,
 }
 
-/// One published news item.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One published news item: what the store keeps, and what renderers show.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Article {
     /// Identity of the entry in every feed.
     pub id: ArticleId,
@@ -190,30 +196,22 @@ impl SiteConfig {
     }
 }
 
-/// A file under `media/`, published at the same path.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A file under `media/`, published at the same path. Its bytes stay on
+/// disk: the service reads them when asked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MediaFile {
     /// URL path, e.g. `media/2022/werdau-videokonferenz.jpg`.
     pub url_path: String,
-    /// Sniffed from the bytes; `application/octet-stream` for non-images.
-    pub content_type: &'static str,
-    /// The file's bytes.
-    pub bytes: bytes::Bytes,
+    /// The file on disk (real path, inside `media/`).
+    pub file: PathBuf,
+    /// Sniffed from the bytes; by extension for non-images.
+    pub content_type: String,
+    /// Length in bytes.
+    pub length: u64,
+    /// BLAKE3 of the bytes: the ETag, equal on every replica.
+    pub hash: [u8; 16],
     /// The file's mtime: media carry no dates of their own.
     pub modified: DateTime<chrono::Utc>,
-}
-
-/// Everything that is published: the site and its articles, newest first
-/// (ties broken by id, so the order never depends on the file system), and
-/// the media files.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Site {
-    /// The publisher.
-    pub config: SiteConfig,
-    /// Published articles, newest first; no drafts, no duplicate ids.
-    pub articles: Vec<Article>,
-    /// Every file under `media/`.
-    pub media: Vec<MediaFile>,
 }
 
 impl Article {

@@ -1,55 +1,19 @@
-//! The files under `media/`: read once, and again only when they change.
-//! Symlinks that lead out of `media/` and hidden files are not published.
+//! The files under `media/`: measured once (type, length, hash), and again
+//! only when they change. Their bytes stay on disk. Symlinks that lead out
+//! of `media/` and hidden files are not published.
 
-use std::collections::BTreeMap;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use bytes::Bytes;
 use chrono::{DateTime, Utc};
 
 use super::image::sniff_mime_type;
-use super::{visible_files, Stamp};
+use super::visible_files;
 use crate::model::MediaFile;
 
-/// Every published file under `media/`, by its path on disk.
-#[derive(Debug, Default)]
-pub struct MediaCache {
-    files: BTreeMap<PathBuf, (Option<Stamp>, MediaFile)>,
-}
-
-impl MediaCache {
-    /// Re-reads new and changed files, forgets removed ones; returns whether
-    /// anything changed.
-    pub fn refresh(&mut self, feeds_dir: &Path) -> bool {
-        let found = files_under_media(feeds_dir);
-        let mut changed = found.len() != self.files.len();
-        let mut files = BTreeMap::new();
-        for path in found {
-            let stamp = Stamp::of(&path);
-            match self.files.remove(&path) {
-                Some((old_stamp, file)) if old_stamp == stamp => {
-                    files.insert(path, (stamp, file));
-                }
-                _ => {
-                    changed = true;
-                    if let Some(file) = read(feeds_dir, &path) {
-                        files.insert(path, (stamp, file));
-                    }
-                }
-            }
-        }
-        self.files = files;
-        changed
-    }
-
-    /// The files, in path order.
-    pub fn files(&self) -> Vec<MediaFile> {
-        self.files.values().map(|(_, file)| file.clone()).collect()
-    }
-}
-
-/// Regular files under `feeds_dir/media` that really lie there.
-fn files_under_media(feeds_dir: &Path) -> Vec<PathBuf> {
+/// Regular files under `feeds_dir/media` that really lie there (symlinks
+/// inside `media/` are followed, those that leave it are not published).
+pub fn files_under_media(feeds_dir: &Path) -> Vec<PathBuf> {
     let root = feeds_dir.join("media");
     let Ok(real_root) = root.canonicalize() else {
         return Vec::new();
@@ -59,7 +23,23 @@ fn files_under_media(feeds_dir: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
-fn read(feeds_dir: &Path, path: &Path) -> Option<MediaFile> {
+/// Whether `path` (under `feeds_dir`) is a media file that may be published.
+pub fn is_publishable(feeds_dir: &Path, path: &Path) -> bool {
+    let Ok(real_root) = feeds_dir.join("media").canonicalize() else {
+        return false;
+    };
+    let hidden = path
+        .strip_prefix(feeds_dir)
+        .map(|rel| {
+            rel.components()
+                .any(|c| c.as_os_str().to_string_lossy().starts_with('.'))
+        })
+        .unwrap_or(true);
+    !hidden && path.is_file() && path.canonicalize().is_ok_and(|p| p.starts_with(&real_root))
+}
+
+/// Measures one file: its URL path, type, length, hash and mtime.
+pub fn read(feeds_dir: &Path, path: &Path) -> Option<MediaFile> {
     let url_path = path
         .strip_prefix(feeds_dir)
         .ok()?
@@ -67,13 +47,22 @@ fn read(feeds_dir: &Path, path: &Path) -> Option<MediaFile> {
         .map(|c| c.as_os_str().to_str())
         .collect::<Option<Vec<_>>>()?
         .join("/");
-    let bytes = std::fs::read(path).ok()?;
-    let modified = std::fs::metadata(path).ok()?.modified().ok()?;
+    let mut file = std::fs::File::open(path).ok()?;
+    let meta = file.metadata().ok()?;
+    let mut head = Vec::with_capacity(64);
+    (&mut file).take(64).read_to_end(&mut head).ok()?;
+    let mut hasher = blake3::Hasher::new();
+    hasher.update(&head);
+    hasher.update_reader(&mut file).ok()?;
+    let mut hash = [0; 16];
+    hash.copy_from_slice(&hasher.finalize().as_bytes()[..16]);
     Some(MediaFile {
         url_path,
-        content_type: content_type(path, &bytes),
-        bytes: Bytes::from(bytes),
-        modified: DateTime::<Utc>::from(modified),
+        file: path.canonicalize().ok()?,
+        content_type: content_type(path, &head).to_owned(),
+        length: meta.len(),
+        hash,
+        modified: DateTime::<Utc>::from(meta.modified().ok()?),
     })
 }
 

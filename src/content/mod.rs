@@ -2,7 +2,9 @@
 //! [`model`](crate::model); every check of the input lives here.
 //!
 //! [`Library`] keeps what it read, so that a reload re-reads only the files
-//! that changed and a record that turns bad keeps its last good version.
+//! that changed and a record that turns bad keeps its last good version;
+//! it keeps the [`Index`] of what is published in step, and the full
+//! articles in the [`store`].
 
 pub mod config;
 pub mod date;
@@ -11,46 +13,67 @@ pub mod markdown;
 pub mod media;
 pub mod problem;
 pub mod record;
+pub mod store;
 pub mod text;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::SystemTime;
 
 pub use problem::{Problem, ProblemKind};
 use rayon::prelude::*;
 use record::Record;
+use serde::{Deserialize, Serialize};
+use store::{ArticleHash, ArticleStore};
 
-use crate::model::{Site, SiteConfig};
+use crate::index::{Index, Summary};
+use crate::model::{ArticleId, MediaFile, SiteConfig};
 
 /// Where records live, relative to the content directory.
 pub const ARTICLES_DIR: &str = "articles";
 
-/// What identifies a version of a file without reading it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What identifies a version of a file without reading it. The change
+/// time and inode catch a rewrite that keeps mtime and length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Stamp {
     modified: Option<SystemTime>,
+    changed: i64,
+    inode: u64,
     len: u64,
 }
 
 impl Stamp {
     pub(crate) fn of(path: &Path) -> Option<Stamp> {
+        use std::os::unix::fs::MetadataExt;
         let meta = std::fs::metadata(path).ok()?;
         Some(Stamp {
             modified: meta.modified().ok(),
+            changed: meta.ctime().saturating_mul(1_000_000_000) + meta.ctime_nsec(),
+            inode: meta.ino(),
             len: meta.len(),
         })
     }
 }
 
+/// What a record file last read as cleanly.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+enum Good {
+    /// Published: the summary, its article in the store.
+    Article(Summary),
+    /// `draft = true`.
+    Draft,
+}
+
 /// What the library knows about one record file.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct Entry {
-    /// The record file's and its local images' stamps when last read.
+    /// The record file's and its local image's stamps when last read.
     stamps: Vec<(PathBuf, Option<Stamp>)>,
     /// The last version that read cleanly, published while the file is bad.
-    good: Option<Record>,
+    good: Option<Good>,
     /// What is wrong with the current version, if anything.
+    #[serde(skip)]
     problem: Option<Problem>,
 }
 
@@ -59,6 +82,13 @@ impl Entry {
         self.stamps
             .iter()
             .all(|(path, stamp)| Stamp::of(path) == *stamp)
+    }
+
+    fn summary(&self) -> Option<&Summary> {
+        match &self.good {
+            Some(Good::Article(summary)) => Some(summary),
+            _ => None,
+        }
     }
 }
 
@@ -73,8 +103,19 @@ enum ConfigChange {
     Value,
 }
 
+/// What is kept between runs: enough to re-read only what changed since.
+#[derive(Serialize, Deserialize)]
+struct Saved {
+    /// The program that wrote it (its hash): another build may read records
+    /// differently, so its summaries are not trusted.
+    program: [u8; 16],
+    /// The configuration the records were read with.
+    config: [u8; 16],
+    entries: Vec<(PathBuf, Entry)>,
+    media: Vec<(PathBuf, Option<Stamp>, MediaFile)>,
+}
+
 /// The content directory as last read.
-#[derive(Debug)]
 pub struct Library {
     /// The content directory (`feeds/`).
     dir: PathBuf,
@@ -86,35 +127,127 @@ pub struct Library {
     config_problem: Option<Problem>,
     /// Every record file under `articles/`, by path relative to `dir`.
     entries: BTreeMap<PathBuf, Entry>,
-    /// The files under `media/`; a new or replaced image (the logo, say)
-    /// is published even when no record changed.
-    media: media::MediaCache,
-}
-
-/// What is ready to publish, and what was refused.
-#[derive(Debug, Clone)]
-pub struct Snapshot {
-    /// The site with every publishable article, newest first.
-    pub site: Site,
-    /// Every current problem, in file order.
-    pub problems: Vec<Problem>,
-    /// Record files seen, good or bad, drafts included.
-    pub records_seen: usize,
+    /// Which record files claim each id; the first by path owns it.
+    claims: HashMap<ArticleId, BTreeSet<PathBuf>>,
+    /// The files under `media/` by path on disk; a new or replaced image
+    /// (the logo, say) is published even when no record changed.
+    media: BTreeMap<PathBuf, (Option<Stamp>, MediaFile)>,
+    /// The full articles.
+    store: Arc<ArticleStore>,
+    /// What is published, kept in step with `entries`.
+    index: Option<Index>,
 }
 
 impl Library {
-    /// Reads the whole content directory.
-    pub fn open(dir: &Path) -> Library {
+    /// Reads the whole content directory, keeping articles in `store`.
+    pub fn open(dir: &Path, store: Arc<ArticleStore>) -> Library {
         let mut library = Library {
             dir: dir.to_path_buf(),
             config: None,
             config_stamp: None,
             config_problem: None,
             entries: BTreeMap::new(),
-            media: media::MediaCache::default(),
+            claims: HashMap::new(),
+            media: BTreeMap::new(),
+            store,
+            index: None,
         };
         library.refresh();
         library
+    }
+
+    /// Like [`open`](Library::open), starting from what [`save`](Library::save)
+    /// kept in `state`: only files whose stamps moved since are read again.
+    /// A missing or unusable state file just means reading everything.
+    pub fn open_saved(dir: &Path, store: Arc<ArticleStore>, state: &Path) -> Library {
+        let mut library = Library::open_empty(dir, store);
+        library.refresh_config();
+        library.reset_index();
+        if let (Some(config), Ok(bytes)) = (&library.config, std::fs::read(state)) {
+            match postcard::from_bytes::<Saved>(&bytes) {
+                Ok(saved)
+                    if saved.program == program_hash()
+                        && saved.config == *Index::new(config.clone()).config_hash() =>
+                {
+                    library.restore(saved);
+                }
+                _ => tracing::info!(
+                    "{}: from another version; reading everything",
+                    state.display()
+                ),
+            }
+        }
+        library.refresh();
+        library
+    }
+
+    fn open_empty(dir: &Path, store: Arc<ArticleStore>) -> Library {
+        Library {
+            dir: dir.to_path_buf(),
+            config: None,
+            config_stamp: None,
+            config_problem: None,
+            entries: BTreeMap::new(),
+            claims: HashMap::new(),
+            media: BTreeMap::new(),
+            store,
+            index: None,
+        }
+    }
+
+    fn restore(&mut self, saved: Saved) {
+        for (path, mut entry) in saved.entries {
+            // Without its article in the store, a summary cannot be rendered.
+            if entry
+                .summary()
+                .is_some_and(|s| !self.store.contains(&s.hash))
+            {
+                continue;
+            }
+            if entry.good.is_none() {
+                entry.stamps.clear();
+            }
+            self.set_entry(path, Some(entry));
+        }
+        for (path, stamp, file) in saved.media {
+            if let Some(index) = &mut self.index {
+                index.set_media(file.clone());
+            }
+            self.media.insert(path, (stamp, file));
+        }
+    }
+
+    /// Keeps what was read in `state` (written whole: temporary file, then
+    /// rename), for [`open_saved`](Library::open_saved).
+    pub fn save(&self, state: &Path) -> std::io::Result<()> {
+        let Some(config) = &self.config else {
+            return Ok(());
+        };
+        let saved = Saved {
+            program: program_hash(),
+            config: *Index::new(config.clone()).config_hash(),
+            entries: self
+                .entries
+                .iter()
+                .map(|(path, entry)| {
+                    let mut entry = entry.clone();
+                    if entry.problem.is_some() {
+                        // Read it again next time, to report its problem.
+                        entry.stamps.iter_mut().for_each(|(_, s)| *s = None);
+                    }
+                    (path.clone(), entry)
+                })
+                .collect(),
+            media: self
+                .media
+                .iter()
+                .map(|(path, (stamp, file))| (path.clone(), *stamp, file.clone()))
+                .collect(),
+        };
+        let bytes = postcard::to_stdvec(&saved).map_err(std::io::Error::other)?;
+        let temporary = state.with_extension("new");
+        std::fs::write(&temporary, bytes)?;
+        std::fs::rename(&temporary, state)
     }
 
     /// The content directory.
@@ -122,43 +255,224 @@ impl Library {
         &self.dir
     }
 
-    /// Re-reads what changed since the last read; returns whether anything did.
+    /// Where the full articles are.
+    pub fn store(&self) -> &Arc<ArticleStore> {
+        &self.store
+    }
+
+    /// Every article version that published or last-good records use, so
+    /// that the store can drop the rest.
+    pub fn live_articles(&self) -> HashSet<ArticleHash> {
+        self.entries
+            .values()
+            .filter_map(Entry::summary)
+            .map(|s| s.hash)
+            .collect()
+    }
+
+    /// Re-reads everything whose stamp moved; returns whether anything changed.
     pub fn refresh(&mut self) -> bool {
         let config_change = self.refresh_config();
         if config_change == ConfigChange::Value {
-            // base_url or timezone may have changed, which every record depends on.
-            self.entries.clear();
+            self.reset_index();
         }
         let mut changed = config_change != ConfigChange::None;
         let files = self.record_files();
-        let before = self.entries.len();
-        self.entries.retain(|path, _| files.contains(path));
-        changed |= self.entries.len() != before;
-        let Some(config) = self.config.clone() else {
-            return changed;
-        };
+        let gone: Vec<PathBuf> = self
+            .entries
+            .keys()
+            .filter(|path| !files.contains(*path))
+            .cloned()
+            .collect();
+        changed |= !gone.is_empty();
+        for path in gone {
+            self.set_entry(path, None);
+        }
         let stale: Vec<PathBuf> = files
             .into_iter()
             .filter(|path| !self.entries.get(path).is_some_and(Entry::is_fresh))
             .collect();
-        let stale: Vec<(PathBuf, Option<Entry>)> = stale
+        changed |= self.read_records(stale);
+        changed |= self.refresh_all_media();
+        changed
+    }
+
+    /// Re-reads what the paths name (files or folders, relative to the
+    /// content directory or absolute under it, existing or gone): the
+    /// watcher's report of what changed. Returns whether anything did.
+    pub fn refresh_paths(&mut self, paths: &[PathBuf]) -> bool {
+        let mut records = BTreeSet::new();
+        let mut media = BTreeSet::new();
+        for path in paths {
+            let Some(relative) = self.relative(path) else {
+                continue;
+            };
+            match relative.components().next() {
+                None => return self.refresh(),
+                Some(first) if first.as_os_str() == config::FILE_NAME => return self.refresh(),
+                Some(first) if first.as_os_str() == ARTICLES_DIR => {
+                    records.insert(relative);
+                }
+                Some(first) if first.as_os_str() == "media" => {
+                    media.insert(relative);
+                }
+                Some(_) => {}
+            }
+        }
+        if self.config.is_none() {
+            return self.refresh();
+        }
+        let mut changed = false;
+        let mut stale = Vec::new();
+        for relative in records {
+            let full = self.dir.join(&relative);
+            if full.is_dir() {
+                let files: BTreeSet<PathBuf> = self.record_files_under(&full);
+                stale.extend(files.iter().cloned());
+                let gone: Vec<PathBuf> = self
+                    .entries
+                    .keys()
+                    .filter(|p| p.starts_with(&relative) && !files.contains(*p))
+                    .cloned()
+                    .collect();
+                for path in gone {
+                    changed = true;
+                    self.set_entry(path, None);
+                }
+            } else if is_record_path(&relative) && full.is_file() {
+                stale.push(relative);
+            } else {
+                let gone: Vec<PathBuf> = self
+                    .entries
+                    .keys()
+                    .filter(|p| p.starts_with(&relative))
+                    .cloned()
+                    .collect();
+                for path in gone {
+                    changed = true;
+                    self.set_entry(path, None);
+                }
+            }
+        }
+        stale.retain(|path| !self.entries.get(path).is_some_and(Entry::is_fresh));
+        changed |= self.read_records(stale);
+        for relative in media {
+            changed |= self.refresh_media_path(&relative);
+        }
+        changed
+    }
+
+    fn relative(&self, path: &Path) -> Option<PathBuf> {
+        if path.is_relative() {
+            return Some(path.to_path_buf());
+        }
+        let mut bases = vec![self.dir.clone()];
+        if let Ok(absolute) = std::path::absolute(&self.dir) {
+            bases.push(absolute);
+        }
+        if let Ok(real) = self.dir.canonicalize() {
+            bases.push(real);
+        }
+        bases
+            .iter()
+            .find_map(|base| path.strip_prefix(base).ok())
+            .map(Path::to_path_buf)
+    }
+
+    /// Reads the given record files in parallel and takes in the results.
+    fn read_records(&mut self, paths: Vec<PathBuf>) -> bool {
+        let Some(config) = self.config.clone() else {
+            return false;
+        };
+        if paths.is_empty() {
+            return false;
+        }
+        let previous: Vec<(PathBuf, Option<Good>)> = paths
             .into_iter()
             .map(|path| {
-                let previous = self.entries.remove(&path);
-                (path, previous)
+                let good = self.entries.get(&path).and_then(|e| e.good.clone());
+                (path, good)
             })
             .collect();
-        changed |= !stale.is_empty();
-        let read: Vec<(PathBuf, Entry)> = stale
+        let read: Vec<(PathBuf, Entry)> = previous
             .into_par_iter()
-            .map(|(path, previous)| {
-                let entry = self.read_record(&path, &config, previous);
+            .map(|(path, good)| {
+                let entry = self.read_record(&path, &config, good);
                 (path, entry)
             })
             .collect();
-        self.entries.extend(read);
-        changed |= self.media.refresh(&self.dir);
-        changed
+        for (path, entry) in read {
+            self.set_entry(path, Some(entry));
+        }
+        true
+    }
+
+    /// Replaces (or with `None` removes) the entry of `path`, and brings the
+    /// index in step for the ids it claimed before and claims now.
+    fn set_entry(&mut self, path: PathBuf, entry: Option<Entry>) {
+        let old_id = self
+            .entries
+            .get(&path)
+            .and_then(Entry::summary)
+            .map(|s| s.id.clone());
+        let new_id = entry
+            .as_ref()
+            .and_then(Entry::summary)
+            .map(|s| s.id.clone());
+        match entry {
+            Some(entry) => {
+                self.entries.insert(path.clone(), entry);
+            }
+            None => {
+                self.entries.remove(&path);
+            }
+        }
+        if let Some(id) = &old_id {
+            if let Some(paths) = self.claims.get_mut(id) {
+                paths.remove(&path);
+                if paths.is_empty() {
+                    self.claims.remove(id);
+                }
+            }
+        }
+        if let Some(id) = &new_id {
+            self.claims.entry(id.clone()).or_default().insert(path);
+        }
+        for id in old_id
+            .iter()
+            .chain(new_id.iter().filter(|id| Some(*id) != old_id.as_ref()))
+        {
+            self.publish_owner(id);
+        }
+    }
+
+    /// Puts the owner's version of `id` into the index, or takes it out.
+    fn publish_owner(&mut self, id: &ArticleId) {
+        let Some(index) = &mut self.index else {
+            return;
+        };
+        let owner = self
+            .claims
+            .get(id)
+            .and_then(|paths| paths.first())
+            .and_then(|path| self.entries.get(path))
+            .and_then(Entry::summary);
+        match owner {
+            Some(summary) => index.insert(summary.clone()),
+            None => index.remove(id),
+        }
+    }
+
+    /// A new configuration: every record is read again under it.
+    fn reset_index(&mut self) {
+        self.entries.clear();
+        self.claims.clear();
+        self.index = self.config.clone().map(Index::new);
+        if let Some(index) = &mut self.index {
+            for (_, file) in self.media.values() {
+                index.set_media(file.clone());
+            }
+        }
     }
 
     /// Re-reads `site.toml` if it changed; keeps the last good one on error.
@@ -189,10 +503,9 @@ impl Library {
         }
     }
 
-    fn read_record(&self, path: &Path, config: &SiteConfig, previous: Option<Entry>) -> Entry {
+    fn read_record(&self, path: &Path, config: &SiteConfig, good_before: Option<Good>) -> Entry {
         let full = self.dir.join(path);
         let stamp = Stamp::of(&full);
-        let good_before = previous.and_then(|e| e.good);
         let parsed = std::fs::read(&full)
             .map_err(|e| Problem {
                 path: path.to_path_buf(),
@@ -202,20 +515,34 @@ impl Library {
             .and_then(|bytes| record::parse(&self.dir, path, &bytes, config));
         let mut stamps = vec![(full, stamp)];
         match parsed {
-            Ok(record) => {
-                if let Record::Article {
-                    image_file: Some(image),
-                    ..
-                } = &record
-                {
-                    stamps.push((image.clone(), Stamp::of(image)));
+            Ok(Record::Article {
+                article,
+                image_file,
+            }) => {
+                if let Some(image) = image_file {
+                    let stamp = Stamp::of(&image);
+                    stamps.push((image, stamp));
                 }
+                let hash = self.store.put(&article);
+                let summary = Summary {
+                    id: article.id.clone(),
+                    published: article.published,
+                    updated: article.updated,
+                    categories: article.categories.clone(),
+                    hash,
+                    source: path.to_path_buf(),
+                };
                 Entry {
                     stamps,
-                    good: Some(record),
+                    good: Some(Good::Article(summary)),
                     problem: None,
                 }
             }
+            Ok(Record::Draft) => Entry {
+                stamps,
+                good: Some(Good::Draft),
+                problem: None,
+            },
             Err(problem) => Entry {
                 stamps,
                 good: good_before,
@@ -224,59 +551,192 @@ impl Library {
         }
     }
 
+    fn refresh_all_media(&mut self) -> bool {
+        let found = media::files_under_media(&self.dir);
+        let found_set: BTreeSet<&PathBuf> = found.iter().collect();
+        let gone: Vec<PathBuf> = self
+            .media
+            .keys()
+            .filter(|p| !found_set.contains(p))
+            .cloned()
+            .collect();
+        let mut changed = !gone.is_empty();
+        for path in gone {
+            self.drop_media(&path);
+        }
+        let stale: Vec<PathBuf> = found
+            .into_iter()
+            .filter(|path| {
+                self.media
+                    .get(path)
+                    .is_none_or(|(stamp, _)| *stamp != Stamp::of(path))
+            })
+            .collect();
+        changed |= !stale.is_empty();
+        let read: Vec<(PathBuf, Option<Stamp>, Option<MediaFile>)> = stale
+            .into_par_iter()
+            .map(|path| {
+                let stamp = Stamp::of(&path);
+                let file = media::read(&self.dir, &path);
+                (path, stamp, file)
+            })
+            .collect();
+        for (path, stamp, file) in read {
+            match file {
+                Some(file) => self.put_media(path, stamp, file),
+                None => self.drop_media(&path),
+            }
+        }
+        changed
+    }
+
+    /// One media path (file or folder) changed: re-measure what is there
+    /// now, and re-read the records whose image lies there.
+    fn refresh_media_path(&mut self, relative: &Path) -> bool {
+        let full = self.dir.join(relative);
+        let mut changed = false;
+        let present: Vec<PathBuf> = if full.is_dir() {
+            media::files_under_media(&self.dir)
+                .into_iter()
+                .filter(|p| p.starts_with(&full))
+                .collect()
+        } else if media::is_publishable(&self.dir, &full) {
+            vec![full.clone()]
+        } else {
+            Vec::new()
+        };
+        let gone: Vec<PathBuf> = self
+            .media
+            .keys()
+            .filter(|p| p.starts_with(&full) && !present.contains(p))
+            .cloned()
+            .collect();
+        for path in gone {
+            changed = true;
+            self.drop_media(&path);
+        }
+        for path in present {
+            let stamp = Stamp::of(&path);
+            if self.media.get(&path).is_some_and(|(s, _)| *s == stamp) {
+                continue;
+            }
+            changed = true;
+            match media::read(&self.dir, &path) {
+                Some(file) => self.put_media(path, stamp, file),
+                None => self.drop_media(&path),
+            }
+        }
+        // Records measure their image; one that changed makes them stale.
+        let real = full.canonicalize().ok();
+        let dependants: Vec<PathBuf> = self
+            .entries
+            .iter()
+            .filter(|(_, entry)| {
+                entry.stamps.iter().skip(1).any(|(image, _)| {
+                    image.starts_with(&full) || real.as_ref().is_some_and(|r| image.starts_with(r))
+                })
+            })
+            .filter(|(_, entry)| !entry.is_fresh())
+            .map(|(path, _)| path.clone())
+            .collect();
+        changed |= self.read_records(dependants);
+        changed
+    }
+
+    fn put_media(&mut self, path: PathBuf, stamp: Option<Stamp>, file: MediaFile) {
+        if let Some(index) = &mut self.index {
+            index.set_media(file.clone());
+        }
+        self.media.insert(path, (stamp, file));
+    }
+
+    fn drop_media(&mut self, path: &Path) {
+        if let Some((_, file)) = self.media.remove(path) {
+            if let Some(index) = &mut self.index {
+                index.remove_media(&file.url_path);
+            }
+        }
+    }
+
     /// Every `*.md` under `articles/`, any depth, skipping hidden files
     /// (editors' swap and lock files).
     fn record_files(&self) -> BTreeSet<PathBuf> {
-        visible_files(&self.dir.join(ARTICLES_DIR))
-            .filter(|path| path.extension().is_some_and(|x| x == "md"))
+        self.record_files_under(&self.dir.join(ARTICLES_DIR))
+    }
+
+    fn record_files_under(&self, root: &Path) -> BTreeSet<PathBuf> {
+        visible_files(root)
             .filter_map(|path| path.strip_prefix(&self.dir).ok().map(Path::to_path_buf))
+            .filter(|path| is_record_path(path))
             .collect()
     }
 
-    /// The publishable site, or the reason there is none (no usable
+    /// What is published, or the reason there is nothing (no usable
     /// `site.toml` was ever read).
-    pub fn snapshot(&self) -> Result<Snapshot, Problem> {
-        let Some(config) = self.config.clone() else {
-            return Err(self.config_problem.clone().unwrap_or_else(|| Problem {
+    pub fn index(&self) -> Result<Index, Problem> {
+        self.index.clone().ok_or_else(|| {
+            self.config_problem.clone().unwrap_or_else(|| Problem {
                 path: PathBuf::from(config::FILE_NAME),
                 line: None,
                 kind: ProblemKind::Unreadable("not found".to_owned()),
-            }));
-        };
+            })
+        })
+    }
+
+    /// Every current problem, in file order: bad records (published at
+    /// their last good version, if any), duplicate ids, a bad `site.toml`.
+    pub fn problems(&self) -> Vec<Problem> {
         let mut problems: Vec<Problem> = self.config_problem.iter().cloned().collect();
-        let mut owners: HashMap<&str, &Path> = HashMap::new();
-        let mut articles = Vec::new();
         for (path, entry) in &self.entries {
             problems.extend(entry.problem.iter().cloned());
-            let Some(Record::Article { article, .. }) = &entry.good else {
+            let Some(summary) = entry.summary() else {
                 continue;
             };
-            match owners.get(article.id.as_str()) {
-                Some(owner) => problems.push(Problem {
+            let owner = self.claims.get(&summary.id).and_then(|p| p.first());
+            if let Some(owner) = owner.filter(|owner| *owner != path) {
+                problems.push(Problem {
                     path: path.clone(),
                     line: Some(1),
                     kind: ProblemKind::DuplicateId {
-                        id: article.id.to_string(),
+                        id: summary.id.to_string(),
                         other: owner.display().to_string(),
                     },
-                }),
-                None => {
-                    owners.insert(article.id.as_str(), path);
-                    articles.push((**article).clone());
-                }
+                });
             }
         }
-        articles.sort_by(|a, b| b.published.cmp(&a.published).then_with(|| a.id.cmp(&b.id)));
-        Ok(Snapshot {
-            site: Site {
-                config,
-                articles,
-                media: self.media.files(),
-            },
-            problems,
-            records_seen: self.entries.len(),
-        })
+        problems
     }
+
+    /// Record files seen, good or bad, drafts included.
+    pub fn records_seen(&self) -> usize {
+        self.entries.len()
+    }
+}
+
+/// Whether a path (relative to the content directory) names a record file:
+/// `*.md` under `articles/`, no hidden component.
+fn is_record_path(path: &Path) -> bool {
+    path.extension().is_some_and(|x| x == "md")
+        && !path
+            .components()
+            .any(|c| c.as_os_str().to_string_lossy().starts_with('.'))
+}
+
+/// A hash of the running program, so that saved state is only reused by
+/// the build that wrote it.
+fn program_hash() -> [u8; 16] {
+    static HASH: std::sync::OnceLock<[u8; 16]> = std::sync::OnceLock::new();
+    *HASH.get_or_init(|| {
+        let mut hasher = blake3::Hasher::new();
+        hasher.update(env!("CARGO_PKG_VERSION").as_bytes());
+        if let Ok(mut exe) = std::env::current_exe().and_then(std::fs::File::open) {
+            // Unreadable: the version alone must do.
+            let _ = hasher.update_reader(&mut exe);
+        }
+        let mut hash = [0; 16];
+        hash.copy_from_slice(&hasher.finalize().as_bytes()[..16]);
+        hash
+    })
 }
 
 /// Regular files under `root`, any depth, in name order, following

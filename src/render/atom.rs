@@ -1,37 +1,55 @@
-//! Atom 1.0 (RFC 4287) with RFC 5005 paging links, built with
+//! Atom 1.0 (RFC 4287) with RFC 5005 archive links, built with
 //! `atom_syndication`.
 
+use std::collections::BTreeMap;
+
+use atom_syndication::extension::{Extension, ExtensionMap};
 use atom_syndication::{Category, Content, Entry, Feed, Generator, Link, Person, Text};
 
-use super::{FeedPage, Format, GENERATOR, VERSION};
+use super::{FeedDoc, Format, GENERATOR, HISTORY_NS, VERSION};
 use crate::model::{Article, SiteConfig};
 
 /// One Atom document.
-pub fn render(page: &FeedPage<'_>) -> Vec<u8> {
-    let config = page.config;
+pub fn render(doc: &FeedDoc<'_>) -> Vec<u8> {
+    let config = doc.config;
     let atom_type = Some(Format::Atom.mime_type());
     let mut links = vec![
-        link("self", &page.self_url, atom_type),
-        link("alternate", &page.html_url(), Some("text/html")),
+        link("self", &doc.self_url, atom_type),
+        link("alternate", &doc.html_url, Some("text/html")),
     ];
     if let Some(hub) = &config.hub {
         links.push(link("hub", hub, None));
     }
-    if page.is_paged() {
-        links.push(link("first", &page.first_url, atom_type));
-        links.push(link("last", &page.last_url, atom_type));
+    if doc.is_archive {
+        links.push(link("current", &doc.current_url, atom_type));
     }
-    if let Some(prev) = &page.prev_url {
-        links.push(link("previous", prev, atom_type));
+    if let Some(prev) = &doc.prev_archive_url {
+        links.push(link("prev-archive", prev, atom_type));
     }
-    if let Some(next) = &page.next_url {
-        links.push(link("next", next, atom_type));
+    if let Some(next) = &doc.next_archive_url {
+        links.push(link("next-archive", next, atom_type));
+    }
+    let mut namespaces = BTreeMap::new();
+    let mut extensions = ExtensionMap::default();
+    if doc.is_archive {
+        namespaces.insert("fh".to_owned(), HISTORY_NS.to_owned());
+        extensions.insert(
+            "fh".to_owned(),
+            BTreeMap::from([(
+                "archive".to_owned(),
+                vec![Extension {
+                    name: "fh:archive".to_owned(),
+                    ..Extension::default()
+                }],
+            )]),
+        );
     }
     let feed = Feed {
-        title: Text::plain(page.feed.title.clone()),
-        // The first page's URL names the feed on every page: they are one feed.
-        id: page.first_url.clone(),
-        updated: page.updated,
+        title: Text::plain(doc.title.to_owned()),
+        // The subscription document's URL names the feed in every
+        // document of it: archives are the same feed (RFC 5005).
+        id: doc.current_url.clone(),
+        updated: doc.updated,
         authors: vec![site_author(config)],
         generator: Some(Generator {
             value: GENERATOR.to_owned(),
@@ -43,8 +61,10 @@ pub fn render(page: &FeedPage<'_>) -> Vec<u8> {
         logo: config.logo.as_ref().map(|l| l.url.clone()),
         links,
         rights: config.copyright.clone().map(Text::plain),
-        subtitle: Some(Text::plain(page.feed.description.clone())),
-        entries: page.entries.iter().map(|a| entry(a, config)).collect(),
+        subtitle: Some(Text::plain(doc.description.to_owned())),
+        entries: doc.entries.iter().map(|a| entry(a, config)).collect(),
+        extensions,
+        namespaces,
         lang: Some(config.language.clone()),
         ..Feed::default()
     };

@@ -1,13 +1,18 @@
 //! The German HTML pages people open: the start page, one per category,
-//! one per article, and the "not found" page. Links between pages are
+//! the archive by month, one per article, and the "not found" page. Links between pages are
 //! relative, so the pages work wherever the site is served.
+
+use std::sync::Arc;
 
 use askama::Template;
 
 use super::json::rfc3339;
-use super::{Feed, Format};
+use super::Format;
 use crate::de;
+use crate::index::{ArchivePart, Month, Scope};
 use crate::model::{Article, Category, SiteConfig};
+use crate::site::key::DocKey;
+use crate::site::plan::{ArchiveIndexPlan, FrontPlan, MonthPlan};
 
 /// A feed offered on a page (autodiscovery and visible links).
 struct FeedLink {
@@ -24,23 +29,69 @@ struct ListEntry<'a> {
     date_line: String,
 }
 
+impl<'a> ListEntry<'a> {
+    fn of(article: &'a Article) -> ListEntry<'a> {
+        ListEntry {
+            id: article.id.as_str(),
+            title: &article.title,
+            summary: &article.summary,
+            date_line: date_line(&article.published),
+        }
+    }
+}
+
+/// A link to another page of the site.
+struct PageLink {
+    href: String,
+    label: String,
+}
+
 #[derive(Template)]
 #[template(path = "list.html")]
 struct ListPage<'a> {
     root: &'a str,
     site_title: &'a str,
     title: &'a str,
+    heading: &'a str,
     description: &'a str,
     canonical: String,
     feeds: Vec<FeedLink>,
-    categories: Vec<&'a Category>,
+    categories: &'a [Category],
     articles: Vec<ListEntry<'a>>,
+    archive_href: String,
+}
+
+#[derive(Template)]
+#[template(path = "archive.html")]
+struct ArchiveIndexPage<'a> {
+    root: &'a str,
+    site_title: &'a str,
+    title: &'a str,
+    canonical: String,
+    feeds: Vec<FeedLink>,
+    years: Vec<(i32, Vec<(PageLink, usize)>)>,
+}
+
+#[derive(Template)]
+#[template(path = "month.html")]
+struct MonthPage<'a> {
+    root: &'a str,
+    site_title: &'a str,
+    title: &'a str,
+    heading: String,
+    canonical: String,
+    feeds: Vec<FeedLink>,
+    month_feeds: Vec<FeedLink>,
+    articles: Vec<ListEntry<'a>>,
+    previous: Option<PageLink>,
+    next: Option<PageLink>,
+    archive_href: String,
 }
 
 #[derive(Template)]
 #[template(path = "article.html")]
 struct ArticlePage<'a> {
-    root: &'static str,
+    root: &'a str,
     site_title: &'a str,
     title: &'a str,
     summary: &'a str,
@@ -78,45 +129,141 @@ pub fn date_line(date: &chrono::DateTime<chrono::FixedOffset>) -> String {
     }
 }
 
-fn feed_links(feed: &Feed<'_>, root: &str) -> Vec<FeedLink> {
+/// The way from a page at `path` (as `build` writes it) to the site root.
+pub fn root_of(path: &str) -> String {
+    "../".repeat(path.matches('/').count())
+}
+
+fn feed_links(scope: &Scope, root: &str) -> Vec<FeedLink> {
     Format::ALL
         .iter()
         .map(|&format| FeedLink {
             mime_type: format.mime_type(),
             label: format.label(),
-            href: format!("{root}{}", feed.page_path(format, 1)),
+            href: format!(
+                "{root}{}",
+                DocKey::Feed {
+                    scope: scope.clone(),
+                    format
+                }
+                .path()
+            ),
         })
         .collect()
 }
 
-/// The start page (`feed` is the site feed) or a category page.
-pub fn list_page(config: &SiteConfig, feed: &Feed<'_>, categories: &[&Category]) -> Vec<u8> {
-    let root = if feed.dir.is_empty() { "" } else { "../../" };
+/// "März 2024".
+fn month_name(month: Month) -> String {
+    format!("{} {}", de::MONTHS[month.month as usize - 1], month.year)
+}
+
+fn month_link(scope: &Scope, month: Month, root: &str) -> PageLink {
+    PageLink {
+        href: format!(
+            "{root}{}",
+            DocKey::MonthPage(scope.clone(), month).link_path()
+        ),
+        label: month_name(month),
+    }
+}
+
+/// The start page (site scope) or a category page, at `path`.
+pub fn front_page(
+    config: &SiteConfig,
+    plan: &FrontPlan,
+    articles: &[Arc<Article>],
+    path: &str,
+) -> Vec<u8> {
+    let root = root_of(path);
     let page = ListPage {
-        root,
+        root: &root,
         site_title: &config.title,
-        title: feed.category.map_or(&config.title, |c| &c.name),
-        description: &feed.description,
-        canonical: config.url(&feed.html_path()),
-        feeds: feed_links(feed, root),
-        categories: categories.to_vec(),
-        articles: feed
-            .articles
-            .iter()
-            .take(config.items_per_page)
-            .map(|a| ListEntry {
-                id: a.id.as_str(),
-                title: &a.title,
-                summary: &a.summary,
-                date_line: date_line(&a.published),
+        title: &plan.title,
+        heading: &plan.heading,
+        description: &plan.description,
+        canonical: config.url(&plan.scope.dir()),
+        feeds: feed_links(&plan.scope, &root),
+        categories: &plan.categories,
+        articles: articles.iter().map(|a| ListEntry::of(a)).collect(),
+        archive_href: format!(
+            "{root}{}",
+            DocKey::ArchiveIndex(plan.scope.clone()).link_path()
+        ),
+    };
+    into_bytes(page.render())
+}
+
+/// Every month of a feed with its number of articles, by year.
+pub fn archive_index_page(config: &SiteConfig, plan: &ArchiveIndexPlan, path: &str) -> Vec<u8> {
+    let root = root_of(path);
+    let mut years: Vec<(i32, Vec<(PageLink, usize)>)> = Vec::new();
+    for &(month, count) in &plan.months {
+        let link = month_link(&plan.scope, month, &root);
+        match years.last_mut() {
+            Some((year, months)) if *year == month.year => months.push((link, count)),
+            _ => years.push((month.year, vec![(link, count)])),
+        }
+    }
+    let page = ArchiveIndexPage {
+        root: &root,
+        site_title: &config.title,
+        title: &plan.title,
+        canonical: config.url(&DocKey::ArchiveIndex(plan.scope.clone()).link_path()),
+        feeds: feed_links(&plan.scope, &root),
+        years,
+    };
+    into_bytes(page.render())
+}
+
+/// One month of a feed: its articles, its feed archive, the neighbours.
+pub fn month_page(
+    config: &SiteConfig,
+    plan: &MonthPlan,
+    articles: &[Arc<Article>],
+    path: &str,
+) -> Vec<u8> {
+    let root = root_of(path);
+    let month_feeds = (1..=plan.parts)
+        .flat_map(|part| {
+            let root = &root;
+            Format::ALL.into_iter().map(move |format| {
+                let key = DocKey::Archive {
+                    scope: plan.scope.clone(),
+                    part: ArchivePart {
+                        month: plan.month,
+                        part,
+                    },
+                    format,
+                };
+                FeedLink {
+                    mime_type: format.mime_type(),
+                    label: format.label(),
+                    href: format!("{root}{}", key.path()),
+                }
             })
-            .collect(),
+        })
+        .collect();
+    let page = MonthPage {
+        root: &root,
+        site_title: &config.title,
+        title: &plan.title,
+        heading: month_name(plan.month),
+        canonical: config.url(&DocKey::MonthPage(plan.scope.clone(), plan.month).link_path()),
+        feeds: feed_links(&plan.scope, &root),
+        month_feeds,
+        articles: articles.iter().map(|a| ListEntry::of(a)).collect(),
+        previous: plan.previous.map(|m| month_link(&plan.scope, m, &root)),
+        next: plan.next.map(|m| month_link(&plan.scope, m, &root)),
+        archive_href: format!(
+            "{root}{}",
+            DocKey::ArchiveIndex(plan.scope.clone()).link_path()
+        ),
     };
     into_bytes(page.render())
 }
 
 /// The page of one article, at `artikel/<id>/`.
-pub fn article_page(config: &SiteConfig, site_feed: &Feed<'_>, article: &Article) -> Vec<u8> {
+pub fn article_page(config: &SiteConfig, article: &Article) -> Vec<u8> {
     let root = "../../";
     let page = ArticlePage {
         root,
@@ -124,7 +271,7 @@ pub fn article_page(config: &SiteConfig, site_feed: &Feed<'_>, article: &Article
         title: &article.title,
         summary: &article.summary,
         canonical: config.article_url(&article.id),
-        feeds: feed_links(site_feed, root),
+        feeds: feed_links(&Scope::Site, root),
         published_iso: rfc3339(&article.published),
         date_line: date_line(&article.published),
         updated_line: article.updated.as_ref().map(de::date_time),

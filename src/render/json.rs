@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::FeedPage;
+use super::FeedDoc;
 use crate::model::{Article, SiteConfig};
 
 #[derive(Serialize)]
@@ -22,7 +22,22 @@ struct JsonFeed<'a> {
     language: &'a str,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     hubs: Vec<Hub<'a>>,
+    /// RFC 5005 in JSON Feed's extension form (the README documents it).
+    #[serde(rename = "_stadtfeed")]
+    history: History<'a>,
     items: Vec<Item<'a>>,
+}
+
+/// The `_stadtfeed` extension object: RFC 5005 archive links.
+#[derive(Serialize)]
+struct History<'a> {
+    about: &'static str,
+    archive: bool,
+    current: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    prev_archive: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_archive: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -76,17 +91,18 @@ pub fn rfc3339(date: &chrono::DateTime<chrono::FixedOffset>) -> String {
     date.to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
 }
 
-/// One JSON Feed document.
-pub fn render(page: &FeedPage<'_>) -> Vec<u8> {
-    let config = page.config;
+/// One JSON Feed document. `next_url` leads to older entries (the
+/// previous archive), as JSON Feed readers page.
+pub fn render(doc: &FeedDoc<'_>) -> Vec<u8> {
+    let config = doc.config;
     let logo = config.logo.as_ref().map(|l| l.url.as_str());
     let feed = JsonFeed {
         version: "https://jsonfeed.org/version/1.1",
-        title: &page.feed.title,
-        home_page_url: page.html_url(),
-        feed_url: &page.self_url,
-        description: &page.feed.description,
-        next_url: page.next_url.as_deref(),
+        title: doc.title,
+        home_page_url: doc.html_url.clone(),
+        feed_url: &doc.self_url,
+        description: doc.description,
+        next_url: doc.prev_archive_url.as_deref(),
         icon: logo,
         favicon: logo,
         authors: vec![Author {
@@ -102,7 +118,14 @@ pub fn render(page: &FeedPage<'_>) -> Vec<u8> {
                 url,
             })
             .collect(),
-        items: page.entries.iter().map(|a| item(a, config)).collect(),
+        history: History {
+            about: "https://www.rfc-editor.org/rfc/rfc5005#section-4",
+            archive: doc.is_archive,
+            current: &doc.current_url,
+            prev_archive: doc.prev_archive_url.as_deref(),
+            next_archive: doc.next_archive_url.as_deref(),
+        },
+        items: doc.entries.iter().map(|a| item(a, config)).collect(),
     };
     let mut out = serde_json::to_vec_pretty(&feed).unwrap_or_default();
     out.push(b'\n');

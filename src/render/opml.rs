@@ -4,21 +4,48 @@
 use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 use quick_xml::Writer;
 
-use super::{Feed, Format};
-use crate::model::SiteConfig;
+use chrono::{DateTime, FixedOffset};
+
+use super::Format;
+use crate::index::Scope;
+use crate::model::{Category, SiteConfig};
+use crate::site::key::DocKey;
+
+/// One feed in the list.
+struct Outline {
+    scope: Scope,
+    text: String,
+    title: String,
+}
 
 /// The OPML document listing the site feed and every category feed, each in
 /// RSS (the form every reader takes; Atom and JSON sit beside it by URL).
-pub fn render(config: &SiteConfig, site_feed: &Feed<'_>, category_feeds: &[Feed<'_>]) -> Vec<u8> {
-    let updated = super::newest_change(&site_feed.articles, config);
+pub fn render(
+    config: &SiteConfig,
+    updated: DateTime<FixedOffset>,
+    categories: &[Category],
+) -> Vec<u8> {
+    let site_feed = Outline {
+        scope: Scope::Site,
+        text: config.title.clone(),
+        title: config.title.clone(),
+    };
+    let category_feeds: Vec<Outline> = categories
+        .iter()
+        .map(|c| Outline {
+            scope: Scope::Category(c.slug.clone()),
+            text: c.name.clone(),
+            title: format!("{} – {}", config.title, c.name),
+        })
+        .collect();
     let mut writer = Writer::new_with_indent(Vec::new(), b' ', 2);
     // Writing into a Vec cannot fail; quick-xml escapes text and attributes.
     let _ = write(
         &mut writer,
         config,
         &updated.to_rfc2822(),
-        site_feed,
-        category_feeds,
+        &site_feed,
+        &category_feeds,
     );
     let mut out = writer.into_inner();
     out.push(b'\n');
@@ -29,8 +56,8 @@ fn write(
     writer: &mut Writer<Vec<u8>>,
     config: &SiteConfig,
     date_modified: &str,
-    site_feed: &Feed<'_>,
-    category_feeds: &[Feed<'_>],
+    site_feed: &Outline,
+    category_feeds: &[Outline],
 ) -> std::io::Result<()> {
     writer.write_event(Event::Decl(BytesDecl::new("1.0", Some("utf-8"), None)))?;
     writer.write_event(Event::Start(
@@ -69,21 +96,19 @@ fn write(
     Ok(())
 }
 
-fn outline(w: &mut Writer<Vec<u8>>, config: &SiteConfig, feed: &Feed<'_>) -> std::io::Result<()> {
-    let text = feed
-        .category
-        .map(|c| c.name.as_str())
-        .unwrap_or(&feed.title);
+fn outline(w: &mut Writer<Vec<u8>>, config: &SiteConfig, feed: &Outline) -> std::io::Result<()> {
+    let xml_url = DocKey::Feed {
+        scope: feed.scope.clone(),
+        format: Format::Rss,
+    }
+    .path();
     w.create_element("outline")
         .with_attributes([
             ("type", "rss"),
-            ("text", text),
+            ("text", feed.text.as_str()),
             ("title", feed.title.as_str()),
-            (
-                "xmlUrl",
-                config.url(&feed.page_path(Format::Rss, 1)).as_str(),
-            ),
-            ("htmlUrl", config.url(&feed.html_path()).as_str()),
+            ("xmlUrl", config.url(&xml_url).as_str()),
+            ("htmlUrl", config.url(&feed.scope.dir()).as_str()),
             ("language", config.language.as_str()),
         ])
         .write_empty()?;

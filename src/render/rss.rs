@@ -1,4 +1,5 @@
-//! RSS 2.0 with the content, Dublin Core, Atom (self, paging, hub) and
+//! RSS 2.0 with the content, Dublin Core, Atom (self, hub, RFC 5005
+//! archive links), feed history (`fh:archive`) and
 //! Media RSS extensions, built with the `rss` crate.
 
 use std::collections::BTreeMap;
@@ -8,7 +9,7 @@ use rss::extension::dublincore::DublinCoreExtension;
 use rss::extension::{Extension, ExtensionMap};
 use rss::{Category, Channel, Enclosure, Guid, Image, Item};
 
-use super::{FeedPage, Format, GENERATOR, VERSION};
+use super::{FeedDoc, Format, GENERATOR, HISTORY_NS, VERSION};
 use crate::model::{Article, SiteConfig};
 
 /// The Media RSS namespace.
@@ -19,54 +20,56 @@ const MAX_IMAGE_WIDTH: u32 = 144;
 const MAX_IMAGE_HEIGHT: u32 = 400;
 
 /// One RSS document.
-pub fn render(page: &FeedPage<'_>) -> Vec<u8> {
-    let config = page.config;
-    let html_url = page.html_url();
-    let mut atom_links = vec![atom_link(
-        "self",
-        &page.self_url,
-        Some(Format::Rss.mime_type()),
-    )];
+pub fn render(doc: &FeedDoc<'_>) -> Vec<u8> {
+    let config = doc.config;
+    let rss_type = Some(Format::Rss.mime_type());
+    let mut atom_links = vec![atom_link("self", &doc.self_url, rss_type)];
     if let Some(hub) = &config.hub {
         atom_links.push(atom_link("hub", hub, None));
     }
-    if page.is_paged() {
-        atom_links.push(atom_link(
-            "first",
-            &page.first_url,
-            Some(Format::Rss.mime_type()),
-        ));
-        atom_links.push(atom_link(
-            "last",
-            &page.last_url,
-            Some(Format::Rss.mime_type()),
-        ));
+    if doc.is_archive {
+        atom_links.push(atom_link("current", &doc.current_url, rss_type));
     }
-    if let Some(prev) = &page.prev_url {
-        atom_links.push(atom_link("previous", prev, Some(Format::Rss.mime_type())));
+    if let Some(prev) = &doc.prev_archive_url {
+        atom_links.push(atom_link("prev-archive", prev, rss_type));
     }
-    if let Some(next) = &page.next_url {
-        atom_links.push(atom_link("next", next, Some(Format::Rss.mime_type())));
+    if let Some(next) = &doc.next_archive_url {
+        atom_links.push(atom_link("next-archive", next, rss_type));
     }
     let editor = config
         .email
         .as_ref()
         .map(|email| format!("{email} ({})", config.author));
+    let mut namespaces = BTreeMap::from([("media".to_owned(), MEDIA_NS.to_owned())]);
+    let mut extensions = ExtensionMap::default();
+    if doc.is_archive {
+        namespaces.insert("fh".to_owned(), HISTORY_NS.to_owned());
+        extensions.insert(
+            "fh".to_owned(),
+            BTreeMap::from([(
+                "archive".to_owned(),
+                vec![Extension {
+                    name: "fh:archive".to_owned(),
+                    ..Extension::default()
+                }],
+            )]),
+        );
+    }
     let channel = Channel {
-        title: page.feed.title.clone(),
-        link: html_url.clone(),
-        description: page.feed.description.clone(),
+        title: doc.title.to_owned(),
+        link: doc.html_url.clone(),
+        description: doc.description.to_owned(),
         language: Some(config.language.clone()),
         copyright: config.copyright.clone(),
         managing_editor: editor.clone(),
         webmaster: editor,
-        last_build_date: Some(page.updated.to_rfc2822()),
+        last_build_date: Some(doc.updated.to_rfc2822()),
         generator: Some(format!("{GENERATOR} {VERSION}")),
         docs: Some("https://www.rssboard.org/rss-specification".to_owned()),
         image: config.logo.as_ref().map(|logo| Image {
             url: logo.url.clone(),
-            title: page.feed.title.clone(),
-            link: html_url.clone(),
+            title: doc.title.to_owned(),
+            link: doc.html_url.clone(),
             width: logo
                 .width
                 .zip(logo.height)
@@ -79,9 +82,10 @@ pub fn render(page: &FeedPage<'_>) -> Vec<u8> {
                 .map(|(_, h)| h.to_string()),
             description: None,
         }),
-        items: page.entries.iter().map(|a| item(a, config)).collect(),
+        items: doc.entries.iter().map(|a| item(a, config)).collect(),
         atom_ext: Some(AtomExtension { links: atom_links }),
-        namespaces: BTreeMap::from([("media".to_owned(), MEDIA_NS.to_owned())]),
+        extensions,
+        namespaces,
         ..Channel::default()
     };
     // Writing into a Vec cannot fail for I/O reasons, and the rss crate

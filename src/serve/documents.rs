@@ -1,34 +1,51 @@
-//! The served site: every document with its encodings and validators,
-//! prepared when records change so that a request only looks up.
+//! What requests are answered from: the hot documents, rendered and
+//! compressed at each reload, and a byte-budgeted cache of cold documents
+//! rendered on first request. Both are keyed by fingerprint, so nothing
+//! ever needs invalidating: a changed document has a new fingerprint.
 
 use std::collections::HashMap;
 use std::io::Write;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use chrono::{DateTime, SubsecRound, Utc};
 use hyper::header::HeaderValue;
 use rayon::prelude::*;
-use sha2::{Digest, Sha256};
 
-use crate::site::{Document, PublishedSite, NOT_FOUND_PAGE};
+use crate::content::store::ArticleStore;
+use crate::index::Index;
+use crate::site::key::DocKey;
+use crate::site::plan::Plan;
+use crate::site::{self, RenderError};
 
-/// `Cache-Control` max-age of images, which never change under one name in
-/// practice (a new picture gets a new file name).
-pub const MEDIA_MAX_AGE: u32 = 86_400;
-
-/// One encoding of a document.
-#[derive(Debug, Clone)]
-pub struct Variant {
-    /// The bytes sent.
-    pub body: Bytes,
-    /// Strong ETag; encodings get their own (`"…-gzip"`, `"…-br"`), so
-    /// caches never mix them.
-    pub etag: HeaderValue,
+/// Which encoding of a document is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    /// The bytes `build` writes.
+    Identity,
+    /// `Content-Encoding: gzip`.
+    Gzip,
+    /// `Content-Encoding: br`.
+    Brotli,
 }
 
-/// A document ready to send.
+impl Encoding {
+    /// The `Content-Encoding` value, none for identity.
+    pub fn header(self) -> Option<&'static str> {
+        match self {
+            Encoding::Identity => None,
+            Encoding::Gzip => Some("gzip"),
+            Encoding::Brotli => Some("br"),
+        }
+    }
+}
+
+/// The validators and headers of a document, known from its plan alone.
 #[derive(Debug, Clone)]
-pub struct ServedDocument {
+pub struct Meta {
+    /// The fingerprint: the ETag of every encoding, with a suffix per
+    /// encoding so caches never mix them.
+    pub fingerprint: [u8; 16],
     /// `Content-Type`.
     pub content_type: HeaderValue,
     /// `Last-Modified`, whole seconds (HTTP dates have no fractions).
@@ -37,19 +54,111 @@ pub struct ServedDocument {
     pub last_modified_header: HeaderValue,
     /// `Cache-Control`.
     pub cache_control: HeaderValue,
+    /// Whether gzip and brotli forms exist (documents, not media files).
+    pub compressible: bool,
+}
+
+impl Meta {
+    /// The validators and headers of `plan`.
+    pub fn of(plan: &Plan, index: &Index) -> Meta {
+        let last_modified = plan.last_modified(index).trunc_subsecs(0);
+        Meta {
+            fingerprint: plan.fingerprint(index),
+            content_type: HeaderValue::from_str(site::content_type_of(plan))
+                .unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream")),
+            last_modified,
+            last_modified_header: HeaderValue::from_str(&httpdate::fmt_http_date(
+                last_modified.into(),
+            ))
+            .unwrap_or_else(|_| HeaderValue::from_static("Thu, 01 Jan 1970 00:00:00 GMT")),
+            cache_control: HeaderValue::from_str(&plan.cache_control(index))
+                .unwrap_or_else(|_| HeaderValue::from_static("public, max-age=300")),
+            compressible: !matches!(plan, Plan::Media(_)),
+        }
+    }
+
+    /// The strong ETag of one encoding.
+    pub fn etag(&self, encoding: Encoding) -> HeaderValue {
+        let hex: String = self
+            .fingerprint
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let suffix = match encoding {
+            Encoding::Identity => "",
+            Encoding::Gzip => "-gzip",
+            Encoding::Brotli => "-br",
+        };
+        HeaderValue::from_str(&format!("\"{hex}{suffix}\""))
+            // Hex digits and quotes are always a valid header value.
+            .unwrap_or_else(|_| HeaderValue::from_static("\"\""))
+    }
+}
+
+/// A document ready to send.
+#[derive(Debug, Clone)]
+pub struct ServedDocument {
+    /// Validators and headers.
+    pub meta: Meta,
     /// The bytes `build` writes.
-    pub identity: Variant,
-    /// gzip form, for text documents.
-    pub gzip: Option<Variant>,
-    /// brotli form, for text documents.
-    pub brotli: Option<Variant>,
+    pub identity: Bytes,
+    /// gzip form, for documents.
+    pub gzip: Option<Bytes>,
+    /// brotli form, for documents.
+    pub brotli: Option<Bytes>,
 }
 
 impl ServedDocument {
-    /// Whether the document has compressed forms, so `Vary` applies.
-    pub fn varies_by_encoding(&self) -> bool {
-        self.gzip.is_some() || self.brotli.is_some()
+    /// Renders and compresses the document of `key`.
+    pub fn render(
+        index: &Index,
+        store: &ArticleStore,
+        key: &DocKey,
+        plan: &Plan,
+    ) -> Result<ServedDocument, RenderError> {
+        let meta = Meta::of(plan, index);
+        let identity = site::render(index, store, key, plan)?;
+        let (gzip, brotli) = if meta.compressible {
+            (Some(gzip(&identity)), Some(brotli(&identity)))
+        } else {
+            (None, None)
+        };
+        Ok(ServedDocument {
+            meta,
+            identity,
+            gzip,
+            brotli,
+        })
     }
+
+    /// The body of one encoding; identity when that form does not exist.
+    pub fn body(&self, encoding: Encoding) -> &Bytes {
+        match encoding {
+            Encoding::Identity => &self.identity,
+            Encoding::Gzip => self.gzip.as_ref().unwrap_or(&self.identity),
+            Encoding::Brotli => self.brotli.as_ref().unwrap_or(&self.identity),
+        }
+    }
+
+    fn weight(&self) -> u32 {
+        let bytes = self.identity.len()
+            + self.gzip.as_ref().map_or(0, Bytes::len)
+            + self.brotli.as_ref().map_or(0, Bytes::len)
+            + 256;
+        bytes.min(u32::MAX as usize) as u32
+    }
+}
+
+/// Cold documents by fingerprint, within a byte budget; concurrent misses
+/// of one document render it once.
+pub type DocumentCache = moka::sync::Cache<[u8; 16], Arc<ServedDocument>>;
+
+/// A cache of at most `megabytes` of document bytes (all encodings).
+pub fn document_cache(megabytes: u64) -> DocumentCache {
+    moka::sync::Cache::builder()
+        .max_capacity(megabytes * 1024 * 1024)
+        .weigher(|_, document: &Arc<ServedDocument>| document.weight())
+        .build()
 }
 
 /// Status of the last load, for `/healthz` and logs.
@@ -61,111 +170,95 @@ pub struct Health {
     pub records_published: usize,
     /// Records refused (or kept at their last good version), as `path:line: message`.
     pub records_refused: Vec<String>,
-    /// When this site was swapped in (RFC 3339).
+    /// When this state was swapped in (RFC 3339).
     pub last_reload: String,
 }
 
 /// What requests are answered from; replaced whole on reload.
-#[derive(Debug, Clone)]
-pub struct ServedSite {
-    /// By URL path without the leading `/`.
-    pub documents: HashMap<String, ServedDocument>,
+pub struct ServedState {
+    /// What is published; cold documents are planned from it.
+    pub index: Index,
+    /// The hot documents.
+    pub hot: HashMap<DocKey, Arc<ServedDocument>>,
     /// Body of 404 responses.
     pub not_found: Bytes,
     /// The `/healthz` body.
     pub health: Bytes,
 }
 
-impl ServedSite {
-    /// Prepares every document of `site`. Encodings of documents whose bytes
-    /// are unchanged since `previous` are reused rather than compressed again.
+impl ServedState {
+    /// Prepares the hot documents of `index`; those whose fingerprint is
+    /// unchanged since `previous` (or that the cache holds) are reused.
+    /// Also returns the keys whose documents changed.
     pub fn prepare(
-        site: &PublishedSite,
-        max_age: u32,
+        index: Index,
+        store: &ArticleStore,
+        cache: &DocumentCache,
         health: &Health,
-        previous: Option<&ServedSite>,
-    ) -> ServedSite {
-        let reuse: HashMap<&HeaderValue, &ServedDocument> = previous
-            .map(|p| {
-                p.documents
-                    .values()
-                    .map(|d| (&d.identity.etag, d))
-                    .collect()
-            })
-            .unwrap_or_default();
-        let documents = site
-            .documents
-            .par_iter()
-            .map(|(path, document)| {
-                let max_age = if path.starts_with("media/") {
-                    MEDIA_MAX_AGE
-                } else {
-                    max_age
-                };
-                (path.clone(), prepare_document(document, max_age, &reuse))
+        previous: Option<&ServedState>,
+    ) -> (ServedState, Vec<DocKey>) {
+        let planned: Vec<(DocKey, Plan, [u8; 16])> = site::hot_keys(&index)
+            .into_iter()
+            .filter_map(|key| {
+                let plan = Plan::of(&index, &key)?;
+                let fingerprint = plan.fingerprint(&index);
+                Some((key, plan, fingerprint))
             })
             .collect();
-        ServedSite {
-            documents,
-            not_found: site
-                .documents
-                .get(NOT_FOUND_PAGE)
-                .map(|d| d.body.clone())
-                // site::publish always renders it.
-                .unwrap_or_default(),
-            health: Bytes::from(serde_json::to_vec_pretty(health).unwrap_or_default()),
+        let reused = |key: &DocKey, fingerprint: &[u8; 16]| {
+            previous
+                .and_then(|p| p.hot.get(key))
+                .filter(|d| d.meta.fingerprint == *fingerprint)
+                .cloned()
+                .or_else(|| cache.get(fingerprint))
+        };
+        let prepared: Vec<(DocKey, Option<Arc<ServedDocument>>, bool)> = planned
+            .into_par_iter()
+            .map(
+                |(key, plan, fingerprint)| match reused(&key, &fingerprint) {
+                    Some(document) => {
+                        let was_hot = previous
+                            .and_then(|p| p.hot.get(&key))
+                            .is_some_and(|d| d.meta.fingerprint == fingerprint);
+                        (key, Some(document), !was_hot)
+                    }
+                    None => {
+                        let document = ServedDocument::render(&index, store, &key, &plan)
+                            .map_err(|e| tracing::error!("{e}"))
+                            .ok()
+                            .map(Arc::new);
+                        (key, document, true)
+                    }
+                },
+            )
+            .collect();
+        let mut changed = Vec::new();
+        let mut hot = HashMap::new();
+        for (key, document, is_new) in prepared {
+            if is_new {
+                changed.push(key.clone());
+            }
+            if let Some(document) = document {
+                hot.insert(key, document);
+            }
         }
-    }
-}
-
-fn prepare_document(
-    document: &Document,
-    max_age: u32,
-    reuse: &HashMap<&HeaderValue, &ServedDocument>,
-) -> ServedDocument {
-    let hash = Sha256::digest(&document.body);
-    let hex: String = hash[..16].iter().map(|b| format!("{b:02x}")).collect();
-    let etag = |suffix: &str| {
-        HeaderValue::from_str(&format!("\"{hex}{suffix}\""))
-            // Hex digits and quotes are always a valid header value.
-            .unwrap_or_else(|_| HeaderValue::from_static("\"\""))
-    };
-    let identity = Variant {
-        body: document.body.clone(),
-        etag: etag(""),
-    };
-    let compressible = !document.content_type.starts_with("image/") && document.body.len() > 64;
-    let (gzip, brotli) = match reuse.get(&identity.etag) {
-        Some(old) => (old.gzip.clone(), old.brotli.clone()),
-        None if compressible => (
-            Some(Variant {
-                body: gzip(&document.body),
-                etag: etag("-gzip"),
-            }),
-            Some(Variant {
-                body: brotli(&document.body),
-                etag: etag("-br"),
-            }),
-        ),
-        None => (None, None),
-    };
-    let last_modified = document.last_modified.trunc_subsecs(0);
-    ServedDocument {
-        content_type: HeaderValue::from_static(document.content_type),
-        last_modified,
-        last_modified_header: HeaderValue::from_str(&httpdate::fmt_http_date(last_modified.into()))
-            .unwrap_or_else(|_| HeaderValue::from_static("Thu, 01 Jan 1970 00:00:00 GMT")),
-        cache_control: HeaderValue::from_str(&format!("public, max-age={max_age}"))
-            .unwrap_or_else(|_| HeaderValue::from_static("public, max-age=300")),
-        identity,
-        gzip,
-        brotli,
+        let not_found = hot
+            .get(&DocKey::NotFound)
+            .map(|d| d.identity.clone())
+            .unwrap_or_default();
+        let state = ServedState {
+            index,
+            hot,
+            not_found,
+            health: Bytes::from(serde_json::to_vec_pretty(health).unwrap_or_default()),
+        };
+        (state, changed)
     }
 }
 
 /// gzip at level 5 (zlib-rs): on feed pages 2.3× faster than the default
-/// level 6 for 8 % more bytes, which keeps reloads of large sites short.
-/// Deterministic (no name, mtime 0), so every replica sends the same bytes.
+/// level 6 for 8 % more bytes, which keeps reloads short. Deterministic
+/// (no name, mtime 0), so every replica sends the same bytes.
 fn gzip(bytes: &[u8]) -> Bytes {
     let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(5));
     // Writing into a Vec cannot fail.
@@ -173,9 +266,8 @@ fn gzip(bytes: &[u8]) -> Bytes {
     Bytes::from(encoder.finish().unwrap_or_default())
 }
 
-/// brotli at quality 5: smaller than gzip at about gzip's speed. A new
-/// record shifts every page of its feeds, so a reload at 10 000 records
-/// re-compresses hundreds of documents; quality 9 made that take seconds.
+/// brotli at quality 5: smaller than gzip at about gzip's speed, which
+/// keeps a cold archive's first request short.
 fn brotli(bytes: &[u8]) -> Bytes {
     let mut out = Vec::with_capacity(bytes.len() / 3);
     let params = brotli::enc::BrotliEncoderParams {

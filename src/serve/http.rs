@@ -1,22 +1,42 @@
-//! One request, one answer: path lookup, conditional GET, content
-//! negotiation. Nothing here renders or touches the disk.
+//! One request, one answer: path → document key, conditional GET on the
+//! fingerprint, content negotiation. Hot documents are looked up; a cold
+//! one is answered 304 from its plan alone, or rendered once (off the
+//! async threads) into the cache.
 
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::header::{self, HeaderMap, HeaderValue};
 use hyper::{Method, Response, StatusCode};
 
-use super::documents::{ServedDocument, ServedSite, Variant};
+use super::documents::{DocumentCache, Encoding, Meta, ServedDocument, ServedState};
+use crate::content::store::ArticleStore;
+use crate::site::key::{self, DocKey, Route};
+use crate::site::plan::Plan;
 
 /// The response type of every handler.
 pub type HttpResponse = Response<Full<Bytes>>;
 
+/// What a request is answered from.
+#[derive(Clone)]
+pub struct Context {
+    /// The current state; swapped whole on reload.
+    pub state: Arc<ArcSwap<ServedState>>,
+    /// Cold documents rendered on request.
+    pub cache: DocumentCache,
+    /// The articles cold documents are rendered from.
+    pub store: Arc<ArticleStore>,
+}
+
 /// Where the lookup of a path leads.
-#[derive(Debug)]
-enum Target<'a> {
-    /// A document of the site.
-    Document(&'a ServedDocument),
-    /// The same path with a trailing slash (`/artikel/<id>` → `/artikel/<id>/`).
+enum Target {
+    /// A hot document.
+    Hot(Arc<ServedDocument>),
+    /// A document rendered on request.
+    Cold(DocKey, Plan),
+    /// Elsewhere, for good.
     Redirect(String),
     /// `/healthz`.
     Health,
@@ -26,9 +46,9 @@ enum Target<'a> {
     BadRequest,
 }
 
-/// Answers one request from `site`.
-pub fn respond(
-    site: &ServedSite,
+/// Answers one request.
+pub async fn respond(
+    context: &Context,
     method: &Method,
     path: &str,
     headers: &HeaderMap,
@@ -42,8 +62,21 @@ pub fn respond(
             .unwrap_or_else(fallback);
     }
     let head = method == Method::HEAD;
-    let response = match lookup(site, path) {
-        Target::Document(document) => document_response(document, headers, head),
+    let state = context.state.load_full();
+    let response = match lookup(&state, path) {
+        Target::Hot(document) => document_response(&document, headers, head),
+        Target::Cold(key, plan) => {
+            let meta = Meta::of(&plan, &state.index);
+            let encoding = choose_encoding(headers, meta.compressible);
+            if is_not_modified(headers, &meta, encoding) {
+                not_modified(&meta, encoding)
+            } else {
+                match cold_document(context, &state, key, plan, meta).await {
+                    Some(document) => document_response(&document, headers, head),
+                    None => not_found(&state, head),
+                }
+            }
+        }
         Target::Redirect(location) => Response::builder()
             .status(StatusCode::MOVED_PERMANENTLY)
             .header(header::LOCATION, location)
@@ -52,13 +85,13 @@ pub fn respond(
         Target::Health => Response::builder()
             .header(header::CONTENT_TYPE, "application/json; charset=utf-8")
             .header(header::CACHE_CONTROL, "no-store")
-            .header(header::CONTENT_LENGTH, site.health.len())
+            .header(header::CONTENT_LENGTH, state.health.len())
             .body(Full::new(if head {
                 Bytes::new()
             } else {
-                site.health.clone()
+                state.health.clone()
             })),
-        Target::NotFound => not_found(site, head),
+        Target::NotFound => not_found(&state, head),
         Target::BadRequest => Response::builder()
             .status(StatusCode::BAD_REQUEST)
             .header(header::CONTENT_TYPE, "text/plain; charset=utf-8")
@@ -76,9 +109,37 @@ pub fn respond(
     response
 }
 
-/// Maps a request path to a document key. Only keys of the site can come
+/// The cached document of that fingerprint, or rendered now on a blocking
+/// thread (concurrent requests for it wait for the one rendering).
+async fn cold_document(
+    context: &Context,
+    state: &Arc<ServedState>,
+    key: DocKey,
+    plan: Plan,
+    meta: Meta,
+) -> Option<Arc<ServedDocument>> {
+    if let Some(document) = context.cache.get(&meta.fingerprint) {
+        return Some(document);
+    }
+    let context = context.clone();
+    let state = Arc::clone(state);
+    tokio::task::spawn_blocking(move || {
+        context
+            .cache
+            .try_get_with(meta.fingerprint, || {
+                ServedDocument::render(&state.index, &context.store, &key, &plan).map(Arc::new)
+            })
+            .map_err(|e| tracing::warn!("{e}"))
+            .ok()
+    })
+    .await
+    .ok()
+    .flatten()
+}
+
+/// Maps a request path to a document. Only keys the index knows can come
 /// out, so no spelling of a path (`..`, `%2e%2e`, `%2f`, `\`) reaches a file.
-fn lookup<'a>(site: &'a ServedSite, raw_path: &str) -> Target<'a> {
+fn lookup(state: &ServedState, raw_path: &str) -> Target {
     if raw_path == "/healthz" {
         return Target::Health;
     }
@@ -91,18 +152,59 @@ fn lookup<'a>(site: &'a ServedSite, raw_path: &str) -> Target<'a> {
     if decoded.contains(['\\', '\0']) || decoded.split('/').any(|s| s == ".." || s == ".") {
         return Target::NotFound;
     }
-    let key = if decoded.is_empty() || decoded.ends_with('/') {
-        format!("{decoded}index.html")
-    } else {
-        decoded.into_owned()
-    };
-    if let Some(document) = site.documents.get(&key) {
-        Target::Document(document)
-    } else if site.documents.contains_key(&format!("{key}/index.html")) {
-        Target::Redirect(format!("{raw_path}/"))
-    } else {
-        Target::NotFound
+    match key::route(&decoded) {
+        None => Target::NotFound,
+        Some(Route::Redirect(location)) => {
+            // Only to a document that exists, so a redirect never leads to a 404.
+            let target = location.trim_start_matches('/');
+            match key::route(target) {
+                Some(Route::Doc(key)) if Plan::of(&state.index, &key).is_some() => {
+                    Target::Redirect(location)
+                }
+                _ => Target::NotFound,
+            }
+        }
+        Some(Route::Doc(key)) => {
+            if let Some(document) = state.hot.get(&key) {
+                return Target::Hot(Arc::clone(document));
+            }
+            match Plan::of(&state.index, &key) {
+                Some(plan) => Target::Cold(key, plan),
+                None => Target::NotFound,
+            }
+        }
     }
+}
+
+fn is_not_modified(headers: &HeaderMap, meta: &Meta, encoding: Encoding) -> bool {
+    match headers.get(header::IF_NONE_MATCH) {
+        // RFC 9110 §13.2.2: If-None-Match, when present, decides alone.
+        Some(value) => etag_matches(value, &meta.etag(encoding)),
+        None => headers
+            .get(header::IF_MODIFIED_SINCE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| httpdate::parse_http_date(v).ok())
+            .is_some_and(|since| {
+                meta.last_modified <= chrono::DateTime::<chrono::Utc>::from(since)
+            }),
+    }
+}
+
+fn validators(meta: &Meta, encoding: Encoding) -> hyper::http::response::Builder {
+    let mut builder = Response::builder()
+        .header(header::ETAG, meta.etag(encoding))
+        .header(header::LAST_MODIFIED, meta.last_modified_header.clone())
+        .header(header::CACHE_CONTROL, meta.cache_control.clone());
+    if meta.compressible {
+        builder = builder.header(header::VARY, "Accept-Encoding");
+    }
+    builder
+}
+
+fn not_modified(meta: &Meta, encoding: Encoding) -> Result<HttpResponse, hyper::http::Error> {
+    validators(meta, encoding)
+        .status(StatusCode::NOT_MODIFIED)
+        .body(Full::default())
 }
 
 fn document_response(
@@ -110,49 +212,24 @@ fn document_response(
     headers: &HeaderMap,
     head: bool,
 ) -> Result<HttpResponse, hyper::http::Error> {
-    let (variant, encoding) = choose_encoding(document, headers);
-    let not_modified = match headers.get(header::IF_NONE_MATCH) {
-        // RFC 9110 §13.2.2: If-None-Match, when present, decides alone.
-        Some(value) => etag_matches(value, &variant.etag),
-        None => headers
-            .get(header::IF_MODIFIED_SINCE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| httpdate::parse_http_date(v).ok())
-            .is_some_and(|since| {
-                document.last_modified <= chrono::DateTime::<chrono::Utc>::from(since)
-            }),
-    };
-    let mut builder = Response::builder()
-        .header(header::ETAG, variant.etag.clone())
-        .header(header::LAST_MODIFIED, document.last_modified_header.clone())
-        .header(header::CACHE_CONTROL, document.cache_control.clone());
-    if document.varies_by_encoding() {
-        builder = builder.header(header::VARY, "Accept-Encoding");
+    let meta = &document.meta;
+    let encoding = choose_encoding(headers, meta.compressible);
+    if is_not_modified(headers, meta, encoding) {
+        return not_modified(meta, encoding);
     }
-    if not_modified {
-        return builder
-            .status(StatusCode::NOT_MODIFIED)
-            .body(Full::default());
-    }
-    builder = builder
-        .header(header::CONTENT_TYPE, document.content_type.clone())
-        .header(header::CONTENT_LENGTH, variant.body.len());
-    if let Some(encoding) = encoding {
+    let body = document.body(encoding);
+    let mut builder = validators(meta, encoding)
+        .header(header::CONTENT_TYPE, meta.content_type.clone())
+        .header(header::CONTENT_LENGTH, body.len());
+    if let Some(encoding) = encoding.header() {
         builder = builder.header(header::CONTENT_ENCODING, encoding);
     }
-    builder.body(Full::new(if head {
-        Bytes::new()
-    } else {
-        variant.body.clone()
-    }))
+    builder.body(Full::new(if head { Bytes::new() } else { body.clone() }))
 }
 
 /// Picks br, gzip or identity by the client's q-values; at equal q the
-/// smaller encoding (br, then gzip) wins.
-fn choose_encoding<'a>(
-    document: &'a ServedDocument,
-    headers: &HeaderMap,
-) -> (&'a Variant, Option<&'static str>) {
+/// smaller encoding (br, then gzip) wins. Media files have only identity.
+fn choose_encoding(headers: &HeaderMap, compressible: bool) -> Encoding {
     let accept = headers
         .get_all(header::ACCEPT_ENCODING)
         .iter()
@@ -184,23 +261,24 @@ fn choose_encoding<'a>(
         wildcard.unwrap_or(if coding == "identity" { 0.001 } else { 0.0 })
     };
     // In order of preference at equal q; a later one must have a higher q.
-    let options = [
-        (document.brotli.as_ref(), Some("br")),
-        (document.gzip.as_ref(), Some("gzip")),
-        (Some(&document.identity), None),
-    ];
-    let mut best: Option<(&Variant, Option<&'static str>, f32)> = None;
-    for (variant, name) in options {
-        let Some(variant) = variant else { continue };
-        let q = q_of(name.unwrap_or("identity"));
-        if q > 0.0 && best.is_none_or(|(_, _, best_q)| q > best_q) {
-            best = Some((variant, name, q));
+    let options: &[(Encoding, &str)] = if compressible {
+        &[
+            (Encoding::Brotli, "br"),
+            (Encoding::Gzip, "gzip"),
+            (Encoding::Identity, "identity"),
+        ]
+    } else {
+        &[(Encoding::Identity, "identity")]
+    };
+    let mut best: Option<(Encoding, f32)> = None;
+    for &(encoding, name) in options {
+        let q = q_of(name);
+        if q > 0.0 && best.is_none_or(|(_, best_q)| q > best_q) {
+            best = Some((encoding, q));
         }
     }
     // Nothing acceptable: identity anyway (RFC 9110 §12.5.3 allows it).
-    best.map_or((&document.identity, None), |(variant, name, _)| {
-        (variant, name)
-    })
+    best.map_or(Encoding::Identity, |(encoding, _)| encoding)
 }
 
 /// If-None-Match: `*`, or a list of entity tags compared weakly (W/ ignored).
@@ -214,16 +292,16 @@ fn etag_matches(if_none_match: &HeaderValue, etag: &HeaderValue) -> bool {
         .any(|tag| tag == "*" || tag.strip_prefix("W/").unwrap_or(tag) == ours)
 }
 
-fn not_found(site: &ServedSite, head: bool) -> Result<HttpResponse, hyper::http::Error> {
+fn not_found(state: &ServedState, head: bool) -> Result<HttpResponse, hyper::http::Error> {
     Response::builder()
         .status(StatusCode::NOT_FOUND)
         .header(header::CONTENT_TYPE, "text/html; charset=utf-8")
-        .header(header::CONTENT_LENGTH, site.not_found.len())
+        .header(header::CONTENT_LENGTH, state.not_found.len())
         .header(header::CACHE_CONTROL, "public, max-age=60")
         .body(Full::new(if head {
             Bytes::new()
         } else {
-            site.not_found.clone()
+            state.not_found.clone()
         }))
 }
 

@@ -1,30 +1,42 @@
-//! Keeping the served site current: re-read what changed in `feeds/`,
-//! publish, prepare, and swap the new site in whole, so that a request sees
-//! either the old site or the new one, never a mix.
+//! Keeping the served site current: re-read the files the watcher reports,
+//! update the index, re-render the hot documents whose fingerprint moved,
+//! and swap the new state in whole, so that a request sees either the old
+//! site or the new one, never a mix.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 use notify_debouncer_mini::notify::RecursiveMode;
 use notify_debouncer_mini::{new_debouncer, DebounceEventResult, Debouncer};
 
-use super::documents::{Health, ServedSite};
+use super::documents::{document_cache, Health, ServedState};
+use super::http::Context;
 use super::websub;
+use crate::content::store::ArticleStore;
 use crate::content::{Library, Problem};
-use crate::site::publish;
+use crate::state::StateDir;
 
 /// The debounce window: editors and CMSs write several files in a burst,
-/// which becomes one or two reloads instead of one per file.
-pub const DEBOUNCE: Duration = Duration::from_millis(250);
+/// which becomes one reload instead of one per file, without delaying a
+/// single edit noticeably.
+pub const DEBOUNCE: Duration = Duration::from_millis(40);
 
-/// The library and the site it currently serves.
+/// How often every file's stamp is checked, in case the watcher missed
+/// something (a full inotify queue, a network file system).
+pub const RESCAN: Duration = Duration::from_secs(60);
+
+/// The library and the state it currently serves.
 pub struct Publisher {
     /// What was read from `feeds/`; keeps last good versions of records.
     library: Library,
-    /// What requests read; swapped whole.
-    current: Arc<ArcSwap<ServedSite>>,
+    /// What requests read.
+    context: Context,
+    /// Where the library is saved between runs, if anywhere.
+    state: Option<StateDir>,
+    /// Whether the library changed since it was last saved.
+    unsaved: bool,
 }
 
 /// Counts of one load, for the startup line and logs.
@@ -54,134 +66,221 @@ pub struct Reloaded {
     pub ping: Option<HubPing>,
 }
 
-/// A site ready to swap in, with what a WebSub ping needs to know.
-struct Prepared {
-    site: ServedSite,
-    summary: LoadSummary,
-    hub: Option<String>,
-    base_url: String,
-    feed_paths: Vec<String>,
-}
-
 impl Publisher {
-    /// Reads `feeds_dir` and prepares the first site; fails only when there
-    /// is no usable `site.toml`, since then there is nothing to publish.
-    pub fn open(feeds_dir: &Path) -> Result<(Publisher, LoadSummary), Problem> {
-        let library = Library::open(feeds_dir);
-        let prepared = prepare(&library, None)?;
+    /// Reads `feeds_dir` (starting from what `state` kept of the last run)
+    /// and prepares the first state; fails only when there is no usable
+    /// `site.toml`, since then there is nothing to publish.
+    pub fn open(
+        feeds_dir: &Path,
+        state: Option<StateDir>,
+        cache_mb: u64,
+    ) -> Result<(Publisher, LoadSummary), Problem> {
+        let store = match &state {
+            Some(state) => match ArticleStore::open(state.path()) {
+                Ok(store) => store,
+                Err(e) => {
+                    tracing::warn!(
+                        "{}: {e}; keeping articles in memory",
+                        state.path().display()
+                    );
+                    ArticleStore::memory()
+                }
+            },
+            None => ArticleStore::memory(),
+        };
+        let store = Arc::new(store);
+        let library = match &state {
+            Some(state) => {
+                Library::open_saved(feeds_dir, Arc::clone(&store), &state.library_file())
+            }
+            None => Library::open(feeds_dir, Arc::clone(&store)),
+        };
+        store.compact(&library.live_articles());
+        let index = library.index()?;
+        let cache = document_cache(cache_mb);
+        let health = health(&library, index.len());
+        let (served, _) = ServedState::prepare(index, &store, &cache, &health, None);
+        let summary = summary(&health);
         let publisher = Publisher {
             library,
-            current: Arc::new(ArcSwap::from_pointee(prepared.site)),
+            context: Context {
+                state: Arc::new(ArcSwap::from_pointee(served)),
+                cache,
+                store,
+            },
+            state,
+            unsaved: true,
         };
-        Ok((publisher, prepared.summary))
+        publisher.log_problems();
+        Ok((publisher, summary))
     }
 
-    /// The handle requests read the current site through.
-    pub fn current(&self) -> Arc<ArcSwap<ServedSite>> {
-        Arc::clone(&self.current)
+    /// What requests are answered from.
+    pub fn context(&self) -> Context {
+        self.context.clone()
     }
 
-    /// Re-reads what changed; swaps in a new site if anything did.
-    pub fn reload(&mut self) -> Option<Reloaded> {
-        if !self.library.refresh() {
+    /// Re-reads what changed — the given paths, or with `None` every file
+    /// whose stamp moved — and swaps in a new state if anything did.
+    pub fn reload(&mut self, paths: Option<&[PathBuf]>) -> Option<Reloaded> {
+        let started = Instant::now();
+        let changed = match paths {
+            Some(paths) => self.library.refresh_paths(paths),
+            None => self.library.refresh(),
+        };
+        if !changed {
             return None;
         }
-        let previous = self.current.load_full();
-        match prepare(&self.library, Some(&previous)) {
-            Ok(prepared) => {
-                let ping = prepared.hub.and_then(|hub| {
-                    let urls = websub::changed_urls(
-                        &prepared.feed_paths,
-                        &previous,
-                        &prepared.site,
-                        &prepared.base_url,
-                    );
-                    (!urls.is_empty()).then_some(HubPing { hub, urls })
-                });
-                self.current.store(Arc::new(prepared.site));
-                Some(Reloaded {
-                    summary: prepared.summary,
-                    ping,
-                })
-            }
-            // Unreachable once a site.toml was read: the library keeps it.
+        self.unsaved = true;
+        let index = match self.library.index() {
+            Ok(index) => index,
             Err(problem) => {
                 tracing::warn!("{problem}");
-                None
+                return None;
             }
+        };
+        let previous = self.context.state.load_full();
+        let health = health(&self.library, index.len());
+        let hub = index.config().hub.clone();
+        let base_url = index.config().base_url.clone();
+        let (served, changed_keys) = ServedState::prepare(
+            index,
+            &self.context.store,
+            &self.context.cache,
+            &health,
+            Some(&previous),
+        );
+        self.context.state.store(Arc::new(served));
+        drop(previous);
+        self.log_problems();
+        tracing::debug!(micros = started.elapsed().as_micros() as u64, "reload");
+        let ping = hub.and_then(|hub| {
+            let urls = websub::changed_urls(&changed_keys, &base_url);
+            (!urls.is_empty()).then_some(HubPing { hub, urls })
+        });
+        Some(Reloaded {
+            summary: summary(&health),
+            ping,
+        })
+    }
+
+    /// Keeps the library in the state directory, so that the next start
+    /// re-reads only what changed meanwhile.
+    pub fn save(&mut self) {
+        if !self.unsaved {
+            return;
+        }
+        if let Some(state) = &self.state {
+            match self.library.save(&state.library_file()) {
+                Ok(()) => self.unsaved = false,
+                Err(e) => tracing::warn!("cannot save {}: {e}", state.library_file().display()),
+            }
+        }
+    }
+
+    fn log_problems(&self) {
+        for problem in self.library.problems() {
+            tracing::warn!("{}", problem.in_dir(self.library.dir()));
         }
     }
 }
 
-fn prepare(library: &Library, previous: Option<&ServedSite>) -> Result<Prepared, Problem> {
-    let snapshot = library.snapshot()?;
-    for problem in &snapshot.problems {
-        tracing::warn!("{}", problem.in_dir(library.dir()));
-    }
-    let published = publish(&snapshot.site);
-    let health = Health {
+fn health(library: &Library, published: usize) -> Health {
+    Health {
         status: "ok",
-        records_published: snapshot.site.articles.len(),
-        records_refused: snapshot
-            .problems
+        records_published: published,
+        records_refused: library
+            .problems()
             .iter()
             .map(|p| p.in_dir(library.dir()).to_string())
             .collect(),
         last_reload: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-    };
-    let config = &snapshot.site.config;
-    Ok(Prepared {
-        site: ServedSite::prepare(&published, config.max_age, &health, previous),
-        summary: LoadSummary {
-            published: health.records_published,
-            refused: health.records_refused.len(),
-        },
-        hub: config.hub.clone(),
-        base_url: config.base_url.clone(),
-        feed_paths: websub::subscribable_paths(&snapshot.site),
-    })
+    }
 }
 
-/// Watches `feeds_dir` and reloads `publisher` after each burst of changes.
-/// The returned debouncer must be kept alive for as long as watching goes on.
+fn summary(health: &Health) -> LoadSummary {
+    LoadSummary {
+        published: health.records_published,
+        refused: health.records_refused.len(),
+    }
+}
+
+/// What the watcher asks for.
+enum Wanted {
+    /// These paths changed.
+    Paths(Vec<PathBuf>),
+    /// Check everything (the watcher lost track, or the periodic rescan).
+    Everything,
+}
+
+/// Watches `feeds_dir` and reloads `publisher` after each burst of changes,
+/// and checks every file every [`RESCAN`]. The returned debouncer must be
+/// kept alive for as long as watching goes on.
 pub fn watch(
     feeds_dir: &Path,
     publisher: Arc<Mutex<Publisher>>,
 ) -> notify::Result<Debouncer<notify::RecommendedWatcher>> {
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<()>();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Wanted>();
+    let events = tx.clone();
     let mut debouncer = new_debouncer(DEBOUNCE, move |result: DebounceEventResult| {
-        if let Err(e) = &result {
-            tracing::warn!("watching the content directory: {e}");
-        }
-        let _ = tx.send(());
+        let wanted = match result {
+            Ok(events) => Wanted::Paths(events.into_iter().map(|e| e.path).collect()),
+            Err(e) => {
+                tracing::warn!("watching the content directory: {e}");
+                Wanted::Everything
+            }
+        };
+        let _ = events.send(wanted);
     })?;
     debouncer
         .watcher()
         .watch(feeds_dir, RecursiveMode::Recursive)?;
     tokio::spawn(async move {
-        while rx.recv().await.is_some() {
-            while rx.try_recv().is_ok() {}
-            let publisher = Arc::clone(&publisher);
-            let reloaded = tokio::task::spawn_blocking(move || {
-                // A poisoned lock means a reload panicked; the data is still
-                // the last consistent state, so go on with it.
-                let mut publisher = publisher.lock().unwrap_or_else(|e| e.into_inner());
-                publisher.reload()
-            })
-            .await;
-            match reloaded {
-                Ok(Some(Reloaded { summary, ping })) => {
-                    tracing::info!(
-                        published = summary.published,
-                        refused = summary.refused,
-                        "reloaded"
-                    );
-                    if let Some(HubPing { hub, urls }) = ping {
-                        tokio::task::spawn_blocking(move || websub::ping(&hub, &urls));
+        let mut rescan = tokio::time::interval(RESCAN);
+        rescan.tick().await;
+        loop {
+            tokio::select! {
+                _ = rescan.tick() => {
+                    let _ = tx.send(Wanted::Everything);
+                }
+                wanted = rx.recv() => {
+                    let Some(first) = wanted else { break };
+                    // Everything that queued up meanwhile goes into one reload.
+                    let mut paths = Vec::new();
+                    let mut everything = false;
+                    for wanted in std::iter::once(first).chain(std::iter::from_fn(|| rx.try_recv().ok())) {
+                        match wanted {
+                            Wanted::Paths(more) => paths.extend(more),
+                            Wanted::Everything => everything = true,
+                        }
+                    }
+                    let publisher = Arc::clone(&publisher);
+                    let reloaded = tokio::task::spawn_blocking(move || {
+                        // A poisoned lock means a reload panicked; the data is
+                        // still the last consistent state, so go on with it.
+                        let mut publisher = publisher.lock().unwrap_or_else(|e| e.into_inner());
+                        let reloaded = publisher.reload((!everything).then_some(&paths[..]));
+                        if everything {
+                            publisher.save();
+                        }
+                        reloaded
+                    })
+                    .await;
+                    match reloaded {
+                        Ok(Some(Reloaded { summary, ping })) => {
+                            tracing::info!(
+                                published = summary.published,
+                                refused = summary.refused,
+                                "reloaded"
+                            );
+                            if let Some(HubPing { hub, urls }) = ping {
+                                tokio::task::spawn_blocking(move || websub::ping(&hub, &urls));
+                            }
+                        }
+                        Ok(None) => {}
+                        Err(e) => tracing::error!("reload failed: {e}"),
                     }
                 }
-                Ok(None) => {}
-                Err(e) => tracing::error!("reload failed: {e}"),
             }
         }
     });

@@ -8,7 +8,6 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use arc_swap::ArcSwap;
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper::Request;
@@ -18,10 +17,15 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
-use super::documents::ServedSite;
-use super::http::{respond, HttpResponse};
+use super::http::{respond, Context, HttpResponse};
 use super::reload::{self, LoadSummary, Publisher};
 use crate::content::Problem;
+use crate::state::StateDir;
+
+/// The default memory budget for cold documents: with the index of
+/// 100 000 records and the hot documents, the service stays within what a
+/// 512 MB VPS can spare.
+pub const DEFAULT_CACHE_MB: u64 = 64;
 
 /// How the server runs.
 #[derive(Debug, Clone)]
@@ -40,6 +44,10 @@ pub struct Config {
     pub shutdown_grace: Duration,
     /// Whether to watch `feeds/` and reload on change.
     pub watch: bool,
+    /// Where state is kept between runs (see [`StateDir`]); `None`: the default.
+    pub cache_dir: Option<PathBuf>,
+    /// Memory for cold documents rendered on request, in MiB.
+    pub cache_mb: u64,
 }
 
 impl Config {
@@ -53,6 +61,8 @@ impl Config {
             max_header_bytes: 16 * 1024,
             shutdown_grace: Duration::from_secs(10),
             watch: true,
+            cache_dir: None,
+            cache_mb: DEFAULT_CACHE_MB,
         }
     }
 }
@@ -84,7 +94,7 @@ pub struct Server {
     config: Config,
     listener: TcpListener,
     publisher: Arc<Mutex<Publisher>>,
-    site: Arc<ArcSwap<ServedSite>>,
+    context: Context,
     /// What the first load published, for the startup line.
     pub loaded: LoadSummary,
 }
@@ -93,9 +103,14 @@ impl Server {
     /// Loads the content and binds the address.
     pub async fn bind(config: Config) -> Result<Server, StartError> {
         let feeds = config.feeds.clone();
-        let (publisher, loaded) = tokio::task::spawn_blocking(move || Publisher::open(&feeds))
-            .await
-            .map_err(|e| StartError::Load(e.to_string()))??;
+        let cache_dir = config.cache_dir.clone();
+        let cache_mb = config.cache_mb;
+        let (publisher, loaded) = tokio::task::spawn_blocking(move || {
+            let state = StateDir::open(cache_dir.as_deref(), "serve", &feeds, None);
+            Publisher::open(&feeds, state, cache_mb)
+        })
+        .await
+        .map_err(|e| StartError::Load(e.to_string()))??;
         let listener = TcpListener::bind(config.addr)
             .await
             .map_err(|source| StartError::Bind {
@@ -103,7 +118,7 @@ impl Server {
                 source,
             })?;
         Ok(Server {
-            site: publisher.current(),
+            context: publisher.context(),
             publisher: Arc::new(Mutex::new(publisher)),
             config,
             listener,
@@ -164,10 +179,10 @@ impl Server {
                 () = &mut shutdown => break,
             };
             backoff = Duration::from_millis(5);
-            let site = Arc::clone(&self.site);
+            let context = self.context.clone();
             let service = service_fn(move |request: Request<Incoming>| {
-                let response = handle(&site.load(), &request);
-                async move { Ok::<_, Infallible>(response) }
+                let context = context.clone();
+                async move { Ok::<_, Infallible>(handle(&context, &request).await) }
             });
             let connection = graceful.watch(
                 builder
@@ -189,19 +204,25 @@ impl Server {
                 tracing::warn!("grace period over; closing remaining connections");
             }
         }
+        let publisher = Arc::clone(&self.publisher);
+        let _ = tokio::task::spawn_blocking(move || {
+            publisher.lock().unwrap_or_else(|e| e.into_inner()).save();
+        })
+        .await;
         Ok(())
     }
 }
 
 /// Answers one request and logs it.
-fn handle(site: &ServedSite, request: &Request<Incoming>) -> HttpResponse {
+async fn handle(context: &Context, request: &Request<Incoming>) -> HttpResponse {
     let started = Instant::now();
     let response = respond(
-        site,
+        context,
         request.method(),
         request.uri().path(),
         request.headers(),
-    );
+    )
+    .await;
     let bytes = hyper::body::Body::size_hint(response.body())
         .exact()
         .unwrap_or(0);

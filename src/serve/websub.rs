@@ -3,43 +3,18 @@
 
 use std::time::Duration;
 
-use super::documents::ServedSite;
-use crate::model::Site;
-use crate::render::{Feed, Format};
+use crate::site::key::DocKey;
 
 /// How long one ping may take; a slow hub must not hold up anything.
 const PING_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The first document of every feed (site and categories, all formats):
-/// what subscribers subscribe to and hubs fetch.
-pub fn subscribable_paths(site: &Site) -> Vec<String> {
-    let site_feed = Feed::site(site);
-    let categories = Feed::categories(site);
-    std::iter::once(&site_feed)
-        .chain(&categories)
-        .flat_map(|feed| Format::ALL.map(|format| feed.page_path(format, 1)))
-        .collect()
-}
-
-/// Absolute URLs of those of `paths` whose bytes differ between `old` and
-/// `new` (or that are new).
-pub fn changed_urls(
-    paths: &[String],
-    old: &ServedSite,
-    new: &ServedSite,
-    base_url: &str,
-) -> Vec<String> {
-    paths
+/// Absolute URLs of the subscription feeds among `changed`: what
+/// subscribers subscribe to and hubs fetch.
+pub fn changed_urls(changed: &[DocKey], base_url: &str) -> Vec<String> {
+    changed
         .iter()
-        .filter(|path| {
-            let etag = |site: &ServedSite| {
-                site.documents
-                    .get(path.as_str())
-                    .map(|d| d.identity.etag.clone())
-            };
-            etag(new).is_some() && etag(old) != etag(new)
-        })
-        .map(|path| format!("{base_url}/{path}"))
+        .filter(|key| key.is_subscription())
+        .map(|key| format!("{base_url}/{}", key.path()))
         .collect()
 }
 

@@ -1,0 +1,344 @@
+//! The article store: every article that was read, full text included,
+//! kept by the hash of its contents, so that memory holds only summaries
+//! and a cold document can still be rendered from the last good version of
+//! a record whose file has since turned bad or vanished.
+//!
+//! On disk it is one append-only pack file (`articles.pack`) of records
+//! `[hash: 16][length: u32 LE][postcard bytes]`. A torn tail (a crash while
+//! appending) is cut off when the pack is opened; a record whose bytes do
+//! not hash to its name is treated as missing, so the caller reads the
+//! record file again instead of trusting a damaged copy.
+
+use std::collections::{HashMap, HashSet};
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
+
+use crate::model::Article;
+
+/// The name of an article version: the first 128 bits of the BLAKE3 hash
+/// of its serialised form.
+pub type ArticleHash = [u8; 16];
+
+/// Bytes of articles kept decoded in memory for re-rendering hot documents.
+const RECENT_BUDGET: u64 = 24 * 1024 * 1024;
+
+/// The pack file's name inside the state directory.
+const PACK_FILE: &str = "articles.pack";
+
+/// Where articles are kept.
+pub struct ArticleStore {
+    backend: Backend,
+    /// Recently used articles, decoded; bounded by bytes.
+    recent: moka::sync::Cache<ArticleHash, Arc<Article>>,
+}
+
+enum Backend {
+    /// Nothing is kept: for `check`, which only reports.
+    Discard,
+    /// Everything in memory: for tests and when no state directory works.
+    Memory(RwLock<HashMap<ArticleHash, Arc<Article>>>),
+    /// The pack file.
+    Pack(Pack),
+}
+
+struct Pack {
+    path: PathBuf,
+    file: RwLock<File>,
+    /// Where each record's payload is: offset and length.
+    slots: RwLock<HashMap<ArticleHash, (u64, u32)>>,
+    /// End of the file, where the next record goes.
+    end: Mutex<u64>,
+}
+
+const HEADER: u64 = 20;
+
+impl ArticleStore {
+    /// A store that keeps nothing.
+    pub fn discard() -> ArticleStore {
+        ArticleStore::with(Backend::Discard)
+    }
+
+    /// A store in memory only.
+    pub fn memory() -> ArticleStore {
+        ArticleStore::with(Backend::Memory(RwLock::default()))
+    }
+
+    /// Opens (or creates) the pack in `dir`.
+    pub fn open(dir: &Path) -> io::Result<ArticleStore> {
+        Ok(ArticleStore::with(Backend::Pack(Pack::open(
+            &dir.join(PACK_FILE),
+        )?)))
+    }
+
+    fn with(backend: Backend) -> ArticleStore {
+        ArticleStore {
+            backend,
+            recent: moka::sync::Cache::builder()
+                .max_capacity(RECENT_BUDGET)
+                .weigher(|_, a: &Arc<Article>| weight(a))
+                .build(),
+        }
+    }
+
+    /// Keeps `article`; returns its name. Storing the same version twice
+    /// stores it once.
+    pub fn put(&self, article: &Article) -> ArticleHash {
+        // Serialising plain data into a Vec cannot fail.
+        let bytes = postcard::to_stdvec(article).unwrap_or_default();
+        let hash = hash_of(&bytes);
+        match &self.backend {
+            Backend::Discard => {}
+            Backend::Memory(map) => {
+                let mut map = map.write().unwrap_or_else(|e| e.into_inner());
+                map.entry(hash).or_insert_with(|| Arc::new(article.clone()));
+            }
+            Backend::Pack(pack) => {
+                if let Err(e) = pack.append(hash, &bytes) {
+                    tracing::error!("cannot write {}: {e}", pack.path.display());
+                }
+            }
+        }
+        hash
+    }
+
+    /// The article of that name, if the store has it intact.
+    pub fn get(&self, hash: &ArticleHash) -> Option<Arc<Article>> {
+        if let Some(article) = self.recent.get(hash) {
+            return Some(article);
+        }
+        let article = match &self.backend {
+            Backend::Discard => None,
+            Backend::Memory(map) => map
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .get(hash)
+                .cloned(),
+            Backend::Pack(pack) => pack.read(hash).map(Arc::new),
+        }?;
+        self.recent.insert(*hash, Arc::clone(&article));
+        Some(article)
+    }
+
+    /// Whether the store has a version of that name (without reading it).
+    pub fn contains(&self, hash: &ArticleHash) -> bool {
+        match &self.backend {
+            Backend::Discard => false,
+            Backend::Memory(map) => map
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .contains_key(hash),
+            Backend::Pack(pack) => pack
+                .slots
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .contains_key(hash),
+        }
+    }
+
+    /// Drops every version not in `live` when that frees much space: the
+    /// pack is rewritten beside the old one and renamed over it.
+    pub fn compact(&self, live: &HashSet<ArticleHash>) {
+        match &self.backend {
+            Backend::Discard => {}
+            Backend::Memory(map) => map
+                .write()
+                .unwrap_or_else(|e| e.into_inner())
+                .retain(|hash, _| live.contains(hash)),
+            Backend::Pack(pack) => {
+                if let Err(e) = pack.compact(live) {
+                    tracing::warn!("cannot compact {}: {e}", pack.path.display());
+                }
+            }
+        }
+    }
+}
+
+fn weight(article: &Article) -> u32 {
+    (article.content_html.len() + article.summary.len() + 512).min(u32::MAX as usize) as u32
+}
+
+fn hash_of(bytes: &[u8]) -> ArticleHash {
+    let full = blake3::hash(bytes);
+    let mut hash = [0; 16];
+    hash.copy_from_slice(&full.as_bytes()[..16]);
+    hash
+}
+
+impl Pack {
+    fn open(path: &Path) -> io::Result<Pack> {
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)?;
+        let len = file.metadata()?.len();
+        let mut slots = HashMap::new();
+        let mut offset = 0;
+        let mut header = [0u8; HEADER as usize];
+        while offset + HEADER <= len {
+            file.read_exact_at(&mut header, offset)?;
+            let size = u32::from_le_bytes([header[16], header[17], header[18], header[19]]);
+            if offset + HEADER + u64::from(size) > len {
+                break;
+            }
+            let mut hash = [0; 16];
+            hash.copy_from_slice(&header[..16]);
+            slots.insert(hash, (offset + HEADER, size));
+            offset += HEADER + u64::from(size);
+        }
+        if offset < len {
+            // A torn append: drop it, the record is read again from its file.
+            file.set_len(offset)?;
+        }
+        Ok(Pack {
+            path: path.to_path_buf(),
+            file: RwLock::new(file),
+            slots: RwLock::new(slots),
+            end: Mutex::new(offset),
+        })
+    }
+
+    fn append(&self, hash: ArticleHash, bytes: &[u8]) -> io::Result<()> {
+        if self
+            .slots
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains_key(&hash)
+        {
+            return Ok(());
+        }
+        let size = u32::try_from(bytes.len()).map_err(|_| io::Error::other("article too large"))?;
+        let mut record = Vec::with_capacity(bytes.len() + HEADER as usize);
+        record.extend_from_slice(&hash);
+        record.extend_from_slice(&size.to_le_bytes());
+        record.extend_from_slice(bytes);
+        let mut end = self.end.lock().unwrap_or_else(|e| e.into_inner());
+        let file = self.file.read().unwrap_or_else(|e| e.into_inner());
+        file.write_all_at(&record, *end)?;
+        self.slots
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(hash, (*end + HEADER, size));
+        *end += record.len() as u64;
+        Ok(())
+    }
+
+    fn read(&self, hash: &ArticleHash) -> Option<Article> {
+        let (offset, size) = *self
+            .slots
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(hash)?;
+        let mut bytes = vec![0; size as usize];
+        let file = self.file.read().unwrap_or_else(|e| e.into_inner());
+        file.read_exact_at(&mut bytes, offset).ok()?;
+        if hash_of(&bytes) != *hash {
+            tracing::warn!(
+                "{}: a damaged article; re-reading its record",
+                self.path.display()
+            );
+            return None;
+        }
+        postcard::from_bytes(&bytes).ok()
+    }
+
+    fn compact(&self, live: &HashSet<ArticleHash>) -> io::Result<()> {
+        let mut end = self.end.lock().unwrap_or_else(|e| e.into_inner());
+        let mut slots = self.slots.write().unwrap_or_else(|e| e.into_inner());
+        let live_bytes: u64 = slots
+            .iter()
+            .filter(|(hash, _)| live.contains(*hash))
+            .map(|(_, (_, size))| HEADER + u64::from(*size))
+            .sum();
+        let dead = end.saturating_sub(live_bytes);
+        if dead < 8 * 1024 * 1024 || dead < live_bytes {
+            return Ok(());
+        }
+        let mut file = self.file.write().unwrap_or_else(|e| e.into_inner());
+        let temporary = self.path.with_extension("pack.new");
+        let mut out = io::BufWriter::new(File::create(&temporary)?);
+        let mut new_slots = HashMap::new();
+        let mut offset = 0;
+        let mut ordered: Vec<_> = slots.iter().filter(|(h, _)| live.contains(*h)).collect();
+        ordered.sort_by_key(|(_, (at, _))| *at);
+        for (hash, (at, size)) in ordered {
+            let mut bytes = vec![0; *size as usize];
+            file.read_exact_at(&mut bytes, *at)?;
+            out.write_all(hash)?;
+            out.write_all(&size.to_le_bytes())?;
+            out.write_all(&bytes)?;
+            new_slots.insert(*hash, (offset + HEADER, *size));
+            offset += HEADER + u64::from(*size);
+        }
+        out.into_inner()
+            .map_err(io::IntoInnerError::into_error)?
+            .sync_all()?;
+        std::fs::rename(&temporary, &self.path)?;
+        *file = OpenOptions::new().read(true).write(true).open(&self.path)?;
+        *slots = new_slots;
+        *end = offset;
+        tracing::info!(freed = dead, "compacted the article store");
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn article(title: &str) -> Article {
+        Article {
+            id: crate::model::ArticleId::new("a").unwrap(),
+            title: title.to_owned(),
+            published: chrono::DateTime::UNIX_EPOCH.fixed_offset(),
+            updated: None,
+            author: "x".to_owned(),
+            categories: Vec::new(),
+            summary: String::new(),
+            content_html: "<p>Text</p>".to_owned(),
+            external_link: None,
+            image: None,
+            source: PathBuf::from("articles/a.md"),
+        }
+    }
+
+    #[test]
+    fn pack_survives_reopen_torn_tail_and_compaction() {
+        let dir = tempfile::tempdir().unwrap();
+        let (one, two) = {
+            let store = ArticleStore::open(dir.path()).unwrap();
+            (store.put(&article("eins")), store.put(&article("zwei")))
+        };
+        // A torn append after the two good records.
+        let pack = dir.path().join(PACK_FILE);
+        let mut file = OpenOptions::new().append(true).open(&pack).unwrap();
+        file.write_all(&[7; 30]).unwrap();
+        let store = ArticleStore::open(dir.path()).unwrap();
+        assert_eq!(store.get(&one).unwrap().title, "eins");
+        assert_eq!(store.get(&two).unwrap().title, "zwei");
+        let three = store.put(&article("drei"));
+        assert_eq!(store.get(&three).unwrap().title, "drei");
+
+        // Damage one record's bytes: it reads as missing, not as garbage.
+        let reopened = ArticleStore::open(dir.path()).unwrap();
+        let (offset, _) = reopened.backend_slot(&one);
+        let file = OpenOptions::new().write(true).open(&pack).unwrap();
+        file.write_all_at(b"X", offset + 2).unwrap();
+        let reopened = ArticleStore::open(dir.path()).unwrap();
+        assert!(reopened.get(&one).is_none());
+        assert_eq!(reopened.get(&two).unwrap().title, "zwei");
+    }
+
+    impl ArticleStore {
+        fn backend_slot(&self, hash: &ArticleHash) -> (u64, u32) {
+            match &self.backend {
+                Backend::Pack(pack) => pack.slots.read().unwrap()[hash],
+                _ => unreachable!(),
+            }
+        }
+    }
+}

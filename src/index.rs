@@ -1,0 +1,435 @@
+//! What is published, in the order feeds show it: a summary of every
+//! published record (no text), ordered per feed (the site, each category)
+//! and counted per month. Every document's plan is computed from here.
+//!
+//! The maps are persistent (`imbl`): a clone costs nothing and shares every
+//! node until one side changes, so a reload edits a copy while requests
+//! read the current one.
+
+use std::cmp::Reverse;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use chrono::{DateTime, Datelike, FixedOffset};
+use imbl::{OrdMap, OrdSet};
+use serde::{Deserialize, Serialize};
+
+use crate::content::store::ArticleHash;
+use crate::model::{ArticleId, Category, CategorySlug, MediaFile, SiteConfig};
+
+/// Entries per archive document at most; a month with more is split into
+/// parts, oldest first, each full before the next begins, so that a new
+/// record of the month changes only its newest part.
+pub const ARCHIVE_PART_SIZE: usize = 200;
+
+/// A feed: the whole site, or one category.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Scope {
+    /// Every article.
+    Site,
+    /// The articles of one category.
+    Category(CategorySlug),
+}
+
+impl Scope {
+    /// URL path prefix of the scope's documents: `""` or `"kategorie/<slug>/"`.
+    pub fn dir(&self) -> String {
+        match self {
+            Scope::Site => String::new(),
+            Scope::Category(slug) => format!("kategorie/{slug}/"),
+        }
+    }
+}
+
+/// A calendar month in the site's time zone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Month {
+    /// The year, e.g. 2022.
+    pub year: i32,
+    /// 1–12.
+    pub month: u32,
+}
+
+impl Month {
+    /// The month of a date in the site's offset (dates carry it already).
+    pub fn of(date: &DateTime<FixedOffset>) -> Month {
+        Month {
+            year: date.year(),
+            month: date.month(),
+        }
+    }
+
+    /// The URL path segment `YYYY/MM`.
+    pub fn path(&self) -> String {
+        format!("{:04}/{:02}", self.year, self.month)
+    }
+
+    /// The month before.
+    fn previous(self) -> Month {
+        if self.month == 1 {
+            Month {
+                year: self.year - 1,
+                month: 12,
+            }
+        } else {
+            Month {
+                month: self.month - 1,
+                ..self
+            }
+        }
+    }
+}
+
+/// One archive document: a part (1-based) of a month of one feed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct ArchivePart {
+    /// The month.
+    pub month: Month,
+    /// The part, 1 = the oldest entries.
+    pub part: u32,
+}
+
+/// What memory keeps of a published record; the text is in the store.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    /// Identity.
+    pub id: ArticleId,
+    /// First publication, in the site's offset.
+    pub published: DateTime<FixedOffset>,
+    /// Last change after publication, if any.
+    pub updated: Option<DateTime<FixedOffset>>,
+    /// Its categories, in the record's order.
+    pub categories: Vec<Category>,
+    /// The article version in the store.
+    pub hash: ArticleHash,
+    /// The record file, relative to the content directory.
+    pub source: PathBuf,
+}
+
+impl Summary {
+    /// `updated`, else `published`.
+    pub fn last_change(&self) -> DateTime<FixedOffset> {
+        self.updated.unwrap_or(self.published)
+    }
+
+    /// Every feed the record appears in.
+    pub fn scopes(&self) -> impl Iterator<Item = Scope> + '_ {
+        std::iter::once(Scope::Site).chain(
+            self.categories
+                .iter()
+                .map(|c| Scope::Category(c.slug.clone())),
+        )
+    }
+}
+
+/// The position of an entry in a feed: month and instant descending, then
+/// id ascending, i.e. newest first with a deterministic tie-breaker.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct EntryKey {
+    month: Reverse<Month>,
+    instant: Reverse<i64>,
+    /// The entry.
+    pub id: ArticleId,
+}
+
+impl EntryKey {
+    fn of(summary: &Summary) -> EntryKey {
+        EntryKey {
+            month: Reverse(Month::of(&summary.published)),
+            instant: Reverse(summary.published.timestamp()),
+            id: summary.id.clone(),
+        }
+    }
+
+    /// The smallest key of a month: every entry of it sorts at or after it.
+    fn month_start(month: Month) -> EntryKey {
+        EntryKey {
+            month: Reverse(month),
+            instant: Reverse(i64::MAX),
+            id: ArticleId::smallest(),
+        }
+    }
+}
+
+/// One feed's entries in order, and how many each month has.
+#[derive(Debug, Clone, Default)]
+pub struct FeedIndex {
+    entries: OrdSet<EntryKey>,
+    months: OrdMap<Month, usize>,
+}
+
+impl FeedIndex {
+    /// How many entries the feed has.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether the feed has no entries.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The newest `n` entries, newest first.
+    pub fn newest(&self, n: usize) -> impl Iterator<Item = &ArticleId> {
+        self.entries.iter().take(n).map(|k| &k.id)
+    }
+
+    /// Every entry, newest first.
+    pub fn all(&self) -> impl Iterator<Item = &ArticleId> {
+        self.entries.iter().map(|k| &k.id)
+    }
+
+    /// Months with entries and their counts, oldest first.
+    pub fn months(&self) -> impl DoubleEndedIterator<Item = (Month, usize)> + '_ {
+        self.months.iter().map(|(m, n)| (*m, *n))
+    }
+
+    /// How many entries `month` has (0 when none).
+    pub fn count(&self, month: Month) -> usize {
+        self.months.get(&month).copied().unwrap_or(0)
+    }
+
+    /// The entries of `month`, newest first.
+    pub fn month(&self, month: Month) -> impl Iterator<Item = &ArticleId> {
+        self.entries
+            .range(EntryKey::month_start(month)..EntryKey::month_start(month.previous()))
+            .map(|k| &k.id)
+    }
+
+    /// How many archive parts `month` has (0 when it has no entries).
+    pub fn parts(&self, month: Month) -> u32 {
+        self.count(month).div_ceil(ARCHIVE_PART_SIZE) as u32
+    }
+
+    /// The entries of one archive part, newest first.
+    pub fn part(&self, part: ArchivePart) -> Vec<&ArticleId> {
+        let count = self.count(part.month);
+        let index = part.part as usize;
+        if index == 0 || index > self.parts(part.month) as usize {
+            return Vec::new();
+        }
+        // Parts count from the oldest entry; the iterator from the newest.
+        let end = (index * ARCHIVE_PART_SIZE).min(count);
+        let start = (index - 1) * ARCHIVE_PART_SIZE;
+        self.month(part.month)
+            .skip(count - end)
+            .take(end - start)
+            .collect()
+    }
+
+    /// The archive document with the newest entries.
+    pub fn newest_archive(&self) -> Option<ArchivePart> {
+        let &(month, _) = self.months.get_max()?;
+        Some(ArchivePart {
+            month,
+            part: self.parts(month),
+        })
+    }
+
+    /// The archive document before `part` (older entries), if any.
+    pub fn previous_archive(&self, part: ArchivePart) -> Option<ArchivePart> {
+        if part.part > 1 {
+            return Some(ArchivePart {
+                part: part.part - 1,
+                ..part
+            });
+        }
+        let (&month, _) = self.months.range(..part.month).next_back()?;
+        Some(ArchivePart {
+            month,
+            part: self.parts(month),
+        })
+    }
+
+    /// The archive document after `part` (newer entries), if any.
+    pub fn next_archive(&self, part: ArchivePart) -> Option<ArchivePart> {
+        if part.part < self.parts(part.month) {
+            return Some(ArchivePart {
+                part: part.part + 1,
+                ..part
+            });
+        }
+        let (&month, _) = self
+            .months
+            .range((
+                std::ops::Bound::Excluded(part.month),
+                std::ops::Bound::Unbounded,
+            ))
+            .next()?;
+        Some(ArchivePart { month, part: 1 })
+    }
+
+    /// The month before and after `month` that have entries.
+    pub fn neighbour_months(&self, month: Month) -> (Option<Month>, Option<Month>) {
+        let before = self.months.range(..month).next_back().map(|(m, _)| *m);
+        let after = self
+            .months
+            .range((std::ops::Bound::Excluded(month), std::ops::Bound::Unbounded))
+            .next()
+            .map(|(m, _)| *m);
+        (before, after)
+    }
+
+    fn insert(&mut self, key: EntryKey) {
+        let month = key.month.0;
+        if self.entries.insert(key).is_none() {
+            *self.months.entry(month).or_insert(0) += 1;
+        }
+    }
+
+    fn remove(&mut self, key: &EntryKey) {
+        if self.entries.remove(key).is_some() {
+            let month = key.month.0;
+            match self.months.get(&month).copied() {
+                Some(n) if n > 1 => {
+                    self.months.insert(month, n - 1);
+                }
+                _ => {
+                    self.months.remove(&month);
+                }
+            }
+        }
+    }
+}
+
+/// Everything that is published, for one configuration.
+#[derive(Debug, Clone)]
+pub struct Index {
+    config: Arc<SiteConfig>,
+    config_hash: [u8; 16],
+    records: OrdMap<ArticleId, Arc<Summary>>,
+    feeds: OrdMap<Scope, FeedIndex>,
+    media: OrdMap<String, Arc<MediaFile>>,
+}
+
+impl Index {
+    /// An empty site with `config`.
+    pub fn new(config: SiteConfig) -> Index {
+        // The Debug form names every field and value of the configuration;
+        // the fingerprint only needs to change when one of them does.
+        let full = blake3::hash(format!("{config:?}").as_bytes());
+        let mut config_hash = [0; 16];
+        config_hash.copy_from_slice(&full.as_bytes()[..16]);
+        Index {
+            config: Arc::new(config),
+            config_hash,
+            records: OrdMap::new(),
+            feeds: OrdMap::unit(Scope::Site, FeedIndex::default()),
+            media: OrdMap::new(),
+        }
+    }
+
+    /// The site's configuration.
+    pub fn config(&self) -> &SiteConfig {
+        &self.config
+    }
+
+    /// A hash of the configuration, part of every fingerprint.
+    pub fn config_hash(&self) -> &[u8; 16] {
+        &self.config_hash
+    }
+
+    /// Publishes `summary`, replacing the record with the same id.
+    pub fn insert(&mut self, summary: Summary) {
+        self.remove(&summary.id);
+        let key = EntryKey::of(&summary);
+        for scope in summary.scopes() {
+            self.feeds.entry(scope).or_default().insert(key.clone());
+        }
+        self.records.insert(summary.id.clone(), Arc::new(summary));
+    }
+
+    /// Withdraws the record with that id, if published.
+    pub fn remove(&mut self, id: &ArticleId) {
+        let Some(old) = self.records.remove(id) else {
+            return;
+        };
+        let key = EntryKey::of(&old);
+        for scope in old.scopes() {
+            if let Some(feed) = self.feeds.get_mut(&scope) {
+                feed.remove(&key);
+                if feed.is_empty() && scope != Scope::Site {
+                    self.feeds.remove(&scope);
+                }
+            }
+        }
+    }
+
+    /// The published record with that id.
+    pub fn get(&self, id: &ArticleId) -> Option<&Arc<Summary>> {
+        self.records.get(id)
+    }
+
+    /// How many records are published.
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    /// Whether nothing is published.
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    /// Every published record, by id.
+    pub fn records(&self) -> impl Iterator<Item = &Arc<Summary>> {
+        self.records.values()
+    }
+
+    /// The site feed, then every category feed by slug.
+    pub fn scopes(&self) -> impl Iterator<Item = &Scope> {
+        self.feeds.keys()
+    }
+
+    /// One feed's entries; `None` for a category without articles.
+    pub fn feed(&self, scope: &Scope) -> Option<&FeedIndex> {
+        self.feeds.get(scope)
+    }
+
+    /// The name of a category as its newest article spells it.
+    pub fn category_name(&self, slug: &CategorySlug) -> Option<&str> {
+        let feed = self.feeds.get(&Scope::Category(slug.clone()))?;
+        let newest = self.records.get(feed.newest(1).next()?)?;
+        newest
+            .categories
+            .iter()
+            .find(|c| &c.slug == slug)
+            .map(|c| c.name.as_str())
+    }
+
+    /// The newest change among `ids` (for documents' dates); the Unix epoch
+    /// in the site's zone for none, so an empty feed stays deterministic.
+    pub fn newest_change<'a>(
+        &self,
+        ids: impl IntoIterator<Item = &'a ArticleId>,
+    ) -> DateTime<FixedOffset> {
+        ids.into_iter()
+            .filter_map(|id| self.records.get(id))
+            .map(|s| s.last_change())
+            .max()
+            .unwrap_or_else(|| {
+                DateTime::UNIX_EPOCH
+                    .with_timezone(&self.config.timezone)
+                    .fixed_offset()
+            })
+    }
+
+    /// Publishes or replaces a media file.
+    pub fn set_media(&mut self, file: MediaFile) {
+        self.media.insert(file.url_path.clone(), Arc::new(file));
+    }
+
+    /// Withdraws a media file.
+    pub fn remove_media(&mut self, url_path: &str) {
+        self.media.remove(url_path);
+    }
+
+    /// The media file published at `url_path`.
+    pub fn media(&self, url_path: &str) -> Option<&Arc<MediaFile>> {
+        self.media.get(url_path)
+    }
+
+    /// Every media file, by URL path.
+    pub fn media_files(&self) -> impl Iterator<Item = &Arc<MediaFile>> {
+        self.media.values()
+    }
+}

@@ -1,0 +1,227 @@
+//! The published site: every document by [`DocKey`](key::DocKey), what it
+//! shows ([`Plan`](plan::Plan)), and its bytes. One code path renders for
+//! `build` and `serve`.
+
+pub mod key;
+pub mod plan;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+use crate::content::store::ArticleStore;
+use crate::index::{ArchivePart, Index, Scope};
+use crate::model::Article;
+use crate::render::{self, html, FeedDoc, Format};
+use key::DocKey;
+use plan::{FeedPlan, Plan};
+
+/// `Content-Type` of a feed format.
+pub fn content_type(format: Format) -> &'static str {
+    match format {
+        Format::Rss => "application/rss+xml; charset=utf-8",
+        Format::Atom => "application/atom+xml; charset=utf-8",
+        Format::Json => "application/feed+json; charset=utf-8",
+    }
+}
+
+/// `Content-Type` of the HTML pages.
+pub const HTML: &str = "text/html; charset=utf-8";
+/// `Content-Type` of the OPML list.
+pub const OPML: &str = "text/x-opml; charset=utf-8";
+
+/// The `Content-Type` of a planned document.
+pub fn content_type_of(plan: &Plan) -> &str {
+    match plan {
+        Plan::Feed(feed) => content_type(feed.format),
+        Plan::Opml { .. } => OPML,
+        Plan::Media(file) => &file.content_type,
+        _ => HTML,
+    }
+}
+
+/// Why a document could not be rendered.
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    /// A media file went away or cannot be read.
+    #[error("cannot read {path}: {source}")]
+    Media {
+        /// The file.
+        path: String,
+        /// What the file system said.
+        source: std::io::Error,
+    },
+}
+
+/// Renders the document `key` planned as `plan`, loading the articles it
+/// shows from `store`. An article the store lost is left out (and logged):
+/// the document still shows every other one.
+pub fn render(
+    index: &Index,
+    store: &ArticleStore,
+    key: &DocKey,
+    plan: &Plan,
+) -> Result<Bytes, RenderError> {
+    let config = index.config();
+    let articles = || -> Vec<Arc<Article>> {
+        plan.members()
+            .iter()
+            .filter_map(|member| {
+                let article = store.get(&member.hash);
+                if article.is_none() {
+                    tracing::error!(id = %member.id, "article missing from the store; left out");
+                }
+                article
+            })
+            .collect()
+    };
+    let path = key.path();
+    let body = match plan {
+        Plan::Feed(feed) => render_feed(index, feed, &articles(), plan.updated(index)),
+        Plan::FrontPage(front) => html::front_page(config, front, &articles(), &path),
+        Plan::ArchiveIndex(archive) => html::archive_index_page(config, archive, &path),
+        Plan::MonthPage(month) => html::month_page(config, month, &articles(), &path),
+        Plan::Article(_) => match articles().first() {
+            Some(article) => html::article_page(config, article),
+            None => html::not_found_page(config),
+        },
+        Plan::Opml { categories } => render::opml::render(config, plan.updated(index), categories),
+        Plan::NotFound => html::not_found_page(config),
+        Plan::Media(file) => {
+            return std::fs::read(&file.file)
+                .map(Bytes::from)
+                .map_err(|source| RenderError::Media {
+                    path: file.url_path.clone(),
+                    source,
+                })
+        }
+    };
+    Ok(Bytes::from(body))
+}
+
+fn render_feed(
+    index: &Index,
+    plan: &FeedPlan,
+    articles: &[Arc<Article>],
+    updated: chrono::DateTime<chrono::FixedOffset>,
+) -> Vec<u8> {
+    let config = index.config();
+    let archive_url = |part: ArchivePart| {
+        config.url(
+            &DocKey::Archive {
+                scope: plan.scope.clone(),
+                part,
+                format: plan.format,
+            }
+            .path(),
+        )
+    };
+    let current = DocKey::Feed {
+        scope: plan.scope.clone(),
+        format: plan.format,
+    };
+    let doc = FeedDoc {
+        config,
+        title: &plan.title,
+        description: &plan.description,
+        self_url: match plan.archive {
+            Some(part) => archive_url(part),
+            None => config.url(&current.path()),
+        },
+        html_url: config.url(&plan.scope.dir()),
+        current_url: config.url(&current.path()),
+        is_archive: plan.archive.is_some(),
+        prev_archive_url: plan.prev_archive.map(archive_url),
+        next_archive_url: plan.next_archive.map(archive_url),
+        updated,
+        entries: articles,
+    };
+    match plan.format {
+        Format::Rss => render::rss::render(&doc),
+        Format::Atom => render::atom::render(&doc),
+        Format::Json => render::json::render(&doc),
+    }
+}
+
+/// The documents kept rendered and compressed by the service: what pollers
+/// and visitors ask for most, and what changes with each new record.
+pub fn hot_keys(index: &Index) -> Vec<DocKey> {
+    let mut keys = vec![DocKey::Opml, DocKey::NotFound];
+    for scope in index.scopes() {
+        keys.push(DocKey::FrontPage(scope.clone()));
+        let newest = index.feed(scope).and_then(|f| f.newest_archive());
+        for format in Format::ALL {
+            keys.push(DocKey::Feed {
+                scope: scope.clone(),
+                format,
+            });
+            if let Some(part) = newest {
+                keys.push(DocKey::Archive {
+                    scope: scope.clone(),
+                    part,
+                    format,
+                });
+            }
+        }
+    }
+    keys
+}
+
+/// Every document of the site, in the order `build` writes them: leaves
+/// first (media, articles, archives), then the pages and feeds that link to
+/// them, the start page last.
+pub fn all_keys(index: &Index) -> Vec<DocKey> {
+    let mut keys: Vec<DocKey> = index
+        .media_files()
+        .map(|file| DocKey::Media(file.url_path.clone()))
+        .collect();
+    keys.extend(index.records().map(|s| DocKey::Article(s.id.clone())));
+    let scopes: Vec<&Scope> = index.scopes().collect();
+    for scope in &scopes {
+        let Some(feed) = index.feed(scope) else {
+            continue;
+        };
+        for (month, _) in feed.months() {
+            for part in 1..=feed.parts(month) {
+                for format in Format::ALL {
+                    keys.push(DocKey::Archive {
+                        scope: (*scope).clone(),
+                        part: ArchivePart { month, part },
+                        format,
+                    });
+                }
+            }
+            keys.push(DocKey::MonthPage((*scope).clone(), month));
+        }
+        if !feed.is_empty() {
+            keys.push(DocKey::ArchiveIndex((*scope).clone()));
+        }
+    }
+    keys.push(DocKey::NotFound);
+    keys.push(DocKey::Opml);
+    // Category scopes before the site, so the start page comes last.
+    for scope in scopes.iter().rev() {
+        for format in Format::ALL {
+            keys.push(DocKey::Feed {
+                scope: (*scope).clone(),
+                format,
+            });
+        }
+        keys.push(DocKey::FrontPage((*scope).clone()));
+    }
+    keys
+}
+
+/// Every document rendered, by path: the whole site in memory, for tests
+/// and comparisons (`build` and `serve` render by key as they go).
+pub fn render_all(index: &Index, store: &ArticleStore) -> BTreeMap<String, Bytes> {
+    all_keys(index)
+        .into_iter()
+        .filter_map(|key| {
+            let plan = Plan::of(index, &key)?;
+            let body = render(index, store, &key, &plan).ok()?;
+            Some((key.path(), body))
+        })
+        .collect()
+}

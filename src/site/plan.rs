@@ -1,0 +1,333 @@
+//! What a document shows and links to, computed from the index: the
+//! dependency rule of the site. A plan names its records by id and article
+//! hash, so its [`fingerprint`](Plan::fingerprint) changes exactly when the
+//! document's bytes would, and is known without rendering.
+
+use chrono::{DateTime, FixedOffset, Utc};
+use serde::Serialize;
+
+use super::key::DocKey;
+use crate::content::store::ArticleHash;
+use crate::index::{ArchivePart, Index, Month, Scope};
+use crate::model::{ArticleId, Category, MediaFile};
+use crate::render::Format;
+
+/// Bump when a renderer or template changes its output for the same input,
+/// so that ETags change with the bytes (the golden test reminds you).
+pub const RENDERER_REVISION: u32 = 1;
+
+/// `Cache-Control` of documents that stay as they are: archives of earlier
+/// months, and images.
+pub const LONG_CACHE: &str = "public, max-age=86400, stale-while-revalidate=604800";
+
+/// A record a document shows: which one, in which version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Member {
+    /// The record.
+    pub id: ArticleId,
+    /// Its article in the store.
+    pub hash: ArticleHash,
+}
+
+/// A feed document: a subscription document or an archive part.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FeedPlan {
+    /// The site or a category.
+    pub scope: Scope,
+    /// RSS, Atom or JSON Feed.
+    pub format: Format,
+    /// The feed's title.
+    pub title: String,
+    /// The feed's description.
+    pub description: String,
+    /// For an archive document, which part of which month.
+    pub archive: Option<ArchivePart>,
+    /// The next older archive document.
+    pub prev_archive: Option<ArchivePart>,
+    /// The next newer archive document (archives only).
+    pub next_archive: Option<ArchivePart>,
+    /// Its entries, newest first.
+    pub entries: Vec<Member>,
+}
+
+/// The start page or a category page.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FrontPlan {
+    /// The site or a category.
+    pub scope: Scope,
+    /// The feed's title.
+    pub title: String,
+    /// The page's heading: the site's title, or the category's name.
+    pub heading: String,
+    /// The feed's description.
+    pub description: String,
+    /// The newest entries.
+    pub entries: Vec<Member>,
+    /// Every category (start page only).
+    pub categories: Vec<Category>,
+}
+
+/// Every month of a feed with its count.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ArchiveIndexPlan {
+    /// The site or a category.
+    pub scope: Scope,
+    /// The page's heading.
+    pub title: String,
+    /// Months with entries and their counts, newest first.
+    pub months: Vec<(Month, usize)>,
+}
+
+/// One month of a feed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MonthPlan {
+    /// The site or a category.
+    pub scope: Scope,
+    /// The feed's title.
+    pub title: String,
+    /// The month.
+    pub month: Month,
+    /// How many archive parts the month's feed archive has.
+    pub parts: u32,
+    /// Its entries, newest first.
+    pub entries: Vec<Member>,
+    /// The month before with entries.
+    pub previous: Option<Month>,
+    /// The month after with entries.
+    pub next: Option<Month>,
+}
+
+/// The plan of one document.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum Plan {
+    /// Subscription or archive feed.
+    Feed(FeedPlan),
+    /// Start or category page.
+    FrontPage(FrontPlan),
+    /// Month overview.
+    ArchiveIndex(ArchiveIndexPlan),
+    /// One month's page.
+    MonthPage(MonthPlan),
+    /// One article's page.
+    Article(Member),
+    /// Every feed's URL.
+    Opml {
+        /// Every category, by slug.
+        categories: Vec<Category>,
+    },
+    /// The "not found" page.
+    NotFound,
+    /// A file under `media/`.
+    Media(MediaFile),
+}
+
+impl Plan {
+    /// The plan of `key`, or `None` when the site has no such document.
+    pub fn of(index: &Index, key: &DocKey) -> Option<Plan> {
+        let config = index.config();
+        Some(match key {
+            DocKey::Feed { scope, format } => {
+                let feed = index.feed(scope)?;
+                Plan::Feed(FeedPlan {
+                    scope: scope.clone(),
+                    format: *format,
+                    title: feed_title(index, scope)?,
+                    description: feed_description(index, scope)?,
+                    archive: None,
+                    prev_archive: feed.newest_archive(),
+                    next_archive: None,
+                    entries: members(index, feed.newest(config.items_per_page)),
+                })
+            }
+            DocKey::Archive {
+                scope,
+                part,
+                format,
+            } => {
+                let feed = index.feed(scope)?;
+                let entries = feed.part(*part);
+                if entries.is_empty() {
+                    return None;
+                }
+                Plan::Feed(FeedPlan {
+                    scope: scope.clone(),
+                    format: *format,
+                    title: feed_title(index, scope)?,
+                    description: feed_description(index, scope)?,
+                    archive: Some(*part),
+                    prev_archive: feed.previous_archive(*part),
+                    next_archive: feed.next_archive(*part),
+                    entries: members(index, entries),
+                })
+            }
+            DocKey::FrontPage(scope) => {
+                let feed = index.feed(scope)?;
+                let categories = match scope {
+                    Scope::Site => categories(index),
+                    Scope::Category(_) => Vec::new(),
+                };
+                let heading = match scope {
+                    Scope::Site => config.title.clone(),
+                    Scope::Category(slug) => index.category_name(slug)?.to_owned(),
+                };
+                Plan::FrontPage(FrontPlan {
+                    scope: scope.clone(),
+                    title: feed_title(index, scope)?,
+                    heading,
+                    description: feed_description(index, scope)?,
+                    entries: members(index, feed.newest(config.items_per_page)),
+                    categories,
+                })
+            }
+            DocKey::ArchiveIndex(scope) => {
+                let feed = index.feed(scope)?;
+                if feed.is_empty() {
+                    return None;
+                }
+                Plan::ArchiveIndex(ArchiveIndexPlan {
+                    scope: scope.clone(),
+                    title: feed_title(index, scope)?,
+                    months: feed.months().rev().collect(),
+                })
+            }
+            DocKey::MonthPage(scope, month) => {
+                let feed = index.feed(scope)?;
+                if feed.count(*month) == 0 {
+                    return None;
+                }
+                let (previous, next) = feed.neighbour_months(*month);
+                Plan::MonthPage(MonthPlan {
+                    scope: scope.clone(),
+                    title: feed_title(index, scope)?,
+                    month: *month,
+                    parts: feed.parts(*month),
+                    entries: members(index, feed.month(*month)),
+                    previous,
+                    next,
+                })
+            }
+            DocKey::Article(id) => Plan::Article(members(index, [id]).pop()?),
+            DocKey::Opml => Plan::Opml {
+                categories: categories(index),
+            },
+            DocKey::NotFound => Plan::NotFound,
+            DocKey::Media(path) => Plan::Media(MediaFile::clone(index.media(path)?)),
+        })
+    }
+
+    /// The document's ETag value: a hash of what it shows and of the
+    /// renderer, equal on every replica, known without rendering. Media
+    /// files are named by the hash of their bytes.
+    pub fn fingerprint(&self, index: &Index) -> [u8; 16] {
+        if let Plan::Media(file) = self {
+            return file.hash;
+        }
+        let mut hasher = blake3::Hasher::new();
+        hasher.update(env!("CARGO_PKG_VERSION").as_bytes());
+        hasher.update(&RENDERER_REVISION.to_le_bytes());
+        hasher.update(index.config_hash());
+        // A plan is plain data; serialising it cannot fail.
+        hasher.update(&postcard::to_stdvec(self).unwrap_or_default());
+        let mut hash = [0; 16];
+        hash.copy_from_slice(&hasher.finalize().as_bytes()[..16]);
+        hash
+    }
+
+    /// The records it shows.
+    pub fn members(&self) -> &[Member] {
+        match self {
+            Plan::Feed(plan) => &plan.entries,
+            Plan::FrontPage(plan) => &plan.entries,
+            Plan::MonthPage(plan) => &plan.entries,
+            Plan::Article(member) => std::slice::from_ref(member),
+            _ => &[],
+        }
+    }
+
+    /// The newest change among the records it shows (never the clock); the
+    /// whole site's for documents that show none.
+    pub fn updated(&self, index: &Index) -> DateTime<FixedOffset> {
+        match self {
+            Plan::ArchiveIndex(_) | Plan::Opml { .. } | Plan::NotFound | Plan::Media(_) => index
+                .newest_change(
+                    index
+                        .feed(&Scope::Site)
+                        .into_iter()
+                        .flat_map(|f| f.newest(1)),
+                ),
+            _ => index.newest_change(self.members().iter().map(|m| &m.id)),
+        }
+    }
+
+    /// `Last-Modified`: media by their file, documents by their records.
+    pub fn last_modified(&self, index: &Index) -> DateTime<Utc> {
+        match self {
+            Plan::Media(file) => file.modified,
+            _ => self.updated(index).with_timezone(&Utc),
+        }
+    }
+
+    /// `Cache-Control`: long for what will not change (archives of earlier
+    /// months, their pages, images), the site's `max_age` for the rest.
+    pub fn cache_control(&self, index: &Index) -> String {
+        let finished = |scope: &Scope, month: Month| {
+            index
+                .feed(scope)
+                .and_then(|f| f.newest_archive())
+                .is_some_and(|newest| newest.month > month)
+        };
+        let long = match self {
+            Plan::Media(_) => true,
+            Plan::Feed(plan) => plan.next_archive.is_some(),
+            Plan::MonthPage(plan) => finished(&plan.scope, plan.month),
+            _ => false,
+        };
+        if long {
+            LONG_CACHE.to_owned()
+        } else {
+            format!("public, max-age={}", index.config().max_age)
+        }
+    }
+}
+
+fn members<'a>(index: &Index, ids: impl IntoIterator<Item = &'a ArticleId>) -> Vec<Member> {
+    ids.into_iter()
+        .filter_map(|id| index.get(id))
+        .map(|summary| Member {
+            id: summary.id.clone(),
+            hash: summary.hash,
+        })
+        .collect()
+}
+
+fn categories(index: &Index) -> Vec<Category> {
+    index
+        .scopes()
+        .filter_map(|scope| match scope {
+            Scope::Site => None,
+            Scope::Category(slug) => Some(Category {
+                name: index.category_name(slug)?.to_owned(),
+                slug: slug.clone(),
+            }),
+        })
+        .collect()
+}
+
+/// The title of a feed: the site's, or "site – category".
+pub fn feed_title(index: &Index, scope: &Scope) -> Option<String> {
+    let config = index.config();
+    Some(match scope {
+        Scope::Site => config.title.clone(),
+        Scope::Category(slug) => format!("{} – {}", config.title, index.category_name(slug)?),
+    })
+}
+
+fn feed_description(index: &Index, scope: &Scope) -> Option<String> {
+    let config = index.config();
+    Some(match scope {
+        Scope::Site => config.description.clone(),
+        Scope::Category(slug) => {
+            format!("{}: {}", config.description, index.category_name(slug)?)
+        }
+    })
+}

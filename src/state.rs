@@ -1,0 +1,102 @@
+//! The state directory: what stadtfeed keeps between runs outside the
+//! content directory and the output, so that a restart or a rebuild costs
+//! what changed — the article store, the library's file stamps, and the
+//! manifest of the last build. Deleting it is always safe: the next run
+//! reads everything again.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+/// One command's state for one content directory (and output), locked for
+/// as long as the value lives.
+pub struct StateDir {
+    dir: PathBuf,
+    /// Held open with an exclusive lock: two processes never share state.
+    _lock: File,
+}
+
+impl StateDir {
+    /// The state of `command` for `feeds` (and `out`, for `build`) under
+    /// `root` — by default `$STADTFEED_CACHE_DIR`, `$XDG_CACHE_HOME/stadtfeed`
+    /// or `~/.cache/stadtfeed`. When that directory is in use by another
+    /// process or cannot be made, a fresh one under the system's temporary
+    /// folder is used (correct, only slower to start); `None` when not even
+    /// that works: then everything is kept in memory.
+    pub fn open(
+        root: Option<&Path>,
+        command: &str,
+        feeds: &Path,
+        out: Option<&Path>,
+    ) -> Option<StateDir> {
+        let root = root.map(Path::to_path_buf).unwrap_or_else(default_root);
+        let mut hasher = blake3::Hasher::new();
+        for path in std::iter::once(feeds).chain(out) {
+            let absolute = path
+                .canonicalize()
+                .or_else(|_| std::path::absolute(path))
+                .unwrap_or_else(|_| path.to_path_buf());
+            hasher.update(absolute.as_os_str().as_encoded_bytes());
+            hasher.update(b"\0");
+        }
+        let name = format!("{command}-{}", &hasher.finalize().to_hex()[..16]);
+        let preferred = root.join(&name);
+        let error = match StateDir::lock(preferred.clone()) {
+            Ok(state) => return Some(state),
+            Err(e) => e,
+        };
+        let fallback =
+            std::env::temp_dir().join(format!("stadtfeed-{name}-{}", std::process::id()));
+        tracing::warn!(
+            "state directory {}: {error}; using {} for this run",
+            preferred.display(),
+            fallback.display()
+        );
+        StateDir::lock(fallback)
+            .map_err(|e| tracing::warn!("no state directory ({e}); keeping state in memory"))
+            .ok()
+    }
+
+    fn lock(dir: PathBuf) -> std::io::Result<StateDir> {
+        std::fs::create_dir_all(&dir)?;
+        let lock = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(dir.join("lock"))?;
+        lock.try_lock().map_err(|e| match e {
+            std::fs::TryLockError::WouldBlock => {
+                std::io::Error::other("in use by another stadtfeed process")
+            }
+            std::fs::TryLockError::Error(e) => e,
+        })?;
+        Ok(StateDir { dir, _lock: lock })
+    }
+
+    /// The directory.
+    pub fn path(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Where the library's stamps and summaries are kept.
+    pub fn library_file(&self) -> PathBuf {
+        self.dir.join("library.bin")
+    }
+
+    /// Where `build` keeps what it wrote last.
+    pub fn manifest_file(&self) -> PathBuf {
+        self.dir.join("manifest.bin")
+    }
+}
+
+fn default_root() -> PathBuf {
+    if let Some(dir) = std::env::var_os("STADTFEED_CACHE_DIR") {
+        return PathBuf::from(dir);
+    }
+    if let Some(dir) = std::env::var_os("XDG_CACHE_HOME") {
+        return PathBuf::from(dir).join("stadtfeed");
+    }
+    if let Some(home) = std::env::var_os("HOME") {
+        return PathBuf::from(home).join(".cache").join("stadtfeed");
+    }
+    std::env::temp_dir().join("stadtfeed")
+}
