@@ -107,6 +107,18 @@ pub struct Summary {
 }
 
 impl Summary {
+    /// The summary of `article`, stored under `hash`.
+    pub fn of(article: &crate::model::Article, hash: ArticleHash) -> Summary {
+        Summary {
+            id: article.id.clone(),
+            published: article.published,
+            updated: article.updated,
+            categories: article.categories.clone(),
+            hash,
+            source: article.source.clone(),
+        }
+    }
+
     /// `updated`, else `published`.
     pub fn last_change(&self) -> DateTime<FixedOffset> {
         self.updated.unwrap_or(self.published)

@@ -4,7 +4,6 @@
 mod common;
 
 use common::{good_record, Fixture};
-use stadtfeed::content::Library;
 
 /// Publishes the fixture with one good record beside `bad`, and returns the
 /// single problem reported.
@@ -12,13 +11,8 @@ fn refuse(name: &str, bad: impl AsRef<[u8]>) -> String {
     let fixture = Fixture::new();
     fixture.record("gut.md", &good_record("Gute Meldung", "11.01.2022"));
     fixture.write(&format!("articles/{name}"), bad);
-    let snapshot = Library::open(fixture.path()).snapshot().unwrap();
-    let ids: Vec<&str> = snapshot
-        .site
-        .articles
-        .iter()
-        .map(|a| a.id.as_str())
-        .collect();
+    let snapshot = common::open(fixture.path()).unwrap();
+    let ids: Vec<&str> = snapshot.articles.iter().map(|a| a.id.as_str()).collect();
     assert!(
         ids.contains(&"gut"),
         "the good record is still published: {ids:?}"
@@ -148,14 +142,14 @@ fn image_symlink_leaving_the_content_directory() {
         "link.md",
         "+++\ntitle = \"A\"\ndate = \"11.01.2022\"\n[image]\nsrc = \"media/link.png\"\n+++\nText\n",
     );
-    let snapshot = Library::open(fixture.path()).snapshot().unwrap();
+    let snapshot = common::open(fixture.path()).unwrap();
     assert_eq!(snapshot.problems.len(), 1);
     assert_names(
         &snapshot.problems[0].to_string(),
         "articles/link.md:5: ",
         "leaves the content directory",
     );
-    let site = stadtfeed::site::publish(&snapshot.site);
+    let site = snapshot;
     assert!(
         !site.documents.contains_key("media/link.png"),
         "the symlinked file is not published"
@@ -192,7 +186,7 @@ fn file_that_is_not_an_image() {
         "bild.md",
         "+++\ntitle = \"A\"\ndate = \"11.01.2022\"\n[image]\nsrc = \"media/text.jpg\"\n+++\nText\n",
     );
-    let snapshot = Library::open(fixture.path()).snapshot().unwrap();
+    let snapshot = common::open(fixture.path()).unwrap();
     assert_names(
         &snapshot.problems[0].to_string(),
         "articles/bild.md:5: ",
@@ -220,10 +214,10 @@ fn duplicate_id() {
         "b.md",
         "+++\ntitle = \"B\"\ndate = \"12.01.2022\"\nid = \"gleich\"\n+++\nB\n",
     );
-    let snapshot = Library::open(fixture.path()).snapshot().unwrap();
-    assert_eq!(snapshot.site.articles.len(), 1);
+    let snapshot = common::open(fixture.path()).unwrap();
+    assert_eq!(snapshot.articles.len(), 1);
     assert_eq!(
-        snapshot.site.articles[0].title, "A",
+        snapshot.articles[0].title, "A",
         "the first record by path keeps the id"
     );
     assert_eq!(snapshot.problems.len(), 1);
@@ -258,7 +252,7 @@ fn bad_site_toml_is_reported_with_its_line() {
         "site.toml",
         "title = \"T\"\nbase_url = \"https://x.de\"\ntimezone = \"Europe/Werdau\"\n",
     );
-    let problem = Library::open(fixture.path()).snapshot().unwrap_err();
+    let problem = common::open(fixture.path()).unwrap_err();
     assert_names(
         &problem.to_string(),
         "site.toml:3: ",
@@ -336,9 +330,9 @@ fn windows_line_endings_and_a_byte_order_mark_are_fine() {
         "kaputt.md",
         "+++\r\ntitle = \"A\"\r\ndate = \"31.02.2022\"\r\n+++\r\n",
     );
-    let snapshot = Library::open(fixture.path()).snapshot().unwrap();
-    assert_eq!(snapshot.site.articles.len(), 1);
-    let article = &snapshot.site.articles[0];
+    let snapshot = common::open(fixture.path()).unwrap();
+    assert_eq!(snapshot.articles.len(), 1);
+    let article = &snapshot.articles[0];
     assert_eq!(article.title, "Aus Word kopiert");
     assert_eq!(article.summary, "Erster Absatz mit Umbruch.");
     assert_eq!(snapshot.problems.len(), 1);

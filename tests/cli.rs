@@ -135,8 +135,12 @@ fn serve_until_sigterm(args: &[&str]) {
         .spawn()
         .unwrap();
     let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    // Other lines (about the state directory) may come first.
     let mut line = String::new();
-    stderr.read_line(&mut line).unwrap();
+    while !line.contains("serving") {
+        line.clear();
+        assert!(stderr.read_line(&mut line).unwrap() > 0, "no startup line");
+    }
     assert!(line.contains("(10 records published, 0 refused)"), "{line}");
     let addr = line
         .split("http://")

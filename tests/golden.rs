@@ -5,15 +5,38 @@ mod common;
 
 use std::path::Path;
 
+use stadtfeed::site::plan::RENDERER_REVISION;
+
 #[test]
 fn shipped_documents_match_golden_files() {
     let (site, problems) = common::publish_dir(&common::shipped_feeds());
     assert!(problems.is_empty(), "{problems:?}");
     let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
     let update = std::env::var_os("UPDATE_GOLDEN").is_some();
+    // The fingerprints (ETags) hash the plan and the renderer revision, not
+    // the bytes: a change of output needs a new revision, or every replica
+    // and cache would keep answering 304 with the old bytes.
+    let revision_file = golden.with_extension("revision");
+    let recorded: u32 = std::fs::read_to_string(&revision_file)
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(0);
     if update {
+        let changed = site.documents.iter().any(|(path, document)| {
+            !path.starts_with("media/")
+                && std::fs::read(golden.join(path)).ok().as_deref() != Some(&document.body[..])
+        });
+        assert!(
+            !changed || recorded != RENDERER_REVISION,
+            "the output changed: raise RENDERER_REVISION in src/site/plan.rs, then update again"
+        );
         let _ = std::fs::remove_dir_all(&golden);
+        std::fs::write(&revision_file, format!("{RENDERER_REVISION}\n")).unwrap();
     }
+    assert!(
+        update || recorded == RENDERER_REVISION,
+        "tests/golden was made with another RENDERER_REVISION; run UPDATE_GOLDEN=1 cargo test --test golden"
+    );
     let mut checked = 0;
     for (path, document) in &site.documents {
         if path.starts_with("media/") {

@@ -200,7 +200,10 @@ async fn content_negotiation() {
         )
         .await;
     assert_eq!(image.header("content-encoding"), "");
-    assert_eq!(image.header("cache-control"), "public, max-age=86400");
+    assert_eq!(
+        image.header("cache-control"),
+        stadtfeed::site::plan::LONG_CACHE
+    );
     server.stop().await;
 }
 

@@ -5,7 +5,9 @@ use std::path::Path;
 
 use proptest::prelude::*;
 use stadtfeed::content::record::{self, Record};
-use stadtfeed::model::{Site, SiteConfig};
+use stadtfeed::content::store::ArticleStore;
+use stadtfeed::index::{Index, Summary};
+use stadtfeed::model::SiteConfig;
 
 fn config() -> SiteConfig {
     SiteConfig {
@@ -82,15 +84,17 @@ proptest! {
             other => return Err(TestCaseError::fail(format!("not published: {other:?}"))),
         };
         let content_html = article.content_html.clone();
-        let site = Site { config, articles: vec![article], media: Vec::new() };
-        let published = stadtfeed::site::publish(&site);
-        for (path, document) in &published.documents {
+        let store = ArticleStore::memory();
+        let mut index = Index::new(config);
+        index.insert(Summary::of(&article, store.put(&article)));
+        let documents = stadtfeed::site::render_all(&index, &store);
+        for (path, body) in &documents {
             if path.ends_with(".rss") || path.ends_with(".atom") || path.ends_with(".opml") {
-                prop_assert!(well_formed(&document.body).is_ok(), "{path}: {:?}", well_formed(&document.body));
+                prop_assert!(well_formed(body).is_ok(), "{path}: {:?}", well_formed(body));
             }
         }
-        for path in ["feed.rss", "feed.atom", "feed.json"] {
-            let feed = feed_rs::parser::parse(&published.documents[path].body[..])
+        for path in ["feed.rss", "feed.atom", "feed.json", "archiv/2022/01/feed.atom"] {
+            let feed = feed_rs::parser::parse(&documents[path][..])
                 .map_err(|e| TestCaseError::fail(format!("{path}: {e}")))?;
             let entry = &feed.entries[0];
             prop_assert_eq!(&entry.title.as_ref().unwrap().content, &expected_line(&title), "{} title", path);

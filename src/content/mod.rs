@@ -523,15 +523,7 @@ impl Library {
                     let stamp = Stamp::of(&image);
                     stamps.push((image, stamp));
                 }
-                let hash = self.store.put(&article);
-                let summary = Summary {
-                    id: article.id.clone(),
-                    published: article.published,
-                    updated: article.updated,
-                    categories: article.categories.clone(),
-                    hash,
-                    source: path.to_path_buf(),
-                };
+                let summary = Summary::of(&article, self.store.put(&article));
                 Entry {
                     stamps,
                     good: Some(Good::Article(summary)),

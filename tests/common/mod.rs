@@ -1,27 +1,80 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use stadtfeed::content::Library;
-use stadtfeed::site::{publish, PublishedSite};
+use bytes::Bytes;
+use stadtfeed::content::store::ArticleStore;
+use stadtfeed::content::{Library, Problem};
+use stadtfeed::index::Scope;
+use stadtfeed::model::Article;
+use stadtfeed::site::key::DocKey;
+use stadtfeed::site::plan::Plan;
 
 /// The shipped example content.
 pub fn shipped_feeds() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("feeds")
 }
 
+/// One published document.
+#[derive(Debug, PartialEq)]
+pub struct Doc {
+    pub content_type: String,
+    pub body: Bytes,
+}
+
+/// A content directory read and rendered whole, the way `build` does.
+#[derive(Debug, PartialEq)]
+pub struct Published {
+    /// Published articles, newest first.
+    pub articles: Vec<Arc<Article>>,
+    /// Every problem, in file order.
+    pub problems: Vec<Problem>,
+    /// Every document by path.
+    pub documents: BTreeMap<String, Doc>,
+}
+
+/// Reads and renders a content directory; `Err` when it has no usable site.toml.
+pub fn open(dir: &Path) -> Result<Published, Problem> {
+    let store = Arc::new(ArticleStore::memory());
+    let library = Library::open(dir, Arc::clone(&store));
+    let index = library.index()?;
+    let articles = index
+        .feed(&Scope::Site)
+        .map(|feed| {
+            feed.all()
+                .map(|id| store.get(&index.get(id).unwrap().hash).unwrap())
+                .collect()
+        })
+        .unwrap_or_default();
+    let documents = stadtfeed::site::all_keys(&index)
+        .into_iter()
+        .map(|key: DocKey| {
+            let plan = Plan::of(&index, &key).expect("every key has a plan");
+            let body = stadtfeed::site::render(&index, &store, &key, &plan).expect("renders");
+            let content_type = stadtfeed::site::content_type_of(&plan).to_owned();
+            (key.path(), Doc { content_type, body })
+        })
+        .collect();
+    Ok(Published {
+        articles,
+        problems: library.problems(),
+        documents,
+    })
+}
+
 /// Publishes a content directory the way `build` and `serve` do; panics
 /// when the directory has no usable site.toml.
-pub fn publish_dir(dir: &Path) -> (PublishedSite, Vec<String>) {
-    let library = Library::open(dir);
-    let snapshot = library.snapshot().expect("site.toml loads");
-    let problems = snapshot.problems.iter().map(ToString::to_string).collect();
-    (publish(&snapshot.site), problems)
+pub fn publish_dir(dir: &Path) -> (Published, Vec<String>) {
+    let published = open(dir).expect("site.toml loads");
+    let problems = published.problems.iter().map(ToString::to_string).collect();
+    (published, problems)
 }
 
 /// The body of one document as text.
-pub fn text(site: &PublishedSite, path: &str) -> String {
+pub fn text(site: &Published, path: &str) -> String {
     let document = site
         .documents
         .get(path)
