@@ -126,6 +126,11 @@ impl Server {
         })
     }
 
+    /// What requests are answered from (for tests and diagnostics).
+    pub fn context(&self) -> Context {
+        self.context.clone()
+    }
+
     /// The address actually bound.
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.listener.local_addr()

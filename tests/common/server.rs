@@ -21,6 +21,10 @@ use tokio::task::JoinHandle;
 /// A server running in this test process until `stop`.
 pub struct Running {
     pub addr: SocketAddr,
+    /// What the server answers from.
+    pub context: stadtfeed::serve::http::Context,
+    /// Its state directory, gone with the server.
+    _state: tempfile::TempDir,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<()>,
 }
@@ -34,9 +38,12 @@ impl Running {
         let mut config = Config::new(dir.to_path_buf(), "127.0.0.1:0".parse().unwrap());
         config.header_read_timeout = Duration::from_secs(1);
         config.shutdown_grace = Duration::from_secs(5);
+        let state = tempfile::tempdir().expect("temp dir");
+        config.cache_dir = Some(state.path().to_path_buf());
         adjust(&mut config);
         let server = Server::bind(config).await.expect("server starts");
         let addr = server.local_addr().unwrap();
+        let context = server.context();
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             server
@@ -48,6 +55,8 @@ impl Running {
         });
         Running {
             addr,
+            context,
+            _state: state,
             stop: Some(stop),
             task,
         }

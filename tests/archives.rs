@@ -1,0 +1,330 @@
+//! RFC 5005 archived feeds and what an edit costs: a walker over
+//! `prev-archive` under change, the number of documents one edit changes,
+//! and conditional GETs of cold archives over TCP.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::server::{eventually, Running};
+use common::Fixture;
+use hyper::StatusCode;
+use stadtfeed::content::store::ArticleStore;
+use stadtfeed::content::Library;
+use stadtfeed::site::key::DocKey;
+use stadtfeed::site::plan::{Plan, LONG_CACHE};
+
+const SMALL_SITE: &str = r#"
+title = "Teststadt – Meldungen"
+description = "Nachrichten aus der Teststadt"
+base_url = "https://www.teststadt.de/feeds"
+author = "Stadt Teststadt"
+items = 5
+"#;
+
+const CATEGORIES: [&str; 4] = ["Kultur", "Rathaus", "Polizei", "Baustellen"];
+
+fn record(title: &str, date: &str, categories: &[&str]) -> String {
+    let categories: Vec<String> = categories.iter().map(|c| format!("\"{c}\"")).collect();
+    format!(
+        "+++\ntitle = \"{title}\"\ndate = \"{date}\"\ncategories = [{}]\n+++\nText von {title}.\n",
+        categories.join(", ")
+    )
+}
+
+/// `n` records, one every ~2.5 days from January 2024 on, 1–2 categories each.
+fn fill(fixture: &Fixture, n: usize) {
+    for i in 0..n {
+        let day = 1 + (i * 5 / 2) % 28;
+        let month = 1 + i / 11;
+        let (year, month) = (2024 + (month as i32 - 1) / 12, (month - 1) % 12 + 1);
+        let hour = 8 + i % 10;
+        let cats = [CATEGORIES[i % 4], CATEGORIES[(i / 4) % 4]];
+        fixture.record(
+            &format!("{year}/m{i:04}.md"),
+            &record(
+                &format!("Meldung {i}"),
+                &format!("{day:02}.{month:02}.{year} {hour:02}:{:02}", i % 60),
+                &cats,
+            ),
+        );
+    }
+}
+
+fn small_fixture(n: usize) -> Fixture {
+    let fixture = Fixture::new();
+    fixture.write("site.toml", SMALL_SITE);
+    fill(&fixture, n);
+    fixture
+}
+
+/// Entry ids and the `prev-archive` link of an Atom document, read by feed-rs.
+fn read_atom(body: &[u8]) -> (Vec<String>, Option<String>, bool) {
+    let feed = feed_rs::parser::parse(body).expect("feed-rs reads it");
+    let prev = feed
+        .links
+        .iter()
+        .find(|l| l.rel.as_deref() == Some("prev-archive"))
+        .map(|l| l.href.clone());
+    let is_archive = String::from_utf8_lossy(body).contains("<fh:archive");
+    (
+        feed.entries.into_iter().map(|e| e.id).collect(),
+        prev,
+        is_archive,
+    )
+}
+
+fn path_of(url: &str) -> String {
+    url.strip_prefix("https://www.teststadt.de/feeds")
+        .expect("our base URL")
+        .to_owned()
+}
+
+fn ids_on_disk(fixture: &Fixture) -> BTreeSet<String> {
+    let published = common::open(fixture.path()).unwrap();
+    published
+        .articles
+        .iter()
+        .map(|a| format!("https://www.teststadt.de/feeds/artikel/{}/", a.id))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn walking_prev_archive_collects_every_record_once_while_records_change() {
+    let fixture = small_fixture(60);
+    let server = Running::start(fixture.path()).await;
+    let before = ids_on_disk(&fixture);
+
+    let mut collected: Vec<String> = Vec::new();
+    let mut archive_ids: Vec<String> = Vec::new();
+    let mut next = Some("/feed.atom".to_owned());
+    let mut documents = 0;
+    while let Some(path) = next.take() {
+        let reply = server.get(&path, &[]).await;
+        assert_eq!(reply.status, StatusCode::OK, "{path}");
+        let (ids, prev, is_archive) = read_atom(&reply.body);
+        assert_eq!(is_archive, path != "/feed.atom", "{path}: fh:archive");
+        if is_archive {
+            archive_ids.extend(ids.iter().cloned());
+        }
+        collected.extend(ids);
+        next = prev.map(|url| path_of(&url));
+        documents += 1;
+        if documents == 2 {
+            // Meanwhile an editor adds a record and deletes an old one.
+            fixture.record(
+                "2024/neu.md",
+                &record("Ganz neu", "28.06.2024 18:00", &["Kultur"]),
+            );
+            std::fs::remove_file(fixture.path().join("articles/2024/m0003.md")).unwrap();
+            eventually(&server, "/feed.atom", Duration::from_secs(10), |r| {
+                common::server::body_has(r, "Ganz neu")
+            })
+            .await;
+        }
+        assert!(documents < 100, "the chain of archives does not end");
+    }
+    let after = ids_on_disk(&fixture);
+    let collected_set: BTreeSet<String> = collected.iter().cloned().collect();
+    for id in before.intersection(&after) {
+        assert!(collected_set.contains(id), "{id} was never seen");
+    }
+    // Archive documents do not overlap: each record is in one month.
+    let unique: BTreeSet<&String> = archive_ids.iter().collect();
+    assert_eq!(
+        unique.len(),
+        archive_ids.len(),
+        "an archive repeats an entry"
+    );
+    assert!(documents > 5, "only {documents} documents walked");
+    server.stop().await;
+}
+
+/// Renders the whole site into `out` with the library, as `build` does.
+fn build(feeds: &Path, out: &Path) {
+    let store = Arc::new(ArticleStore::memory());
+    let library = Library::open(feeds, Arc::clone(&store));
+    let index = library.index().unwrap();
+    stadtfeed::build::write_site(&index, &store, out, None).unwrap();
+}
+
+fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    walkdir::WalkDir::new(dir)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+        .map(|e| {
+            let path = e.path().strip_prefix(dir).unwrap().display().to_string();
+            (path, std::fs::read(e.path()).unwrap())
+        })
+        .collect()
+}
+
+/// Paths that differ between two builds, or exist in only one.
+fn changed(a: &Path, b: &Path) -> Vec<String> {
+    let (a, b) = (files(a), files(b));
+    let paths: BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+    paths
+        .into_iter()
+        .filter(|p| a.get(*p) != b.get(*p))
+        .cloned()
+        .collect()
+}
+
+#[test]
+fn an_edit_changes_only_the_documents_that_show_it() {
+    let fixture = Fixture::new();
+    fixture.write("site.toml", SMALL_SITE.replace("items = 5", "items = 20"));
+    fill(&fixture, 300);
+    let out = tempfile::tempdir().unwrap();
+    let dir = |name: &str| out.path().join(name);
+    build(fixture.path(), &dir("before"));
+    let total = files(&dir("before")).len();
+
+    // A new record in the newest month (which already has records).
+    fixture.record(
+        "2026/neu.md",
+        &record("Neue Meldung", "28.04.2026 12:00", &["Kultur", "Rathaus"]),
+    );
+    build(fixture.path(), &dir("new"));
+    let new = changed(&dir("before"), &dir("new"));
+    eprintln!("one new record: {} of {total} files changed", new.len());
+    assert!(
+        new.len() <= 50,
+        "{} of {total} files changed: {new:#?}",
+        new.len()
+    );
+    assert!(
+        new.contains(&"feed.rss".to_owned()) && new.contains(&"artikel/neu/index.html".to_owned())
+    );
+    for path in &new {
+        assert!(
+            !path.contains("archiv/2024/") && !path.contains("archiv/2025/"),
+            "an older archive changed: {path}"
+        );
+    }
+
+    // An edit of a record in an old month changes only what shows it.
+    let old = fixture.path().join("articles/2024/m0020.md");
+    let text = std::fs::read_to_string(&old).unwrap();
+    std::fs::write(&old, text.replace("Text von", "Neuer Text von")).unwrap();
+    build(fixture.path(), &dir("edited"));
+    let edited = changed(&dir("new"), &dir("edited"));
+    let month = "archiv/2024/02/";
+    for path in &edited {
+        assert!(
+            path == "artikel/m0020/index.html" || path.contains(month),
+            "{path} does not show the edited record"
+        );
+    }
+    assert!(!edited.is_empty() && edited.len() <= 20, "{edited:#?}");
+}
+
+#[test]
+fn build_writes_only_what_changed_and_removes_what_is_gone() {
+    let fixture = small_fixture(40);
+    let out = tempfile::tempdir().unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let run = || {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_stadtfeed"))
+            .args(["build", "--feeds"])
+            .arg(fixture.path())
+            .arg("--out")
+            .arg(out.path())
+            .arg("--cache-dir")
+            .arg(state.path())
+            .output()
+            .unwrap();
+        assert!(output.status.success());
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    };
+    let first = run();
+    assert!(first.contains(" 0 unchanged, 0 removed"), "{first}");
+    let second = run();
+    assert!(second.contains("0 files written"), "{second}");
+    // A file nobody asked for stays; a deleted record's page goes.
+    std::fs::write(out.path().join("eigene-datei.txt"), "bleibt").unwrap();
+    let page = out.path().join("artikel/m0000/index.html");
+    assert!(page.exists());
+    std::fs::remove_file(fixture.path().join("articles/2024/m0000.md")).unwrap();
+    let third = run();
+    assert!(!page.exists(), "the deleted record's page is still there");
+    assert!(!third.contains(" 0 removed"), "{third}");
+    assert!(out.path().join("eigene-datei.txt").exists());
+    // A file changed behind build's back is written again.
+    std::fs::write(out.path().join("feed.rss"), "kaputt").unwrap();
+    let fourth = run();
+    assert!(fourth.contains("1 files written"), "{fourth}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cold_archives_answer_304_without_rendering() {
+    let feeds = common::shipped_feeds();
+    let server = Running::start(&feeds).await;
+    // The ETag every replica gives this archive, computed from the records
+    // alone: no replica needs to have rendered it.
+    let store = Arc::new(ArticleStore::memory());
+    let index = Library::open(&feeds, store).index().unwrap();
+    let key = stadtfeed::site::key::route("archiv/2022/01/feed.rss").unwrap();
+    let stadtfeed::site::key::Route::Doc(key) = key else {
+        panic!("not a document")
+    };
+    let plan = Plan::of(&index, &key).unwrap();
+    let hex: String = plan
+        .fingerprint(&index)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let etag = format!("\"{hex}\"");
+
+    let cached = |server: &Running| {
+        server.context.cache.run_pending_tasks();
+        server.context.cache.entry_count()
+    };
+    assert_eq!(cached(&server), 0);
+    let reply = server
+        .get("/archiv/2022/01/feed.rss", &[("if-none-match", &etag)])
+        .await;
+    assert_eq!(reply.status, StatusCode::NOT_MODIFIED);
+    assert_eq!(reply.header("etag"), etag);
+    assert_eq!(reply.header("cache-control"), LONG_CACHE);
+    assert_eq!(cached(&server), 0, "a 304 rendered the document");
+
+    let full = server.get("/archiv/2022/01/feed.rss", &[]).await;
+    assert_eq!(full.status, StatusCode::OK);
+    assert_eq!(full.header("etag"), etag);
+    assert_eq!(cached(&server), 1);
+    let (published, _) = common::publish_dir(&feeds);
+    assert_eq!(
+        full.body,
+        published.documents["archiv/2022/01/feed.rss"].body
+    );
+
+    // The newest archive may still grow: short caching.
+    let newest = server.get("/archiv/2022/11/feed.rss", &[]).await;
+    assert_eq!(newest.header("cache-control"), "public, max-age=300");
+    // The paged URLs of earlier versions lead to the subscription document.
+    let old = server.get("/kategorie/kultur/feed-2.atom", &[]).await;
+    assert_eq!(old.status, StatusCode::MOVED_PERMANENTLY);
+    assert_eq!(old.header("location"), "/kategorie/kultur/feed.atom");
+    // Months and parts that do not exist are 404.
+    for path in [
+        "/archiv/2022/02/feed.rss",
+        "/archiv/2022/01/teil-2/feed.rss",
+    ] {
+        assert_eq!(
+            server.get(path, &[]).await.status,
+            StatusCode::NOT_FOUND,
+            "{path}"
+        );
+    }
+    let key_path = DocKey::ArchiveIndex(stadtfeed::index::Scope::Site).link_path();
+    assert_eq!(
+        server.get(&format!("/{key_path}"), &[]).await.status,
+        StatusCode::OK
+    );
+    server.stop().await;
+}
