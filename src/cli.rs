@@ -125,10 +125,11 @@ fn build(feeds: &Path, out: &Path, cache_dir: Option<&Path>) -> ExitCode {
             .and_then(|s| ArticleStore::open(s.path()).ok())
             .unwrap_or_else(ArticleStore::memory),
     );
-    let library = match &state {
+    let mut library = match &state {
         Some(state) => Library::open_saved(feeds, Arc::clone(&store), &state.library_file()),
         None => Library::open(feeds, Arc::clone(&store)),
     };
+    tracing::debug!(elapsed = ?started.elapsed(), "content read");
     let index = match library.index() {
         Ok(index) => index,
         Err(problem) => {
@@ -150,6 +151,7 @@ fn build(feeds: &Path, out: &Path, cache_dir: Option<&Path>) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    tracing::debug!(elapsed = ?started.elapsed(), "site written");
     if let Some(state) = &state {
         if let Err(e) = library.save(&state.library_file()) {
             eprintln!("cannot save {}: {e}", state.library_file().display());

@@ -16,7 +16,7 @@ pub mod record;
 pub mod store;
 pub mod text;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -125,17 +125,21 @@ pub struct Library {
     config_stamp: Option<Stamp>,
     /// What is wrong with the current `site.toml`, if anything.
     config_problem: Option<Problem>,
-    /// Every record file under `articles/`, by path relative to `dir`.
-    entries: BTreeMap<PathBuf, Entry>,
+    /// Every record file under `articles/`, by path relative to `dir`
+    /// (hashed: ordered paths compare component by component, which at
+    /// 100 000 records costs seconds).
+    entries: HashMap<PathBuf, Entry>,
     /// Which record files claim each id; the first by path owns it.
     claims: HashMap<ArticleId, BTreeSet<PathBuf>>,
     /// The files under `media/` by path on disk; a new or replaced image
     /// (the logo, say) is published even when no record changed.
-    media: BTreeMap<PathBuf, (Option<Stamp>, MediaFile)>,
+    media: HashMap<PathBuf, (Option<Stamp>, MediaFile)>,
     /// The full articles.
     store: Arc<ArticleStore>,
     /// What is published, kept in step with `entries`.
     index: Option<Index>,
+    /// Whether anything changed since the library was opened or saved.
+    modified: bool,
 }
 
 impl Library {
@@ -146,11 +150,12 @@ impl Library {
             config: None,
             config_stamp: None,
             config_problem: None,
-            entries: BTreeMap::new(),
+            entries: HashMap::new(),
             claims: HashMap::new(),
-            media: BTreeMap::new(),
+            media: HashMap::new(),
             store,
             index: None,
+            modified: true,
         };
         library.refresh();
         library
@@ -160,6 +165,7 @@ impl Library {
     /// kept in `state`: only files whose stamps moved since are read again.
     /// A missing or unusable state file just means reading everything.
     pub fn open_saved(dir: &Path, store: Arc<ArticleStore>, state: &Path) -> Library {
+        let started = std::time::Instant::now();
         let mut library = Library::open_empty(dir, store);
         library.refresh_config();
         library.reset_index();
@@ -170,6 +176,7 @@ impl Library {
                         && saved.config == *Index::new(config.clone()).config_hash() =>
                 {
                     library.restore(saved);
+                    library.modified = false;
                 }
                 _ => tracing::info!(
                     "{}: from another version; reading everything",
@@ -177,7 +184,9 @@ impl Library {
                 ),
             }
         }
+        tracing::debug!(elapsed = ?started.elapsed(), "saved state restored");
         library.refresh();
+        tracing::debug!(elapsed = ?started.elapsed(), "files checked");
         library
     }
 
@@ -187,11 +196,12 @@ impl Library {
             config: None,
             config_stamp: None,
             config_problem: None,
-            entries: BTreeMap::new(),
+            entries: HashMap::new(),
             claims: HashMap::new(),
-            media: BTreeMap::new(),
+            media: HashMap::new(),
             store,
             index: None,
+            modified: true,
         }
     }
 
@@ -219,10 +229,13 @@ impl Library {
 
     /// Keeps what was read in `state` (written whole: temporary file, then
     /// rename), for [`open_saved`](Library::open_saved).
-    pub fn save(&self, state: &Path) -> std::io::Result<()> {
+    pub fn save(&mut self, state: &Path) -> std::io::Result<()> {
         let Some(config) = &self.config else {
             return Ok(());
         };
+        if !self.modified && state.exists() {
+            return Ok(());
+        }
         let saved = Saved {
             program: program_hash(),
             config: *Index::new(config.clone()).config_hash(),
@@ -247,7 +260,9 @@ impl Library {
         let bytes = postcard::to_stdvec(&saved).map_err(std::io::Error::other)?;
         let temporary = state.with_extension("new");
         std::fs::write(&temporary, bytes)?;
-        std::fs::rename(&temporary, state)
+        std::fs::rename(&temporary, state)?;
+        self.modified = false;
+        Ok(())
     }
 
     /// The content directory.
@@ -289,7 +304,7 @@ impl Library {
             self.set_entry(path, None);
         }
         let stale: Vec<PathBuf> = files
-            .into_iter()
+            .into_par_iter()
             .filter(|path| !self.entries.get(path).is_some_and(Entry::is_fresh))
             .collect();
         changed |= self.read_records(stale);
@@ -327,7 +342,7 @@ impl Library {
         for relative in records {
             let full = self.dir.join(&relative);
             if full.is_dir() {
-                let files: BTreeSet<PathBuf> = self.record_files_under(&full);
+                let files: HashSet<PathBuf> = self.record_files_under(&full);
                 stale.extend(files.iter().cloned());
                 let gone: Vec<PathBuf> = self
                     .entries
@@ -410,6 +425,7 @@ impl Library {
     /// Replaces (or with `None` removes) the entry of `path`, and brings the
     /// index in step for the ids it claimed before and claims now.
     fn set_entry(&mut self, path: PathBuf, entry: Option<Entry>) {
+        self.modified = true;
         let old_id = self
             .entries
             .get(&path)
@@ -545,7 +561,7 @@ impl Library {
 
     fn refresh_all_media(&mut self) -> bool {
         let found = media::files_under_media(&self.dir);
-        let found_set: BTreeSet<&PathBuf> = found.iter().collect();
+        let found_set: HashSet<&PathBuf> = found.iter().collect();
         let gone: Vec<PathBuf> = self
             .media
             .keys()
@@ -557,7 +573,7 @@ impl Library {
             self.drop_media(&path);
         }
         let stale: Vec<PathBuf> = found
-            .into_iter()
+            .into_par_iter()
             .filter(|path| {
                 self.media
                     .get(path)
@@ -636,6 +652,7 @@ impl Library {
     }
 
     fn put_media(&mut self, path: PathBuf, stamp: Option<Stamp>, file: MediaFile) {
+        self.modified = true;
         if let Some(index) = &mut self.index {
             index.set_media(file.clone());
         }
@@ -643,6 +660,7 @@ impl Library {
     }
 
     fn drop_media(&mut self, path: &Path) {
+        self.modified = true;
         if let Some((_, file)) = self.media.remove(path) {
             if let Some(index) = &mut self.index {
                 index.remove_media(&file.url_path);
@@ -652,11 +670,11 @@ impl Library {
 
     /// Every `*.md` under `articles/`, any depth, skipping hidden files
     /// (editors' swap and lock files).
-    fn record_files(&self) -> BTreeSet<PathBuf> {
+    fn record_files(&self) -> HashSet<PathBuf> {
         self.record_files_under(&self.dir.join(ARTICLES_DIR))
     }
 
-    fn record_files_under(&self, root: &Path) -> BTreeSet<PathBuf> {
+    fn record_files_under(&self, root: &Path) -> HashSet<PathBuf> {
         visible_files(root)
             .filter_map(|path| path.strip_prefix(&self.dir).ok().map(Path::to_path_buf))
             .filter(|path| is_record_path(path))
@@ -678,7 +696,7 @@ impl Library {
     /// Every current problem, in file order: bad records (published at
     /// their last good version, if any), duplicate ids, a bad `site.toml`.
     pub fn problems(&self) -> Vec<Problem> {
-        let mut problems: Vec<Problem> = self.config_problem.iter().cloned().collect();
+        let mut problems: Vec<Problem> = Vec::new();
         for (path, entry) in &self.entries {
             problems.extend(entry.problem.iter().cloned());
             let Some(summary) = entry.summary() else {
@@ -696,7 +714,12 @@ impl Library {
                 });
             }
         }
-        problems
+        problems.sort_by(|a, b| a.path.cmp(&b.path).then(a.line.cmp(&b.line)));
+        self.config_problem
+            .iter()
+            .cloned()
+            .chain(problems)
+            .collect()
     }
 
     /// Record files seen, good or bad, drafts included.
