@@ -7,7 +7,6 @@
 //! read the current one.
 
 use std::cmp::Reverse;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use chrono::{DateTime, Datelike, FixedOffset};
@@ -102,8 +101,6 @@ pub struct Summary {
     pub categories: Vec<Category>,
     /// The article version in the store.
     pub hash: ArticleHash,
-    /// The record file, relative to the content directory.
-    pub source: PathBuf,
 }
 
 impl Summary {
@@ -115,7 +112,6 @@ impl Summary {
             updated: article.updated,
             categories: article.categories.clone(),
             hash,
-            source: article.source.clone(),
         }
     }
 
@@ -342,13 +338,13 @@ impl Index {
     }
 
     /// Publishes `summary`, replacing the record with the same id.
-    pub fn insert(&mut self, summary: Summary) {
+    pub fn insert(&mut self, summary: Arc<Summary>) {
         self.remove(&summary.id);
         let key = EntryKey::of(&summary);
         for scope in summary.scopes() {
             self.feeds.entry(scope).or_default().insert(key.clone());
         }
-        self.records.insert(summary.id.clone(), Arc::new(summary));
+        self.records.insert(summary.id.clone(), summary);
     }
 
     /// Withdraws the record with that id, if published.
@@ -405,7 +401,7 @@ impl Index {
             .categories
             .iter()
             .find(|c| &c.slug == slug)
-            .map(|c| c.name.as_str())
+            .map(|c| &*c.name)
     }
 
     /// The newest change among `ids` (for documents' dates); the Unix epoch

@@ -4,6 +4,7 @@
 
 use std::fmt;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use chrono::{DateTime, FixedOffset};
 use chrono_tz::Tz;
@@ -11,9 +12,10 @@ use serde::{Deserialize, Serialize};
 
 /// An article's identity for every reader, forever: it names the entry in all
 /// feeds and its page under `/artikel/<id>/`, so it is restricted to
-/// characters that need no escaping in a URL path.
+/// characters that need no escaping in a URL path. Shared, not copied: the
+/// index names every record several times.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct ArticleId(String);
+pub struct ArticleId(Arc<str>);
 
 impl ArticleId {
     /// Accepts letters, digits, `-`, `_` and `.` (not leading), the
@@ -24,12 +26,12 @@ impl ArticleId {
             && text
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
-        valid.then(|| ArticleId(text.to_owned()))
+        valid.then(|| ArticleId(Arc::from(text)))
     }
 
     /// A value below every valid id, for range bounds.
     pub(crate) fn smallest() -> ArticleId {
-        ArticleId(String::new())
+        ArticleId(Arc::from(""))
     }
 
     /// The id as written.
@@ -47,7 +49,7 @@ impl fmt::Display for ArticleId {
 /// The URL segment of a category (`/kategorie/<slug>/`): lower case, umlauts
 /// as ae/oe/ue, ß as ss, every other run of non-alphanumerics as one `-`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct CategorySlug(String);
+pub struct CategorySlug(Arc<str>);
 
 impl CategorySlug {
     /// The slug of a category name; `None` when nothing alphanumeric is left.
@@ -65,7 +67,7 @@ impl CategorySlug {
             .filter(|part| !part.is_empty())
             .collect::<Vec<_>>()
             .join("-");
-        (!slug.is_empty()).then_some(CategorySlug(slug))
+        (!slug.is_empty()).then(|| CategorySlug(Arc::from(slug)))
     }
 
     /// The slug as it appears in URLs.
@@ -81,10 +83,11 @@ impl fmt::Display for CategorySlug {
 }
 
 /// A category as editors name it, with the slug of its URLs.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Category {
-    /// The name readers see ("Jugend & Soziales").
-    pub name: String,
+    /// The name readers see ("Jugend & Soziales"); shared, as thousands of
+    /// records name the same few categories.
+    pub name: Arc<str>,
     /// Where its feeds and page live.
     pub slug: CategorySlug,
 }
@@ -242,7 +245,7 @@ mod tests {
         ];
         for (name, slug) in table {
             assert_eq!(
-                CategorySlug::from_name(name).map(|s| s.0),
+                CategorySlug::from_name(name).map(|s| s.0.to_string()),
                 Some(slug.to_owned()),
                 "{name}"
             );

@@ -86,7 +86,7 @@ proptest! {
         let content_html = article.content_html.clone();
         let store = ArticleStore::memory();
         let mut index = Index::new(config);
-        index.insert(Summary::of(&article, store.put(&article)));
+        index.insert(std::sync::Arc::new(Summary::of(&article, store.put(&article))));
         let documents = stadtfeed::site::render_all(&index, &store);
         for (path, body) in &documents {
             if path.ends_with(".rss") || path.ends_with(".atom") || path.ends_with(".opml") {

@@ -19,6 +19,7 @@ pub mod text;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::Mutex;
 use std::time::SystemTime;
 
 pub use problem::{Problem, ProblemKind};
@@ -28,7 +29,7 @@ use serde::{Deserialize, Serialize};
 use store::{ArticleHash, ArticleStore};
 
 use crate::index::{Index, Summary};
-use crate::model::{ArticleId, MediaFile, SiteConfig};
+use crate::model::{ArticleId, Category, MediaFile, SiteConfig};
 
 /// Where records live, relative to the content directory.
 pub const ARTICLES_DIR: &str = "articles";
@@ -59,8 +60,8 @@ impl Stamp {
 /// What a record file last read as cleanly.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 enum Good {
-    /// Published: the summary, its article in the store.
-    Article(Summary),
+    /// Published: the summary (shared with the index), its article in the store.
+    Article(Arc<Summary>),
     /// `draft = true`.
     Draft,
 }
@@ -68,8 +69,11 @@ enum Good {
 /// What the library knows about one record file.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Entry {
-    /// The record file's and its local image's stamps when last read.
-    stamps: Vec<(PathBuf, Option<Stamp>)>,
+    /// The record file's stamp when last read.
+    stamp: Option<Stamp>,
+    /// Its local image (real path, shared by the records showing it) and
+    /// that file's stamp when last read.
+    image: Option<(Arc<Path>, Option<Stamp>)>,
     /// The last version that read cleanly, published while the file is bad.
     good: Option<Good>,
     /// What is wrong with the current version, if anything.
@@ -78,15 +82,19 @@ struct Entry {
 }
 
 impl Entry {
-    fn is_fresh(&self) -> bool {
-        self.stamps
-            .iter()
-            .all(|(path, stamp)| Stamp::of(path) == *stamp)
+    /// Whether the record at `path` (under `dir`) and its image are as
+    /// they were when last read.
+    fn is_fresh(&self, dir: &Path, path: &Path) -> bool {
+        Stamp::of(&dir.join(path)) == self.stamp
+            && self
+                .image
+                .as_ref()
+                .is_none_or(|(image, stamp)| Stamp::of(image) == *stamp)
     }
 
     fn summary(&self) -> Option<&Summary> {
         match &self.good {
-            Some(Good::Article(summary)) => Some(summary),
+            Some(Good::Article(summary)) => Some(summary.as_ref()),
             _ => None,
         }
     }
@@ -130,7 +138,7 @@ pub struct Library {
     /// 100 000 records costs seconds).
     entries: HashMap<PathBuf, Entry>,
     /// Which record files claim each id; the first by path owns it.
-    claims: HashMap<ArticleId, BTreeSet<PathBuf>>,
+    claims: HashMap<ArticleId, Vec<PathBuf>>,
     /// The files under `media/` by path on disk; a new or replaced image
     /// (the logo, say) is published even when no record changed.
     media: HashMap<PathBuf, (Option<Stamp>, MediaFile)>,
@@ -140,6 +148,10 @@ pub struct Library {
     index: Option<Index>,
     /// Whether anything changed since the library was opened or saved.
     modified: bool,
+    /// One copy of each category, shared by every summary naming it.
+    categories: Mutex<HashSet<Category>>,
+    /// One copy of each image path, shared by every record showing it.
+    images: Mutex<HashSet<Arc<Path>>>,
 }
 
 impl Library {
@@ -156,6 +168,8 @@ impl Library {
             store,
             index: None,
             modified: true,
+            categories: Mutex::default(),
+            images: Mutex::default(),
         };
         library.refresh();
         library
@@ -202,7 +216,30 @@ impl Library {
             store,
             index: None,
             modified: true,
+            categories: Mutex::default(),
+            images: Mutex::default(),
         }
+    }
+
+    /// The shared copy of an image path.
+    fn intern_image(&self, image: &Path) -> Arc<Path> {
+        let mut known = self.images.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(copy) = known.get(image) {
+            return Arc::clone(copy);
+        }
+        let copy: Arc<Path> = Arc::from(image);
+        known.insert(Arc::clone(&copy));
+        copy
+    }
+
+    /// The shared copy of `category`.
+    fn intern(&self, category: &Category) -> Category {
+        let mut known = self.categories.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(copy) = known.get(category) {
+            return copy.clone();
+        }
+        known.insert(category.clone());
+        category.clone()
     }
 
     fn restore(&mut self, saved: Saved) {
@@ -215,7 +252,17 @@ impl Library {
                 continue;
             }
             if entry.good.is_none() {
-                entry.stamps.clear();
+                entry.stamp = None;
+            }
+            if let Some((image, _)) = &mut entry.image {
+                *image = self.intern_image(image);
+            }
+            if let Some(Good::Article(summary)) = &mut entry.good {
+                let mut copy = Summary::clone(summary);
+                for category in &mut copy.categories {
+                    *category = self.intern(category);
+                }
+                *summary = Arc::new(copy);
             }
             self.set_entry(path, Some(entry));
         }
@@ -246,7 +293,7 @@ impl Library {
                     let mut entry = entry.clone();
                     if entry.problem.is_some() {
                         // Read it again next time, to report its problem.
-                        entry.stamps.iter_mut().for_each(|(_, s)| *s = None);
+                        entry.stamp = None;
                     }
                     (path.clone(), entry)
                 })
@@ -305,7 +352,12 @@ impl Library {
         }
         let stale: Vec<PathBuf> = files
             .into_par_iter()
-            .filter(|path| !self.entries.get(path).is_some_and(Entry::is_fresh))
+            .filter(|path| {
+                !self
+                    .entries
+                    .get(path)
+                    .is_some_and(|e| e.is_fresh(&self.dir, path))
+            })
             .collect();
         changed |= self.read_records(stale);
         changed |= self.refresh_all_media();
@@ -369,7 +421,12 @@ impl Library {
                 }
             }
         }
-        stale.retain(|path| !self.entries.get(path).is_some_and(Entry::is_fresh));
+        stale.retain(|path| {
+            !self
+                .entries
+                .get(path)
+                .is_some_and(|e| e.is_fresh(&self.dir, path))
+        });
         changed |= self.read_records(stale);
         for relative in media {
             changed |= self.refresh_media_path(&relative);
@@ -445,14 +502,17 @@ impl Library {
         }
         if let Some(id) = &old_id {
             if let Some(paths) = self.claims.get_mut(id) {
-                paths.remove(&path);
+                paths.retain(|p| *p != path);
                 if paths.is_empty() {
                     self.claims.remove(id);
                 }
             }
         }
         if let Some(id) = &new_id {
-            self.claims.entry(id.clone()).or_default().insert(path);
+            let paths = self.claims.entry(id.clone()).or_default();
+            if let Err(at) = paths.binary_search(&path) {
+                paths.insert(at, path);
+            }
         }
         for id in old_id
             .iter()
@@ -472,9 +532,12 @@ impl Library {
             .get(id)
             .and_then(|paths| paths.first())
             .and_then(|path| self.entries.get(path))
-            .and_then(Entry::summary);
+            .and_then(|entry| match &entry.good {
+                Some(Good::Article(summary)) => Some(summary),
+                _ => None,
+            });
         match owner {
-            Some(summary) => index.insert(summary.clone()),
+            Some(summary) => index.insert(Arc::clone(summary)),
             None => index.remove(id),
         }
     }
@@ -529,30 +592,36 @@ impl Library {
                 kind: ProblemKind::Unreadable(e.to_string()),
             })
             .and_then(|bytes| record::parse(&self.dir, path, &bytes, config));
-        let mut stamps = vec![(full, stamp)];
         match parsed {
             Ok(Record::Article {
                 article,
                 image_file,
             }) => {
-                if let Some(image) = image_file {
+                let image = image_file.map(|image| {
                     let stamp = Stamp::of(&image);
-                    stamps.push((image, stamp));
+                    (self.intern_image(&image), stamp)
+                });
+                let mut summary = Summary::of(&article, self.store.put(&article));
+                for category in &mut summary.categories {
+                    *category = self.intern(category);
                 }
-                let summary = Summary::of(&article, self.store.put(&article));
+                let summary = Arc::new(summary);
                 Entry {
-                    stamps,
+                    stamp,
+                    image,
                     good: Some(Good::Article(summary)),
                     problem: None,
                 }
             }
             Ok(Record::Draft) => Entry {
-                stamps,
+                stamp,
+                image: None,
                 good: Some(Good::Draft),
                 problem: None,
             },
             Err(problem) => Entry {
-                stamps,
+                stamp,
+                image: None,
                 good: good_before,
                 problem: Some(problem),
             },
@@ -640,11 +709,11 @@ impl Library {
             .entries
             .iter()
             .filter(|(_, entry)| {
-                entry.stamps.iter().skip(1).any(|(image, _)| {
+                entry.image.as_ref().is_some_and(|(image, _)| {
                     image.starts_with(&full) || real.as_ref().is_some_and(|r| image.starts_with(r))
                 })
             })
-            .filter(|(_, entry)| !entry.is_fresh())
+            .filter(|(path, entry)| !entry.is_fresh(&self.dir, path))
             .map(|(path, _)| path.clone())
             .collect();
         changed |= self.read_records(dependants);

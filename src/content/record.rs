@@ -163,7 +163,7 @@ pub fn parse(
         })?;
         if !categories.iter().any(|c| c.slug == slug) {
             categories.push(Category {
-                name: name_text,
+                name: name_text.into(),
                 slug,
             });
         }

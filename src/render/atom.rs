@@ -121,7 +121,7 @@ fn entry(article: &Article, config: &SiteConfig) -> Entry {
             .map(|c| Category {
                 term: c.slug.to_string(),
                 scheme: Some(config.url("kategorie/")),
-                label: Some(c.name.clone()),
+                label: Some(c.name.to_string()),
             })
             .collect(),
         links,

@@ -150,7 +150,7 @@ fn item<'a>(article: &'a Article, config: &SiteConfig) -> Item<'a> {
             name: &article.author,
             url: None,
         }],
-        tags: article.categories.iter().map(|c| c.name.as_str()).collect(),
+        tags: article.categories.iter().map(|c| &*c.name).collect(),
         attachments: article
             .image
             .iter()

@@ -34,7 +34,7 @@ pub fn render(
         .iter()
         .map(|c| Outline {
             scope: Scope::Category(c.slug.clone()),
-            text: c.name.clone(),
+            text: c.name.to_string(),
             title: format!("{} – {}", config.title, c.name),
         })
         .collect();

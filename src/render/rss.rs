@@ -119,7 +119,7 @@ fn item(article: &Article, config: &SiteConfig) -> Item {
             .categories
             .iter()
             .map(|c| Category {
-                name: c.name.clone(),
+                name: c.name.to_string(),
                 domain: None,
             })
             .collect(),

@@ -8,8 +8,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
-use notify_debouncer_mini::notify::RecursiveMode;
-use notify_debouncer_mini::{new_debouncer, DebounceEventResult, Debouncer};
 
 use super::documents::{document_cache, Health, ServedState};
 use super::http::Context;
@@ -213,18 +211,28 @@ enum Wanted {
     Everything,
 }
 
-/// Watches `feeds_dir` and reloads `publisher` after each burst of changes,
-/// and checks every file every [`RESCAN`]. The returned debouncer must be
-/// kept alive for as long as watching goes on.
-pub fn watch(
-    feeds_dir: &Path,
-    publisher: Arc<Mutex<Publisher>>,
-) -> notify::Result<Debouncer<notify::RecommendedWatcher>> {
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Wanted>();
-    let events = tx.clone();
-    let mut debouncer = new_debouncer(DEBOUNCE, move |result: DebounceEventResult| {
+/// A burst of changes is taken in whole once it has been quiet for
+/// [`DEBOUNCE`], or after this long at the latest.
+const LONGEST_BURST: Duration = Duration::from_millis(500);
+
+/// Changes reported by the file watcher, waiting to be taken in.
+pub struct Changes {
+    /// Keeps the watch alive.
+    _watcher: notify::RecommendedWatcher,
+    receiver: tokio::sync::mpsc::UnboundedReceiver<Wanted>,
+}
+
+/// Starts watching `feeds_dir`. Started before the content is read, so
+/// that nothing written meanwhile is missed: its events wait in the queue.
+pub fn watch(feeds_dir: &Path) -> notify::Result<Changes> {
+    use notify::{EventKind, RecursiveMode, Watcher};
+    let (events, receiver) = tokio::sync::mpsc::unbounded_channel::<Wanted>();
+    let mut watcher = notify::recommended_watcher(move |result: notify::Result<notify::Event>| {
         let wanted = match result {
-            Ok(events) => Wanted::Paths(events.into_iter().map(|e| e.path).collect()),
+            // Reading a file is no change; the service itself reads media.
+            Ok(event) if matches!(event.kind, EventKind::Access(_)) => return,
+            Ok(event) if event.need_rescan() => Wanted::Everything,
+            Ok(event) => Wanted::Paths(event.paths),
             Err(e) => {
                 tracing::warn!("watching the content directory: {e}");
                 Wanted::Everything
@@ -232,57 +240,77 @@ pub fn watch(
         };
         let _ = events.send(wanted);
     })?;
-    debouncer
-        .watcher()
-        .watch(feeds_dir, RecursiveMode::Recursive)?;
+    watcher.watch(feeds_dir, RecursiveMode::Recursive)?;
+    Ok(Changes {
+        _watcher: watcher,
+        receiver,
+    })
+}
+
+/// Reloads `publisher` after each burst of `changes`, and checks every
+/// file every [`RESCAN`], until the runtime ends.
+pub fn spawn_reloader(changes: Changes, publisher: Arc<Mutex<Publisher>>) {
+    let Changes {
+        _watcher: watcher,
+        receiver: mut rx,
+    } = changes;
     tokio::spawn(async move {
         let mut rescan = tokio::time::interval(RESCAN);
         rescan.tick().await;
         loop {
-            tokio::select! {
-                _ = rescan.tick() => {
-                    let _ = tx.send(Wanted::Everything);
+            let first = tokio::select! {
+                _ = rescan.tick() => Wanted::Everything,
+                wanted = rx.recv() => match wanted {
+                    Some(wanted) => wanted,
+                    None => break,
+                },
+            };
+            // Take the whole burst: until it has been quiet for a moment.
+            let started = Instant::now();
+            let mut paths = Vec::new();
+            let mut everything = false;
+            let mut next = Some(first);
+            while let Some(wanted) = next.take() {
+                match wanted {
+                    Wanted::Paths(more) => paths.extend(more),
+                    Wanted::Everything => everything = true,
                 }
-                wanted = rx.recv() => {
-                    let Some(first) = wanted else { break };
-                    // Everything that queued up meanwhile goes into one reload.
-                    let mut paths = Vec::new();
-                    let mut everything = false;
-                    for wanted in std::iter::once(first).chain(std::iter::from_fn(|| rx.try_recv().ok())) {
-                        match wanted {
-                            Wanted::Paths(more) => paths.extend(more),
-                            Wanted::Everything => everything = true,
-                        }
-                    }
-                    let publisher = Arc::clone(&publisher);
-                    let reloaded = tokio::task::spawn_blocking(move || {
-                        // A poisoned lock means a reload panicked; the data is
-                        // still the last consistent state, so go on with it.
-                        let mut publisher = publisher.lock().unwrap_or_else(|e| e.into_inner());
-                        let reloaded = publisher.reload((!everything).then_some(&paths[..]));
-                        if everything {
-                            publisher.save();
-                        }
-                        reloaded
-                    })
-                    .await;
-                    match reloaded {
-                        Ok(Some(Reloaded { summary, ping })) => {
-                            tracing::info!(
-                                published = summary.published,
-                                refused = summary.refused,
-                                "reloaded"
-                            );
-                            if let Some(HubPing { hub, urls }) = ping {
-                                tokio::task::spawn_blocking(move || websub::ping(&hub, &urls));
-                            }
-                        }
-                        Ok(None) => {}
-                        Err(e) => tracing::error!("reload failed: {e}"),
+                if started.elapsed() < LONGEST_BURST {
+                    if let Ok(Some(more)) = tokio::time::timeout(DEBOUNCE, rx.recv()).await {
+                        next = Some(more);
                     }
                 }
             }
+            let publisher = Arc::clone(&publisher);
+            let reloaded = tokio::task::spawn_blocking(move || {
+                // A poisoned lock means a reload panicked; the data is
+                // still the last consistent state, so go on with it.
+                let mut publisher = publisher.lock().unwrap_or_else(|e| e.into_inner());
+                let reloaded = publisher.reload((!everything).then_some(&paths[..]));
+                if everything {
+                    publisher.save();
+                }
+                reloaded
+            })
+            .await;
+            match reloaded {
+                Ok(Some(Reloaded { summary, ping })) => {
+                    tracing::info!(
+                        published = summary.published,
+                        refused = summary.refused,
+                        micros = started.elapsed().as_micros() as u64,
+                        "reloaded"
+                    );
+                    if let Some(HubPing { hub, urls }) = ping {
+                        tokio::task::spawn_blocking(move || websub::ping(&hub, &urls));
+                    }
+                }
+                Ok(None) => {}
+                // At shutdown the runtime cancels what it has not started.
+                Err(e) if e.is_cancelled() => break,
+                Err(e) => tracing::error!("reload failed: {e}"),
+            }
         }
+        drop(watcher);
     });
-    Ok(debouncer)
 }

@@ -95,6 +95,8 @@ pub struct Server {
     listener: TcpListener,
     publisher: Arc<Mutex<Publisher>>,
     context: Context,
+    /// What the watcher reported since before the content was read.
+    changes: Option<reload::Changes>,
     /// What the first load published, for the startup line.
     pub loaded: LoadSummary,
 }
@@ -102,6 +104,11 @@ pub struct Server {
 impl Server {
     /// Loads the content and binds the address.
     pub async fn bind(config: Config) -> Result<Server, StartError> {
+        let changes = if config.watch {
+            Some(reload::watch(&config.feeds)?)
+        } else {
+            None
+        };
         let feeds = config.feeds.clone();
         let cache_dir = config.cache_dir.clone();
         let cache_mb = config.cache_mb;
@@ -118,6 +125,7 @@ impl Server {
                 source,
             })?;
         Ok(Server {
+            changes,
             context: publisher.context(),
             publisher: Arc::new(Mutex::new(publisher)),
             config,
@@ -139,14 +147,9 @@ impl Server {
     /// Serves until `shutdown` completes, then stops accepting and lets
     /// in-flight requests finish within the grace period.
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), StartError> {
-        let _watcher = if self.config.watch {
-            Some(reload::watch(
-                &self.config.feeds,
-                Arc::clone(&self.publisher),
-            )?)
-        } else {
-            None
-        };
+        if let Some(changes) = self.changes {
+            reload::spawn_reloader(changes, Arc::clone(&self.publisher));
+        }
         let limit = Arc::new(Semaphore::new(self.config.max_connections));
         let graceful = GracefulShutdown::new();
         // HTTP/1.1, and HTTP/2 for clients that speak it without TLS (h2c).

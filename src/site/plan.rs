@@ -306,7 +306,7 @@ fn categories(index: &Index) -> Vec<Category> {
         .filter_map(|scope| match scope {
             Scope::Site => None,
             Scope::Category(slug) => Some(Category {
-                name: index.category_name(slug)?.to_owned(),
+                name: index.category_name(slug)?.into(),
                 slug: slug.clone(),
             }),
         })
