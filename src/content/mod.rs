@@ -139,6 +139,11 @@ pub struct Library {
     entries: HashMap<PathBuf, Entry>,
     /// Which record files claim each id; the first by path owns it.
     claims: HashMap<ArticleId, Vec<PathBuf>>,
+    /// Record files with a problem, so that listing problems costs what
+    /// is wrong, not what exists.
+    troubled: BTreeSet<PathBuf>,
+    /// Ids claimed by more than one record file.
+    duplicates: BTreeSet<ArticleId>,
     /// The files under `media/` by path on disk; a new or replaced image
     /// (the logo, say) is published even when no record changed.
     media: HashMap<PathBuf, (Option<Stamp>, MediaFile)>,
@@ -164,6 +169,8 @@ impl Library {
             config_problem: None,
             entries: HashMap::new(),
             claims: HashMap::new(),
+            troubled: BTreeSet::new(),
+            duplicates: BTreeSet::new(),
             media: HashMap::new(),
             store,
             index: None,
@@ -198,9 +205,9 @@ impl Library {
                 ),
             }
         }
-        tracing::debug!(elapsed = ?started.elapsed(), "saved state restored");
+        tracing::debug!(elapsed = ?started.elapsed(), rss_mb = resident_mb(), "saved state restored");
         library.refresh();
-        tracing::debug!(elapsed = ?started.elapsed(), "files checked");
+        tracing::debug!(elapsed = ?started.elapsed(), rss_mb = resident_mb(), "files checked");
         library
     }
 
@@ -212,6 +219,8 @@ impl Library {
             config_problem: None,
             entries: HashMap::new(),
             claims: HashMap::new(),
+            troubled: BTreeSet::new(),
+            duplicates: BTreeSet::new(),
             media: HashMap::new(),
             store,
             index: None,
@@ -408,7 +417,12 @@ impl Library {
                 }
             } else if is_record_path(&relative) && full.is_file() {
                 stale.push(relative);
-            } else {
+            } else if self.entries.contains_key(&relative) {
+                // A record file went away (or stopped being one).
+                changed = true;
+                self.set_entry(relative, None);
+            } else if !is_record_path(&relative) {
+                // Perhaps a folder that went away: everything under it goes.
                 let gone: Vec<PathBuf> = self
                     .entries
                     .keys()
@@ -492,6 +506,11 @@ impl Library {
             .as_ref()
             .and_then(Entry::summary)
             .map(|s| s.id.clone());
+        if entry.as_ref().is_some_and(|e| e.problem.is_some()) {
+            self.troubled.insert(path.clone());
+        } else {
+            self.troubled.remove(&path);
+        }
         match entry {
             Some(entry) => {
                 self.entries.insert(path.clone(), entry);
@@ -518,6 +537,11 @@ impl Library {
             .iter()
             .chain(new_id.iter().filter(|id| Some(*id) != old_id.as_ref()))
         {
+            if self.claims.get(id).is_some_and(|paths| paths.len() > 1) {
+                self.duplicates.insert(id.clone());
+            } else {
+                self.duplicates.remove(id);
+            }
             self.publish_owner(id);
         }
     }
@@ -546,6 +570,8 @@ impl Library {
     fn reset_index(&mut self) {
         self.entries.clear();
         self.claims.clear();
+        self.troubled.clear();
+        self.duplicates.clear();
         self.index = self.config.clone().map(Index::new);
         if let Some(index) = &mut self.index {
             for (_, file) in self.media.values() {
@@ -765,23 +791,23 @@ impl Library {
     /// Every current problem, in file order: bad records (published at
     /// their last good version, if any), duplicate ids, a bad `site.toml`.
     pub fn problems(&self) -> Vec<Problem> {
-        let mut problems: Vec<Problem> = Vec::new();
-        for (path, entry) in &self.entries {
-            problems.extend(entry.problem.iter().cloned());
-            let Some(summary) = entry.summary() else {
+        let mut problems: Vec<Problem> = self
+            .troubled
+            .iter()
+            .filter_map(|path| self.entries.get(path)?.problem.clone())
+            .collect();
+        for id in &self.duplicates {
+            let Some((owner, others)) = self.claims.get(id).and_then(|p| p.split_first()) else {
                 continue;
             };
-            let owner = self.claims.get(&summary.id).and_then(|p| p.first());
-            if let Some(owner) = owner.filter(|owner| *owner != path) {
-                problems.push(Problem {
-                    path: path.clone(),
-                    line: Some(1),
-                    kind: ProblemKind::DuplicateId {
-                        id: summary.id.to_string(),
-                        other: owner.display().to_string(),
-                    },
-                });
-            }
+            problems.extend(others.iter().map(|path| Problem {
+                path: path.clone(),
+                line: Some(1),
+                kind: ProblemKind::DuplicateId {
+                    id: id.to_string(),
+                    other: owner.display().to_string(),
+                },
+            }));
         }
         problems.sort_by(|a, b| a.path.cmp(&b.path).then(a.line.cmp(&b.line)));
         self.config_problem
@@ -835,4 +861,12 @@ fn visible_files(root: &Path) -> impl Iterator<Item = PathBuf> {
         .filter_map(Result::ok)
         .filter(|e| e.file_type().is_file())
         .map(walkdir::DirEntry::into_path)
+}
+
+/// Resident memory in MiB (Linux), for the debug log of a start.
+pub fn resident_mb() -> u64 {
+    std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok())
+        .map_or(0, |pages| pages * 4096 / (1024 * 1024))
 }

@@ -23,7 +23,7 @@ use crate::model::Article;
 pub type ArticleHash = [u8; 16];
 
 /// Bytes of articles kept decoded in memory for re-rendering hot documents.
-const RECENT_BUDGET: u64 = 24 * 1024 * 1024;
+const RECENT_BUDGET: u64 = 16 * 1024 * 1024;
 
 /// The pack file's name inside the state directory.
 const PACK_FILE: &str = "articles.pack";

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 use std::io::Write;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
 use chrono::{DateTime, SubsecRound, Utc};
@@ -102,14 +102,16 @@ pub struct ServedDocument {
     pub meta: Meta,
     /// The bytes `build` writes.
     pub identity: Bytes,
-    /// gzip form, for documents.
-    pub gzip: Option<Bytes>,
-    /// brotli form, for documents.
-    pub brotli: Option<Bytes>,
+    /// gzip form, for documents; hot documents get it right after they
+    /// are swapped in, so that an edit is served without waiting for it.
+    pub gzip: OnceLock<Bytes>,
+    /// brotli form, likewise.
+    pub brotli: OnceLock<Bytes>,
 }
 
 impl ServedDocument {
-    /// Renders and compresses the document of `key`.
+    /// Renders the document of `key`; [`compress`](Self::compress) adds
+    /// the compressed forms.
     pub fn render(
         index: &Index,
         store: &ArticleStore,
@@ -118,33 +120,39 @@ impl ServedDocument {
     ) -> Result<ServedDocument, RenderError> {
         let meta = Meta::of(plan, index);
         let identity = site::render(index, store, key, plan)?;
-        let (gzip, brotli) = if meta.compressible {
-            (Some(gzip(&identity)), Some(brotli(&identity)))
-        } else {
-            (None, None)
-        };
         Ok(ServedDocument {
             meta,
             identity,
-            gzip,
-            brotli,
+            gzip: OnceLock::new(),
+            brotli: OnceLock::new(),
         })
+    }
+
+    /// Adds the gzip and brotli forms (documents only; media files are
+    /// sent as they are).
+    pub fn compress(&self) {
+        if self.meta.compressible {
+            self.gzip.get_or_init(|| gzip(&self.identity));
+            self.brotli.get_or_init(|| brotli(&self.identity));
+        }
+    }
+
+    /// Which compressed forms are ready: (brotli, gzip).
+    pub fn ready(&self) -> (bool, bool) {
+        (self.brotli.get().is_some(), self.gzip.get().is_some())
     }
 
     /// The body of one encoding; identity when that form does not exist.
     pub fn body(&self, encoding: Encoding) -> &Bytes {
         match encoding {
             Encoding::Identity => &self.identity,
-            Encoding::Gzip => self.gzip.as_ref().unwrap_or(&self.identity),
-            Encoding::Brotli => self.brotli.as_ref().unwrap_or(&self.identity),
+            Encoding::Gzip => self.gzip.get().unwrap_or(&self.identity),
+            Encoding::Brotli => self.brotli.get().unwrap_or(&self.identity),
         }
     }
 
     fn weight(&self) -> u32 {
-        let bytes = self.identity.len()
-            + self.gzip.as_ref().map_or(0, Bytes::len)
-            + self.brotli.as_ref().map_or(0, Bytes::len)
-            + 256;
+        let bytes = self.identity.len() + self.identity.len() / 2 + 256;
         bytes.min(u32::MAX as usize) as u32
     }
 }
@@ -253,6 +261,13 @@ impl ServedState {
             health: Bytes::from(serde_json::to_vec_pretty(health).unwrap_or_default()),
         };
         (state, changed)
+    }
+
+    /// Adds the compressed forms of hot documents that lack them.
+    pub fn compress(&self) {
+        self.hot
+            .par_iter()
+            .for_each(|(_, document)| document.compress());
     }
 }
 

@@ -67,7 +67,7 @@ pub async fn respond(
         Target::Hot(document) => document_response(&document, headers, head),
         Target::Cold(key, plan) => {
             let meta = Meta::of(&plan, &state.index);
-            let encoding = choose_encoding(headers, meta.compressible);
+            let encoding = choose_encoding(headers, (meta.compressible, meta.compressible));
             if is_not_modified(headers, &meta, encoding) {
                 not_modified(&meta, encoding)
             } else {
@@ -127,7 +127,9 @@ async fn cold_document(
         context
             .cache
             .try_get_with(meta.fingerprint, || {
-                ServedDocument::render(&state.index, &context.store, &key, &plan).map(Arc::new)
+                let document = ServedDocument::render(&state.index, &context.store, &key, &plan)?;
+                document.compress();
+                Ok::<_, crate::site::RenderError>(Arc::new(document))
             })
             .map_err(|e| tracing::warn!("{e}"))
             .ok()
@@ -213,7 +215,7 @@ fn document_response(
     head: bool,
 ) -> Result<HttpResponse, hyper::http::Error> {
     let meta = &document.meta;
-    let encoding = choose_encoding(headers, meta.compressible);
+    let encoding = choose_encoding(headers, document.ready());
     if is_not_modified(headers, meta, encoding) {
         return not_modified(meta, encoding);
     }
@@ -227,9 +229,10 @@ fn document_response(
     builder.body(Full::new(if head { Bytes::new() } else { body.clone() }))
 }
 
-/// Picks br, gzip or identity by the client's q-values; at equal q the
-/// smaller encoding (br, then gzip) wins. Media files have only identity.
-fn choose_encoding(headers: &HeaderMap, compressible: bool) -> Encoding {
+/// Picks br, gzip or identity by the client's q-values among the forms
+/// `ready` (brotli, gzip); at equal q the smaller encoding (br, then gzip)
+/// wins. Media files have only identity.
+fn choose_encoding(headers: &HeaderMap, ready: (bool, bool)) -> Encoding {
     let accept = headers
         .get_all(header::ACCEPT_ENCODING)
         .iter()
@@ -261,17 +264,13 @@ fn choose_encoding(headers: &HeaderMap, compressible: bool) -> Encoding {
         wildcard.unwrap_or(if coding == "identity" { 0.001 } else { 0.0 })
     };
     // In order of preference at equal q; a later one must have a higher q.
-    let options: &[(Encoding, &str)] = if compressible {
-        &[
-            (Encoding::Brotli, "br"),
-            (Encoding::Gzip, "gzip"),
-            (Encoding::Identity, "identity"),
-        ]
-    } else {
-        &[(Encoding::Identity, "identity")]
-    };
+    let options = [
+        (ready.0, Encoding::Brotli, "br"),
+        (ready.1, Encoding::Gzip, "gzip"),
+        (true, Encoding::Identity, "identity"),
+    ];
     let mut best: Option<(Encoding, f32)> = None;
-    for &(encoding, name) in options {
+    for (_, encoding, name) in options.into_iter().filter(|(ready, _, _)| *ready) {
         let q = q_of(name);
         if q > 0.0 && best.is_none_or(|(_, best_q)| q > best_q) {
             best = Some((encoding, q));

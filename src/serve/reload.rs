@@ -19,7 +19,7 @@ use crate::state::StateDir;
 /// The debounce window: editors and CMSs write several files in a burst,
 /// which becomes one reload instead of one per file, without delaying a
 /// single edit noticeably.
-pub const DEBOUNCE: Duration = Duration::from_millis(40);
+pub const DEBOUNCE: Duration = Duration::from_millis(25);
 
 /// How often every file's stamp is checked, in case the watcher missed
 /// something (a full inotify queue, a network file system).
@@ -98,6 +98,11 @@ impl Publisher {
         let cache = document_cache(cache_mb);
         let health = health(&library, index.len());
         let (served, _) = ServedState::prepare(index, &store, &cache, &health, None);
+        served.compress();
+        tracing::debug!(
+            rss_mb = crate::content::resident_mb(),
+            "hot documents ready"
+        );
         let summary = summary(&health);
         let publisher = Publisher {
             library,
@@ -137,6 +142,7 @@ impl Publisher {
                 return None;
             }
         };
+        let read = started.elapsed();
         let previous = self.context.state.load_full();
         let health = health(&self.library, index.len());
         let hub = index.config().hub.clone();
@@ -148,10 +154,18 @@ impl Publisher {
             &health,
             Some(&previous),
         );
-        self.context.state.store(Arc::new(served));
+        let served = Arc::new(served);
+        self.context.state.store(Arc::clone(&served));
         drop(previous);
+        // The edit is served; the compressed forms follow.
+        served.compress();
         self.log_problems();
-        tracing::debug!(micros = started.elapsed().as_micros() as u64, "reload");
+        tracing::debug!(
+            read_micros = read.as_micros() as u64,
+            micros = started.elapsed().as_micros() as u64,
+            rendered = changed_keys.len(),
+            "reload"
+        );
         let ping = hub.and_then(|hub| {
             let urls = websub::changed_urls(&changed_keys, &base_url);
             (!urls.is_empty()).then_some(HubPing { hub, urls })

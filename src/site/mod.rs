@@ -145,24 +145,22 @@ fn render_feed(
 }
 
 /// The documents kept rendered and compressed by the service: what pollers
-/// and visitors ask for most, and what changes with each new record.
+/// and visitors ask for most. The newest archive parts change with every
+/// new record too, but hold up to [`ARCHIVE_PART_SIZE`] full entries in
+/// three formats per feed: rendering them on every edit would cost more
+/// than rendering them on the first request after it (then they are
+/// cached like any cold document).
+///
+/// [`ARCHIVE_PART_SIZE`]: crate::index::ARCHIVE_PART_SIZE
 pub fn hot_keys(index: &Index) -> Vec<DocKey> {
     let mut keys = vec![DocKey::Opml, DocKey::NotFound];
     for scope in index.scopes() {
         keys.push(DocKey::FrontPage(scope.clone()));
-        let newest = index.feed(scope).and_then(|f| f.newest_archive());
         for format in Format::ALL {
             keys.push(DocKey::Feed {
                 scope: scope.clone(),
                 format,
             });
-            if let Some(part) = newest {
-                keys.push(DocKey::Archive {
-                    scope: scope.clone(),
-                    part,
-                    format,
-                });
-            }
         }
     }
     keys

@@ -1,0 +1,200 @@
+#!/usr/bin/env python3
+"""What an edit costs at scale: `stadtfeed serve` start-up, memory and
+edit-to-served latency, and `build` fresh / unchanged / after one edit,
+on a gen-corpus content directory; python-feedgen writing RSS and Atom of
+all entries as the reference in the same run.
+
+    bench/scale.py --corpus DIR [--jsonl FILE] [--edits 102] [--cache-mb 64]
+
+DIR is made by ../shared/tools/gen-corpus --n N --out DIR --seed 1 and is
+not changed (the run works on a hard-linked copy and writes records by
+rename, so the corpus keeps its files). --jsonl is the same corpus as
+gen-corpus --jsonl writes it, for the feedgen reference (skipped without).
+Build the release binary first (cargo build --release).
+"""
+import argparse
+import http.client
+import json
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.path.join(ROOT, "target", "release", "stadtfeed")
+
+
+def rss_mb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+class Client:
+    """One keep-alive connection, re-opened when the server closes it."""
+
+    def __init__(self, port):
+        self.port = port
+        self.conn = None
+
+    def request(self, method, path, headers=None):
+        for _ in range(2):
+            try:
+                if self.conn is None:
+                    self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+                self.conn.request(method, path, headers=headers or {})
+                response = self.conn.getresponse()
+                body = response.read()
+                return response.status, response.headers, body
+            except (ConnectionError, http.client.HTTPException, OSError):
+                self.conn = None
+        raise RuntimeError(f"{method} {path} failed twice")
+
+
+def start(feeds, state, port, cache_mb):
+    began = time.perf_counter()
+    proc = subprocess.Popen(
+        [BIN, "serve", "--feeds", feeds, "--addr", f"127.0.0.1:{port}",
+         "--cache-dir", state, "--cache-mb", str(cache_mb)],
+        env={**os.environ, "RUST_LOG": "warn"},
+    )
+    client = Client(port)
+    while True:
+        try:
+            status, _, _ = client.request("GET", "/feed.rss")
+            if status == 200:
+                return proc, time.perf_counter() - began, client
+        except RuntimeError:
+            pass
+        if proc.poll() is not None:
+            sys.exit("serve exited")
+        time.sleep(0.01)
+
+
+def stop(proc):
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=60)
+
+
+def wait_change(client, path, old_etag, check):
+    """Polls `path` until its ETag moves and `check(body)` holds; returns when."""
+    while True:
+        _, headers, _ = client.request("HEAD", path)
+        if headers.get("ETag") != old_etag:
+            _, headers, body = client.request("GET", path)
+            if check(body.decode()):
+                return time.perf_counter()
+        time.sleep(0.001)
+
+
+def record(title, when):
+    return (f'+++\ntitle = "{title}"\ndate = "{when:%d.%m.%Y %H:%M}"\n'
+            f'categories = ["Rathaus", "Kultur"]\n+++\nText der Meldung {title}.\n')
+
+
+def place(work, path, text):
+    """Writes a record the way deploy tools do: whole, then renamed into place."""
+    tmp = os.path.join(work, "tmp.md")
+    with open(tmp, "w") as f:
+        f.write(text)
+    began = time.perf_counter()
+    os.rename(tmp, path)
+    return began
+
+
+def percentile(values, p):
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
+
+
+def timed(cmd):
+    began = time.perf_counter()
+    out = subprocess.run(["/usr/bin/time", "-f", "%M", *cmd], capture_output=True, text=True)
+    elapsed = time.perf_counter() - began
+    if out.returncode not in (0, 1):
+        sys.exit(out.stderr)
+    lines = out.stderr.strip().splitlines()
+    return elapsed, int(lines[-1]) / 1024, lines[-2] if len(lines) > 1 else ""
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--corpus", required=True)
+    ap.add_argument("--jsonl")
+    ap.add_argument("--edits", type=int, default=102)
+    ap.add_argument("--cache-mb", type=int, default=64)
+    ap.add_argument("--port", type=int, default=18300)
+    a = ap.parse_args()
+    work = tempfile.mkdtemp(prefix="stadtfeed-scale-")
+    try:
+        feeds = os.path.join(work, "feeds")
+        subprocess.run(["cp", "-al", os.path.abspath(a.corpus), feeds], check=True)
+        n = sum(len(f) for _, _, f in os.walk(os.path.join(feeds, "articles")))
+        print(f"{n} records, load {os.getloadavg()[0]:.2f}")
+        state = os.path.join(work, "serve-state")
+
+        proc, cold, _ = start(feeds, state, a.port, a.cache_mb)
+        print(f"serve, first start (no state): /feed.rss after {cold:.2f} s, RSS {rss_mb(proc.pid):.0f} MB")
+        stop(proc)
+        proc, warm, client = start(feeds, state, a.port, a.cache_mb)
+        print(f"serve, restart: /feed.rss after {warm:.2f} s, RSS {rss_mb(proc.pid):.0f} MB")
+        time.sleep(1)
+        rss_start = rss_mb(proc.pid)
+
+        now = datetime.now(ZoneInfo("Europe/Berlin")).replace(second=0, microsecond=0)
+        folder = os.path.join(feeds, "articles", "bench")
+        os.makedirs(folder, exist_ok=True)
+        time.sleep(0.5)
+        latency = {"new": [], "title edit": [], "delete": []}
+        for i in range(a.edits // 3):
+            path = os.path.join(folder, f"b{i}.md")
+            when = now - timedelta(minutes=1)
+            _, h, _ = client.request("HEAD", "/feed.rss")
+            began = place(work, path, record(f"Bench {i}", when))
+            latency["new"].append(wait_change(client, "/feed.rss", h["ETag"], lambda b: f"Bench {i}<" in b) - began)
+            _, h, _ = client.request("HEAD", "/feed.rss")
+            began = place(work, path, record(f"Bench {i} korrigiert", when))
+            latency["title edit"].append(wait_change(client, "/feed.rss", h["ETag"], lambda b: f"Bench {i} korrigiert" in b) - began)
+            _, h, _ = client.request("HEAD", "/feed.rss")
+            began = time.perf_counter()
+            os.unlink(path)
+            latency["delete"].append(wait_change(client, "/feed.rss", h["ETag"], lambda b: f"Bench {i} korrigiert" not in b) - began)
+        for kind, values in latency.items():
+            ms = [v * 1000 for v in values]
+            print(f"{kind:>10} → served: median {statistics.median(ms):.0f} ms, p95 {percentile(ms, 95):.0f} ms, max {max(ms):.0f} ms ({len(ms)} edits)")
+        print(f"RSS: {rss_start:.0f} MB after start, {rss_mb(proc.pid):.0f} MB after {3 * (a.edits // 3)} edits")
+        stop(proc)
+
+        out = os.path.join(work, "out")
+        build_state = os.path.join(work, "build-state")
+        cmd = [BIN, "build", "--feeds", feeds, "--out", out, "--cache-dir", build_state]
+        fresh, peak, line = timed(cmd)
+        print(f"build fresh: {fresh:.1f} s, peak {peak:.0f} MB; {line}")
+        same, peak, line = timed(cmd)
+        print(f"build unchanged: {same:.2f} s, peak {peak:.0f} MB; {line}")
+        place(work, os.path.join(folder, "neu.md"), record("Eine neue Meldung", now - timedelta(minutes=1)))
+        one, peak, line = timed(cmd)
+        print(f"build after one new record: {one:.2f} s, peak {peak:.0f} MB; {line}")
+        du = subprocess.run(["du", "-sh", "--apparent-size", out], capture_output=True, text=True).stdout.split()[0]
+        print(f"build output: {sum(len(f) for _, _, f in os.walk(out))} files, {du}")
+
+        if a.jsonl:
+            script = os.path.join(ROOT, "bench", "feedgen_all.py")
+            began = time.perf_counter()
+            subprocess.run([sys.executable, script, a.jsonl, work], check=True)
+            print(f"python-feedgen, RSS and Atom of all {n} entries: {time.perf_counter() - began:.1f} s"
+                  f" (fresh build / feedgen = {fresh / (time.perf_counter() - began):.2f})")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
