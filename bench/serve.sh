@@ -2,7 +2,13 @@
 # stadtfeed serve against nginx serving the output of `stadtfeed build`, the
 # same content on the same machine in the same run, loaded by wrk.
 #
-# usage: bench/serve.sh [seconds per run, default 10]
+# usage: bench/serve.sh [seconds per run, default 10] [content dir, default feeds] [--cache-mb, default 64]
+#
+# With a large content directory (a gen-corpus one), a last line cycles
+# through 2 000 URLs sampled from the built site (articles, archive
+# documents of every feed, month pages, front pages; fixed seed) with
+# Accept-Encoding: gzip, most of them cold for stadtfeed: rendered on the
+# first request and then kept in the --cache-mb cache.
 #
 # Both serve precompressed gzip (stadtfeed from memory, nginx by
 # gzip_static from .gz files made here) and neither writes an access log
@@ -12,6 +18,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 duration=${1:-10}
+feeds=$(realpath "${2:-feeds}")
+cache_mb=${3:-64}
 connections=64
 if ! command -v wrk >/dev/null || ! command -v nginx >/dev/null; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light wrk >/dev/null
@@ -28,8 +36,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
-"$bin" build --feeds feeds --out "$work/site" 2>/dev/null
-find "$work/site" -type f ! -path '*/media/*' -exec gzip -k -6 {} \;
+"$bin" build --feeds "$feeds" --out "$work/site" --cache-dir "$work/state" 2>/dev/null
+# The URL sample: 2 000 documents, the same every run.
+(cd "$work/site" && find . -type f ! -name '*.gz' | sed 's|^\.||; s|/index\.html$|/|' | sort) >"$work/all-urls"
+shuf -n 2000 --random-source=<(yes 1) "$work/all-urls" | grep -v '^/media/' >"$work/urls" || true
+# nginx gets .gz files for the documents it is asked for, as gzip_static wants.
+(cat "$work/urls"; echo /feed.rss) | sed 's|/$|/index.html|' | while read -r url; do gzip -k -6 -f "$work/site$url"; done
 mkdir -p "$work/nginx"
 cat >"$work/nginx.conf" <<CONF
 worker_processes auto;
@@ -53,9 +65,9 @@ http {
 }
 CONF
 nginx -c "$work/nginx.conf"
-RUST_LOG=warn "$bin" serve --feeds feeds --addr 127.0.0.1:$sf_port 2>"$work/stadtfeed.log" &
+RUST_LOG=warn "$bin" serve --feeds "$feeds" --addr 127.0.0.1:$sf_port --cache-mb "$cache_mb" --cache-dir "$work/state" 2>"$work/stadtfeed.log" &
 sf_pid=$!
-for _ in $(seq 50); do curl -sf -o /dev/null http://127.0.0.1:$sf_port/healthz && break; sleep 0.1; done
+for _ in $(seq 600); do curl -sf -o /dev/null http://127.0.0.1:$sf_port/healthz && break; sleep 0.1; done
 curl -sf -o /dev/null http://127.0.0.1:$ng_port/feed.rss
 
 # Each server's own ETag for the gzip form, so the 304 line is a real revalidation.
@@ -86,4 +98,21 @@ for case in gzip plain 304; do
   printf '%-26s %14.0f %10.2f %14.0f %10.2f %12.2f\n' "$case" "$sf_rps" "$(to_ms "$sf_p99")" "$ng_rps" "$(to_ms "$ng_p99")" \
     "$(awk -v a="$sf_rps" -v b="$ng_rps" 'BEGIN{print a/b}')"
 done
-echo "($connections connections, 2 wrk threads, ${duration}s per line, $(nproc) cores shared by server and wrk)"
+cat >"$work/cycle.lua" <<LUA
+local paths = {}
+for line in io.lines("$work/urls") do paths[#paths + 1] = line end
+local i = 0
+request = function()
+  i = i % #paths + 1
+  return wrk.format("GET", paths[i], { ["Accept-Encoding"] = "gzip" })
+end
+LUA
+cycle() { wrk -t2 -c$connections -d"${duration}s" --latency -s "$work/cycle.lua" "$1" >"$work/wrk.txt"
+  echo "$(awk '/^Requests\/sec/{print $2}' "$work/wrk.txt") $(awk '$1=="99%"{print $2}' "$work/wrk.txt") $(grep -c . "$work/urls")"; }
+if [ "$(grep -c . "$work/urls")" -ge 100 ]; then
+  read -r sf_rps sf_p99 n <<<"$(cycle http://127.0.0.1:$sf_port)"
+  read -r ng_rps ng_p99 _ <<<"$(cycle http://127.0.0.1:$ng_port)"
+  printf '%-26s %14.0f %10.2f %14.0f %10.2f %12.2f\n' "$n URLs, gzip" "$sf_rps" "$(to_ms "$sf_p99")" "$ng_rps" "$(to_ms "$ng_p99")" \
+    "$(awk -v a="$sf_rps" -v b="$ng_rps" 'BEGIN{print a/b}')"
+fi
+echo "($connections connections, 2 wrk threads, ${duration}s per line, $(nproc) cores shared by server and wrk; --cache-mb $cache_mb; load at the end: $(cut -d" " -f1 /proc/loadavg))"
