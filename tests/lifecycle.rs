@@ -48,6 +48,11 @@ async fn live_reload() {
         "last good version kept"
     );
     assert!(!body_has(&feed, "Kaputt"));
+    // Cold documents too are rendered from the last good version.
+    let page = server.get("/artikel/b/", &[]).await;
+    assert!(body_has(&page, "Zweite Meldung, korrigiert"));
+    let archive = server.get("/archiv/2022/01/feed.atom", &[]).await;
+    assert!(body_has(&archive, "Zweite Meldung, korrigiert"));
 
     // Delete.
     std::fs::remove_file(fixture.path().join("articles/b.md")).unwrap();

@@ -56,14 +56,24 @@ pub struct Meta {
     pub cache_control: HeaderValue,
     /// Whether gzip and brotli forms exist (documents, not media files).
     pub compressible: bool,
+    /// The ETags of identity, gzip and brotli, made once.
+    etags: [HeaderValue; 3],
 }
 
 impl Meta {
     /// The validators and headers of `plan`.
     pub fn of(plan: &Plan, index: &Index) -> Meta {
         let last_modified = plan.last_modified(index).trunc_subsecs(0);
+        let fingerprint = plan.fingerprint(index);
+        let hex: String = fingerprint.iter().map(|b| format!("{b:02x}")).collect();
+        let etag = |suffix: &str| {
+            HeaderValue::from_str(&format!("\"{hex}{suffix}\""))
+                // Hex digits and quotes are always a valid header value.
+                .unwrap_or_else(|_| HeaderValue::from_static("\"\""))
+        };
         Meta {
-            fingerprint: plan.fingerprint(index),
+            fingerprint,
+            etags: [etag(""), etag("-gzip"), etag("-br")],
             content_type: HeaderValue::from_str(site::content_type_of(plan))
                 .unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream")),
             last_modified,
@@ -78,20 +88,12 @@ impl Meta {
     }
 
     /// The strong ETag of one encoding.
-    pub fn etag(&self, encoding: Encoding) -> HeaderValue {
-        let hex: String = self
-            .fingerprint
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        let suffix = match encoding {
-            Encoding::Identity => "",
-            Encoding::Gzip => "-gzip",
-            Encoding::Brotli => "-br",
-        };
-        HeaderValue::from_str(&format!("\"{hex}{suffix}\""))
-            // Hex digits and quotes are always a valid header value.
-            .unwrap_or_else(|_| HeaderValue::from_static("\"\""))
+    pub fn etag(&self, encoding: Encoding) -> &HeaderValue {
+        match encoding {
+            Encoding::Identity => &self.etags[0],
+            Encoding::Gzip => &self.etags[1],
+            Encoding::Brotli => &self.etags[2],
+        }
     }
 }
 

@@ -181,7 +181,7 @@ fn lookup(state: &ServedState, raw_path: &str) -> Target {
 fn is_not_modified(headers: &HeaderMap, meta: &Meta, encoding: Encoding) -> bool {
     match headers.get(header::IF_NONE_MATCH) {
         // RFC 9110 §13.2.2: If-None-Match, when present, decides alone.
-        Some(value) => etag_matches(value, &meta.etag(encoding)),
+        Some(value) => etag_matches(value, meta.etag(encoding)),
         None => headers
             .get(header::IF_MODIFIED_SINCE)
             .and_then(|v| v.to_str().ok())
@@ -194,7 +194,7 @@ fn is_not_modified(headers: &HeaderMap, meta: &Meta, encoding: Encoding) -> bool
 
 fn validators(meta: &Meta, encoding: Encoding) -> hyper::http::response::Builder {
     let mut builder = Response::builder()
-        .header(header::ETAG, meta.etag(encoding))
+        .header(header::ETAG, meta.etag(encoding).clone())
         .header(header::LAST_MODIFIED, meta.last_modified_header.clone())
         .header(header::CACHE_CONTROL, meta.cache_control.clone());
     if meta.compressible {
