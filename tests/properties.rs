@@ -98,7 +98,14 @@ proptest! {
                 .map_err(|e| TestCaseError::fail(format!("{path}: {e}")))?;
             let entry = &feed.entries[0];
             prop_assert_eq!(&entry.title.as_ref().unwrap().content, &expected_line(&title), "{} title", path);
-            prop_assert_eq!(&entry.summary.as_ref().unwrap().content, &expected_line(&summary), "{} summary", path);
+            // RSS descriptions are HTML: feed-rs hands over the escaped text.
+            let read_summary = &entry.summary.as_ref().unwrap().content;
+            let read_summary = if path.ends_with(".rss") {
+                quick_xml::escape::unescape(read_summary).unwrap().into_owned()
+            } else {
+                read_summary.clone()
+            };
+            prop_assert_eq!(&read_summary, &expected_line(&summary), "{} summary", path);
             let content = entry.content.as_ref().and_then(|c| c.body.as_deref());
             if content_html.is_empty() {
                 // No body: RSS and Atom carry no content; JSON Feed repeats the summary as text.

@@ -114,7 +114,9 @@ fn item(article: &Article, config: &SiteConfig) -> Item {
             value: guid,
         }),
         link: Some(link),
-        description: Some(article.summary.clone()),
+        // RSS `description` is HTML (readers render it so): the plain-text
+        // summary goes in with its `<`, `&` and quotes escaped.
+        description: Some(quick_xml::escape::escape(&article.summary).into_owned()),
         categories: article
             .categories
             .iter()
