@@ -116,6 +116,17 @@ fn print_problems(problems: &[Problem], feeds: &Path) {
     }
 }
 
+/// Lists the records dated in the future: `path: geplant für …`.
+fn print_scheduled(library: &Library, feeds: &Path, what_then: &str) {
+    for (path, date) in library.scheduled() {
+        eprintln!(
+            "{}: geplant für {} ({what_then})",
+            feeds.join(path).display(),
+            crate::de::date_time(&date)
+        );
+    }
+}
+
 fn build(feeds: &Path, out: &Path, cache_dir: Option<&Path>) -> ExitCode {
     let started = Instant::now();
     let state = StateDir::open(cache_dir, "build", feeds, Some(out));
@@ -143,6 +154,7 @@ fn build(feeds: &Path, out: &Path, cache_dir: Option<&Path>) -> ExitCode {
     };
     let problems = library.problems();
     print_problems(&problems, feeds);
+    print_scheduled(&library, feeds, "left out until then; build again after");
     let manifest = state.as_ref().map(StateDir::manifest_file);
     let report = match crate::build::write_site(&index, &store, out, manifest.as_deref()) {
         Ok(report) => report,
@@ -185,6 +197,7 @@ fn check(feeds: &Path) -> ExitCode {
     for problem in &problems {
         println!("{}", problem.in_dir(feeds));
     }
+    print_scheduled(&library, feeds, "published then by `serve`");
     eprintln!(
         "{} records, {} problems",
         library.records_seen(),

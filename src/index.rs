@@ -9,7 +9,9 @@
 use std::cmp::Reverse;
 use std::sync::Arc;
 
-use chrono::{DateTime, Datelike, FixedOffset};
+use std::path::Path;
+
+use chrono::{DateTime, Datelike, FixedOffset, Utc};
 use imbl::{OrdMap, OrdSet};
 use serde::{Deserialize, Serialize};
 
@@ -101,6 +103,11 @@ pub struct Summary {
     pub categories: Vec<Category>,
     /// The article version in the store.
     pub hash: ArticleHash,
+    /// The newest mtime of the record file and its image: an edit moves it.
+    pub file_modified: DateTime<Utc>,
+    /// The folder of the record file (relative to the content directory):
+    /// a deletion beside it moves that folder's mtime.
+    pub folder: Arc<Path>,
 }
 
 impl Summary {
@@ -112,6 +119,8 @@ impl Summary {
             updated: article.updated,
             categories: article.categories.clone(),
             hash,
+            file_modified: DateTime::UNIX_EPOCH,
+            folder: Arc::from(Path::new("")),
         }
     }
 
@@ -308,6 +317,9 @@ pub struct Index {
     records: OrdMap<ArticleId, Arc<Summary>>,
     feeds: OrdMap<Scope, FeedIndex>,
     media: OrdMap<String, Arc<MediaFile>>,
+    /// The mtimes of the folders that hold records, and of `site.toml`.
+    folders: OrdMap<Arc<Path>, DateTime<Utc>>,
+    config_modified: DateTime<Utc>,
 }
 
 impl Index {
@@ -324,7 +336,43 @@ impl Index {
             records: OrdMap::new(),
             feeds: OrdMap::unit(Scope::Site, FeedIndex::default()),
             media: OrdMap::new(),
+            folders: OrdMap::new(),
+            config_modified: DateTime::UNIX_EPOCH,
         }
+    }
+
+    /// Notes the mtime of a folder that holds (or held) records.
+    pub fn set_folder_modified(&mut self, folder: Arc<Path>, modified: DateTime<Utc>) {
+        self.folders.insert(folder, modified);
+    }
+
+    /// Notes the mtime of `site.toml`.
+    pub fn set_config_modified(&mut self, modified: DateTime<Utc>) {
+        self.config_modified = modified;
+    }
+
+    /// When `site.toml` last changed.
+    pub fn config_modified(&self) -> DateTime<Utc> {
+        self.config_modified
+    }
+
+    /// The mtime of a folder holding records (the epoch when unknown).
+    pub fn folder_modified(&self, folder: &Path) -> DateTime<Utc> {
+        self.folders
+            .get(folder)
+            .copied()
+            .unwrap_or(DateTime::UNIX_EPOCH)
+    }
+
+    /// The newest change of anything records are read from: a record
+    /// added, changed or deleted anywhere, or `site.toml`.
+    pub fn content_modified(&self) -> DateTime<Utc> {
+        self.folders
+            .values()
+            .copied()
+            .chain([self.config_modified])
+            .max()
+            .unwrap_or(DateTime::UNIX_EPOCH)
     }
 
     /// The site's configuration.

@@ -78,7 +78,7 @@ proptest! {
             toml::Value::String(format!("K{title}")),
         );
         let config = config();
-        let parsed = record::parse(Path::new("/nonexistent"), Path::new("articles/x.md"), record_text.as_bytes(), &config);
+        let parsed = record::parse(Path::new("/nonexistent"), Path::new("articles/x.md"), record_text.as_bytes(), &config, chrono::Utc::now());
         let article = match parsed {
             Ok(Record::Article { article, .. }) => *article,
             other => return Err(TestCaseError::fail(format!("not published: {other:?}"))),
@@ -128,8 +128,8 @@ proptest! {
         let mut bytes = format!("+++\n{front}\n+++\n").into_bytes();
         bytes.extend(tail);
         let config = config();
-        let _ = record::parse(Path::new("/nonexistent"), Path::new("articles/x.md"), &bytes, &config);
-        let _ = record::parse(Path::new("/nonexistent"), Path::new("articles/x.md"), &bytes[4..], &config);
+        let _ = record::parse(Path::new("/nonexistent"), Path::new("articles/x.md"), &bytes, &config, chrono::Utc::now());
+        let _ = record::parse(Path::new("/nonexistent"), Path::new("articles/x.md"), &bytes[4..], &config, chrono::Utc::now());
     }
 }
 

@@ -30,6 +30,7 @@ use store::{ArticleHash, ArticleStore};
 
 use crate::index::{Index, Summary};
 use crate::model::{ArticleId, Category, MediaFile, SiteConfig};
+use chrono::{DateTime, FixedOffset, Utc};
 
 /// Where records live, relative to the content directory.
 pub const ARTICLES_DIR: &str = "articles";
@@ -144,6 +145,8 @@ pub struct Library {
     troubled: BTreeSet<PathBuf>,
     /// Ids claimed by more than one record file.
     duplicates: BTreeSet<ArticleId>,
+    /// Ids whose record is dated in the future: not yet published.
+    scheduled: BTreeSet<ArticleId>,
     /// The files under `media/` by path on disk; a new or replaced image
     /// (the logo, say) is published even when no record changed.
     media: HashMap<PathBuf, (Option<Stamp>, MediaFile)>,
@@ -171,6 +174,7 @@ impl Library {
             claims: HashMap::new(),
             troubled: BTreeSet::new(),
             duplicates: BTreeSet::new(),
+            scheduled: BTreeSet::new(),
             media: HashMap::new(),
             store,
             index: None,
@@ -221,6 +225,7 @@ impl Library {
             claims: HashMap::new(),
             troubled: BTreeSet::new(),
             duplicates: BTreeSet::new(),
+            scheduled: BTreeSet::new(),
             media: HashMap::new(),
             store,
             index: None,
@@ -349,6 +354,16 @@ impl Library {
         }
         let mut changed = config_change != ConfigChange::None;
         let files = self.record_files();
+        let folders: BTreeSet<PathBuf> = files
+            .iter()
+            .chain(self.entries.keys())
+            .filter_map(|p| p.parent().map(Path::to_path_buf))
+            .chain([PathBuf::from(ARTICLES_DIR)])
+            .collect();
+        for folder in folders {
+            self.note_folder(&folder);
+        }
+        self.note_config();
         let gone: Vec<PathBuf> = self
             .entries
             .keys()
@@ -400,6 +415,14 @@ impl Library {
         }
         let mut changed = false;
         let mut stale = Vec::new();
+        for relative in &records {
+            if let Some(parent) = relative.parent() {
+                self.note_folder(parent);
+            }
+            if self.dir.join(relative).is_dir() {
+                self.note_folder(relative);
+            }
+        }
         for relative in records {
             let full = self.dir.join(&relative);
             if full.is_dir() {
@@ -561,8 +584,86 @@ impl Library {
                 _ => None,
             });
         match owner {
-            Some(summary) => index.insert(Arc::clone(summary)),
-            None => index.remove(id),
+            // Scheduled: published when its date comes (see `publish_due`).
+            Some(summary) if summary.published > Utc::now() => {
+                index.remove(id);
+                self.scheduled.insert(id.clone());
+            }
+            Some(summary) => {
+                index.insert(Arc::clone(summary));
+                self.scheduled.remove(id);
+            }
+            None => {
+                index.remove(id);
+                self.scheduled.remove(id);
+            }
+        }
+    }
+
+    /// Publishes the scheduled records whose date has come; returns
+    /// whether there were any.
+    pub fn publish_due(&mut self) -> bool {
+        let now = Utc::now();
+        let due: Vec<ArticleId> = self
+            .scheduled
+            .iter()
+            .filter(|id| self.owner(id).is_some_and(|s| s.published <= now))
+            .cloned()
+            .collect();
+        for id in &due {
+            self.publish_owner(id);
+        }
+        !due.is_empty()
+    }
+
+    /// When the next scheduled record is due.
+    pub fn next_due(&self) -> Option<DateTime<Utc>> {
+        self.scheduled
+            .iter()
+            .filter_map(|id| self.owner(id))
+            .map(|s| s.published.with_timezone(&Utc))
+            .min()
+    }
+
+    /// The scheduled records: file and date, in date order.
+    pub fn scheduled(&self) -> Vec<(PathBuf, DateTime<FixedOffset>)> {
+        let mut scheduled: Vec<_> = self
+            .scheduled
+            .iter()
+            .filter_map(|id| {
+                let path = self.claims.get(id)?.first()?;
+                Some((path.clone(), self.owner(id)?.published))
+            })
+            .collect();
+        scheduled.sort_by_key(|(_, date)| *date);
+        scheduled
+    }
+
+    /// The summary of the record that owns `id`.
+    fn owner(&self, id: &ArticleId) -> Option<&Summary> {
+        let path = self.claims.get(id)?.first()?;
+        self.entries.get(path)?.summary()
+    }
+
+    /// Notes the mtime of `site.toml`, for `Last-Modified`.
+    fn note_config(&mut self) {
+        let modified = std::fs::metadata(self.dir.join(config::FILE_NAME))
+            .and_then(|m| m.modified())
+            .map(DateTime::<Utc>::from);
+        if let (Some(index), Ok(modified)) = (&mut self.index, modified) {
+            index.set_config_modified(modified);
+        }
+    }
+
+    /// Notes the current mtime of a folder holding (or having held)
+    /// records, for `Last-Modified`.
+    fn note_folder(&mut self, folder: &Path) {
+        let modified = std::fs::metadata(self.dir.join(folder))
+            .and_then(|m| m.modified())
+            .map(DateTime::<Utc>::from);
+        let folder = self.intern_image(folder);
+        if let (Some(index), Ok(modified)) = (&mut self.index, modified) {
+            index.set_folder_modified(folder, modified);
         }
     }
 
@@ -572,6 +673,7 @@ impl Library {
         self.claims.clear();
         self.troubled.clear();
         self.duplicates.clear();
+        self.scheduled.clear();
         self.index = self.config.clone().map(Index::new);
         if let Some(index) = &mut self.index {
             for (_, file) in self.media.values() {
@@ -617,7 +719,7 @@ impl Library {
                 line: None,
                 kind: ProblemKind::Unreadable(e.to_string()),
             })
-            .and_then(|bytes| record::parse(&self.dir, path, &bytes, config));
+            .and_then(|bytes| record::parse(&self.dir, path, &bytes, config, Utc::now()));
         match parsed {
             Ok(Record::Article {
                 article,
@@ -631,6 +733,14 @@ impl Library {
                 for category in &mut summary.categories {
                     *category = self.intern(category);
                 }
+                summary.file_modified = [stamp, image.as_ref().and_then(|(_, s)| *s)]
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|s| s.modified)
+                    .map(DateTime::<Utc>::from)
+                    .max()
+                    .unwrap_or(DateTime::UNIX_EPOCH);
+                summary.folder = self.intern_image(path.parent().unwrap_or(Path::new("")));
                 let summary = Arc::new(summary);
                 Entry {
                     stamp,

@@ -66,6 +66,16 @@ pub enum ProblemKind {
     /// `date` or `updated` could not be read.
     #[error("{0}")]
     Date(#[from] DateError),
+    /// A date far in the future or long past: most often a typo.
+    #[error(
+        "Datum {text} liegt {distance} – Tippfehler? (erlaubt: ab 1990, höchstens ein Jahr voraus)"
+    )]
+    ImplausibleDate {
+        /// The date as written.
+        text: String,
+        /// "180 Jahre in der Zukunft", "vor 1990".
+        distance: String,
+    },
     /// `updated` before `date`.
     #[error("`updated` is before `date`")]
     UpdatedBeforePublished,

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use chrono::{DateTime, FixedOffset};
+use chrono::{DateTime, Datelike, FixedOffset, Utc};
 use serde::Deserialize;
 use toml::Spanned;
 
@@ -68,12 +68,13 @@ struct Layout<'a> {
 }
 
 /// Reads one record. `path` is relative to `feeds_dir` and names the record
-/// in every message.
+/// in every message; `now` tells a scheduled date from a typo.
 pub fn parse(
     feeds_dir: &Path,
     path: &Path,
     bytes: &[u8],
     config: &SiteConfig,
+    now: DateTime<Utc>,
 ) -> Result<Record, Problem> {
     let problem = |line: Option<usize>, kind| Problem {
         path: path.to_path_buf(),
@@ -125,6 +126,16 @@ pub fn parse(
         )
     })?;
     let published = read_date(&date_value)?;
+    if let Some(distance) = implausible(published, now) {
+        let text = match date_value.get_ref() {
+            toml::Value::String(s) => s.trim().to_owned(),
+            other => other.to_string(),
+        };
+        return Err(problem(
+            front_line(date_value.span()),
+            ProblemKind::ImplausibleDate { text, distance },
+        ));
+    }
     let updated = front.updated.as_ref().map(read_date).transpose()?;
     if let (Some(updated_at), Some(value)) = (updated, &front.updated) {
         if updated_at < published {
@@ -305,4 +316,42 @@ fn split(text: &str) -> Result<Layout<'_>, (usize, ProblemKind)> {
         offset += line.len();
     }
     Err((1, ProblemKind::UnclosedFrontMatter))
+}
+
+/// Why a publication date cannot be meant: before 1990, or more than a
+/// year ahead of `now` (a record may be scheduled, but not for 2202).
+fn implausible(date: DateTime<FixedOffset>, now: DateTime<Utc>) -> Option<String> {
+    if date.year() < 1990 {
+        return Some("vor 1990".to_owned());
+    }
+    let ahead = date.with_timezone(&Utc) - now;
+    if ahead <= chrono::Duration::days(366) {
+        return None;
+    }
+    let years = ahead.num_days() / 365;
+    Some(match years {
+        0 | 1 => "mehr als ein Jahr in der Zukunft".to_owned(),
+        n => format!("{n} Jahre in der Zukunft"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn implausible_dates() {
+        let now = "2026-11-25T12:00:00Z".parse::<DateTime<Utc>>().unwrap();
+        let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap();
+        assert_eq!(implausible(at("2022-01-11T00:00:00+01:00"), now), None);
+        assert_eq!(implausible(at("2027-11-20T00:00:00+01:00"), now), None);
+        assert_eq!(
+            implausible(at("2202-01-11T00:00:00+01:00"), now).as_deref(),
+            Some("175 Jahre in der Zukunft")
+        );
+        assert_eq!(
+            implausible(at("1989-12-31T00:00:00+01:00"), now).as_deref(),
+            Some("vor 1990")
+        );
+    }
 }

@@ -63,7 +63,8 @@ pub struct Meta {
 impl Meta {
     /// The validators and headers of `plan`.
     pub fn of(plan: &Plan, index: &Index) -> Meta {
-        let last_modified = plan.last_modified(index).trunc_subsecs(0);
+        // Never later than the response's Date (RFC 9110 §8.8.2.1).
+        let last_modified = plan.last_modified(index).min(Utc::now()).trunc_subsecs(0);
         let fingerprint = plan.fingerprint(index);
         let hex: String = fingerprint.iter().map(|b| format!("{b:02x}")).collect();
         let etag = |suffix: &str| {

@@ -131,6 +131,7 @@ impl Publisher {
             Some(paths) => self.library.refresh_paths(paths),
             None => self.library.refresh(),
         };
+        let changed = self.library.publish_due() || changed;
         if !changed {
             return None;
         }
@@ -174,6 +175,11 @@ impl Publisher {
             summary: summary(&health),
             ping,
         })
+    }
+
+    /// When the next scheduled record is due.
+    pub fn next_due(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.library.next_due()
     }
 
     /// Keeps the library in the state directory, so that the next start
@@ -272,8 +278,20 @@ pub fn spawn_reloader(changes: Changes, publisher: Arc<Mutex<Publisher>>) {
         let mut rescan = tokio::time::interval(RESCAN);
         rescan.tick().await;
         loop {
+            let due = {
+                let publisher = publisher.lock().unwrap_or_else(|e| e.into_inner());
+                publisher.next_due()
+            };
+            let until_due = due.map_or(RESCAN, |due| {
+                (due - chrono::Utc::now())
+                    .to_std()
+                    .unwrap_or(Duration::ZERO)
+                    + Duration::from_millis(5)
+            });
             let first = tokio::select! {
                 _ = rescan.tick() => Wanted::Everything,
+                // A scheduled record's time has come: publish it, no file event needed.
+                _ = tokio::time::sleep(until_due), if due.is_some() => Wanted::Paths(Vec::new()),
                 wanted = rx.recv() => match wanted {
                     Some(wanted) => wanted,
                     None => break,

@@ -259,12 +259,29 @@ impl Plan {
         }
     }
 
-    /// `Last-Modified`: media by their file, documents by their records.
+    /// `Last-Modified`: moves forward with every change of the document's
+    /// bytes, from what every replica with the same files sees alike — the
+    /// newest of the dates of the records it shows, the mtimes of their
+    /// files and folders (an edit, a back-dated record, a deletion beside
+    /// them) and of `site.toml`; for the documents that list the newest
+    /// records (subscription feeds, front pages, overviews) the mtimes of
+    /// every records folder, since any record may enter or leave them.
+    /// Media: the file's mtime. The caller caps it at the present.
     pub fn last_modified(&self, index: &Index) -> DateTime<Utc> {
-        match self {
-            Plan::Media(file) => file.modified,
-            _ => self.updated(index).with_timezone(&Utc),
+        if let Plan::Media(file) = self {
+            return file.modified;
         }
+        let summaries = self.members().iter().filter_map(|m| index.get(&m.id));
+        let own = summaries
+            .flat_map(|s| [s.file_modified, index.folder_modified(&s.folder)])
+            .max()
+            .unwrap_or(DateTime::UNIX_EPOCH);
+        let wider = match self {
+            Plan::Article(_) | Plan::MonthPage(_) => index.config_modified(),
+            Plan::Feed(feed) if feed.archive.is_some() => index.config_modified(),
+            _ => index.content_modified(),
+        };
+        self.updated(index).with_timezone(&Utc).max(own).max(wider)
     }
 
     /// `Cache-Control`: long for what will not change (archives of earlier
