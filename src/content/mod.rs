@@ -35,6 +35,9 @@ use chrono::{DateTime, FixedOffset, Utc};
 /// Where records live, relative to the content directory.
 pub const ARTICLES_DIR: &str = "articles";
 
+/// How long `articles/` must stay empty before an empty site is published.
+pub const EMPTY_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// What identifies a version of a file without reading it. The change
 /// time and inode catch a rewrite that keeps mtime and length.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -147,6 +150,11 @@ pub struct Library {
     duplicates: BTreeSet<ArticleId>,
     /// Ids whose record is dated in the future: not yet published.
     scheduled: BTreeSet<ArticleId>,
+    /// Why the content directory cannot be read now, if it cannot.
+    unavailable: Option<String>,
+    /// Since when `articles/` has been found empty while records were
+    /// published.
+    empty_since: Option<std::time::Instant>,
     /// The files under `media/` by path on disk; a new or replaced image
     /// (the logo, say) is published even when no record changed.
     media: HashMap<PathBuf, (Option<Stamp>, MediaFile)>,
@@ -175,6 +183,8 @@ impl Library {
             troubled: BTreeSet::new(),
             duplicates: BTreeSet::new(),
             scheduled: BTreeSet::new(),
+            unavailable: None,
+            empty_since: None,
             media: HashMap::new(),
             store,
             index: None,
@@ -226,6 +236,8 @@ impl Library {
             troubled: BTreeSet::new(),
             duplicates: BTreeSet::new(),
             scheduled: BTreeSet::new(),
+            unavailable: None,
+            empty_since: None,
             media: HashMap::new(),
             store,
             index: None,
@@ -348,6 +360,9 @@ impl Library {
 
     /// Re-reads everything whose stamp moved; returns whether anything changed.
     pub fn refresh(&mut self) -> bool {
+        if !self.available() {
+            return false;
+        }
         let config_change = self.refresh_config();
         if config_change == ConfigChange::Value {
             self.reset_index();
@@ -370,10 +385,7 @@ impl Library {
             .filter(|path| !files.contains(*path))
             .cloned()
             .collect();
-        changed |= !gone.is_empty();
-        for path in gone {
-            self.set_entry(path, None);
-        }
+        changed |= self.remove_entries(gone, files.len());
         let stale: Vec<PathBuf> = files
             .into_par_iter()
             .filter(|path| {
@@ -392,6 +404,9 @@ impl Library {
     /// content directory or absolute under it, existing or gone): the
     /// watcher's report of what changed. Returns whether anything did.
     pub fn refresh_paths(&mut self, paths: &[PathBuf]) -> bool {
+        if !self.available() {
+            return false;
+        }
         let mut records = BTreeSet::new();
         let mut media = BTreeSet::new();
         for path in paths {
@@ -423,41 +438,37 @@ impl Library {
                 self.note_folder(relative);
             }
         }
+        let mut gone: Vec<PathBuf> = Vec::new();
         for relative in records {
             let full = self.dir.join(&relative);
             if full.is_dir() {
                 let files: HashSet<PathBuf> = self.record_files_under(&full);
                 stale.extend(files.iter().cloned());
-                let gone: Vec<PathBuf> = self
-                    .entries
-                    .keys()
-                    .filter(|p| p.starts_with(&relative) && !files.contains(*p))
-                    .cloned()
-                    .collect();
-                for path in gone {
-                    changed = true;
-                    self.set_entry(path, None);
-                }
+                gone.extend(
+                    self.entries
+                        .keys()
+                        .filter(|p| p.starts_with(&relative) && !files.contains(*p))
+                        .cloned(),
+                );
             } else if is_record_path(&relative) && full.is_file() {
                 stale.push(relative);
             } else if self.entries.contains_key(&relative) {
                 // A record file went away (or stopped being one).
-                changed = true;
-                self.set_entry(relative, None);
+                gone.push(relative);
             } else if !is_record_path(&relative) {
                 // Perhaps a folder that went away: everything under it goes.
-                let gone: Vec<PathBuf> = self
-                    .entries
-                    .keys()
-                    .filter(|p| p.starts_with(&relative))
-                    .cloned()
-                    .collect();
-                for path in gone {
-                    changed = true;
-                    self.set_entry(path, None);
-                }
+                gone.extend(
+                    self.entries
+                        .keys()
+                        .filter(|p| p.starts_with(&relative))
+                        .cloned(),
+                );
             }
         }
+        gone.sort();
+        gone.dedup();
+        let present = self.entries.len() - gone.len() + stale.len();
+        changed |= self.remove_entries(gone, present);
         stale.retain(|path| {
             !self
                 .entries
@@ -643,6 +654,68 @@ impl Library {
     fn owner(&self, id: &ArticleId) -> Option<&Summary> {
         let path = self.claims.get(id)?.first()?;
         self.entries.get(path)?.summary()
+    }
+
+    /// Whether the content directory and its `site.toml` are there. When
+    /// they are not (a deploy swapping folders, a disk accident), nothing
+    /// read now may replace the last good site: the refresh is skipped and
+    /// the reason kept for `/healthz`.
+    fn available(&mut self) -> bool {
+        let reason = if !self.dir.is_dir() {
+            Some(format!(
+                "the content directory {} is missing; serving the last good site",
+                self.dir.display()
+            ))
+        } else if !self.dir.join(config::FILE_NAME).is_file() {
+            Some(format!(
+                "{} is missing; serving the last good site",
+                self.dir.join(config::FILE_NAME).display()
+            ))
+        } else {
+            None
+        };
+        if reason.is_some() && self.unavailable.is_none() {
+            if let Some(reason) = &reason {
+                tracing::warn!("{reason}");
+            }
+        }
+        self.unavailable = reason;
+        self.unavailable.is_none()
+    }
+
+    /// Why the content cannot be read right now, if it cannot.
+    pub fn unavailable(&self) -> Option<&str> {
+        self.unavailable.as_deref()
+    }
+
+    /// Removes the entries of files that are gone, unless that would empty
+    /// a site that had records (`present` is how many stay): then only once
+    /// `articles/` has stayed empty for [`EMPTY_GRACE`], since an emptied
+    /// folder is more often an accident or a deploy in progress than a
+    /// town withdrawing all its news.
+    fn remove_entries(&mut self, gone: Vec<PathBuf>, present: usize) -> bool {
+        if gone.is_empty() {
+            return false;
+        }
+        if present == 0 && gone.len() == self.entries.len() {
+            let since = *self.empty_since.get_or_insert_with(std::time::Instant::now);
+            if since.elapsed() < EMPTY_GRACE {
+                tracing::warn!(
+                    "articles/ is empty; publishing that if it stays so for {EMPTY_GRACE:?}"
+                );
+                return false;
+            }
+        }
+        self.empty_since = None;
+        for path in gone {
+            self.set_entry(path, None);
+        }
+        true
+    }
+
+    /// When an emptied `articles/` is to be looked at again.
+    pub fn empty_check_due(&self) -> Option<std::time::Instant> {
+        self.empty_since.map(|since| since + EMPTY_GRACE)
     }
 
     /// Notes the mtime of `site.toml`, for `Last-Modified`.
@@ -889,6 +962,15 @@ impl Library {
     /// What is published, or the reason there is nothing (no usable
     /// `site.toml` was ever read).
     pub fn index(&self) -> Result<Index, Problem> {
+        if self.index.is_none() && !self.dir.is_dir() {
+            return Err(Problem {
+                path: self.dir.clone(),
+                line: None,
+                kind: ProblemKind::Config(
+                    "there is no content directory here; create it (site.toml, articles/, media/ as the README shows) or name it with --feeds DIR".to_owned(),
+                ),
+            });
+        }
         self.index.clone().ok_or_else(|| {
             self.config_problem.clone().unwrap_or_else(|| Problem {
                 path: PathBuf::from(config::FILE_NAME),

@@ -173,10 +173,16 @@ pub fn document_cache(megabytes: u64) -> DocumentCache {
 }
 
 /// Status of the last load, for `/healthz` and logs.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Health {
-    /// Always "ok" while the process serves.
+    /// "ok", or "degraded" while the content directory cannot be read and
+    /// the last good site is served.
     pub status: &'static str,
+    /// Why it is degraded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
+    /// When the site served was last read successfully (RFC 3339).
+    pub last_good_load: String,
     /// Articles published.
     pub records_published: usize,
     /// Records refused (or kept at their last good version), as `path:line: message`.

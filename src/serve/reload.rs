@@ -35,6 +35,10 @@ pub struct Publisher {
     state: Option<StateDir>,
     /// Whether the library changed since it was last saved.
     unsaved: bool,
+    /// When the content was last read successfully.
+    last_good_load: String,
+    /// The health `/healthz` shows now.
+    health_shown: Health,
 }
 
 /// Counts of one load, for the startup line and logs.
@@ -96,7 +100,8 @@ impl Publisher {
         store.compact(&library.live_articles());
         let index = library.index()?;
         let cache = document_cache(cache_mb);
-        let health = health(&library, index.len());
+        let loaded = now_rfc3339();
+        let health = health(&library, index.len(), &loaded);
         let (served, _) = ServedState::prepare(index, &store, &cache, &health, None);
         served.compress();
         tracing::debug!(
@@ -113,6 +118,8 @@ impl Publisher {
             },
             state,
             unsaved: true,
+            last_good_load: loaded,
+            health_shown: health,
         };
         publisher.log_problems();
         Ok((publisher, summary))
@@ -133,9 +140,18 @@ impl Publisher {
         };
         let changed = self.library.publish_due() || changed;
         if !changed {
+            // Nothing new to publish; but /healthz may have to say that the
+            // content directory went away (or came back).
+            let now_degraded = self.library.unavailable().is_some();
+            if now_degraded != (self.health_shown.status == "degraded") {
+                self.show_health();
+            }
             return None;
         }
         self.unsaved = true;
+        if self.library.unavailable().is_none() {
+            self.last_good_load = now_rfc3339();
+        }
         let index = match self.library.index() {
             Ok(index) => index,
             Err(problem) => {
@@ -145,7 +161,8 @@ impl Publisher {
         };
         let read = started.elapsed();
         let previous = self.context.state.load_full();
-        let health = health(&self.library, index.len());
+        let health = health(&self.library, index.len(), &self.last_good_load);
+        self.health_shown = health.clone();
         let hub = index.config().hub.clone();
         let base_url = index.config().base_url.clone();
         let (served, changed_keys) = ServedState::prepare(
@@ -177,9 +194,34 @@ impl Publisher {
         })
     }
 
-    /// When the next scheduled record is due.
-    pub fn next_due(&self) -> Option<chrono::DateTime<chrono::Utc>> {
-        self.library.next_due()
+    /// When the reloader must look again without a file event: a
+    /// scheduled record's time, or the end of an empty folder's grace.
+    pub fn next_wake(&self) -> Option<Duration> {
+        let due = self.library.next_due().map(|due| {
+            (due - chrono::Utc::now())
+                .to_std()
+                .unwrap_or(Duration::ZERO)
+        });
+        let empty = self
+            .library
+            .empty_check_due()
+            .map(|at| at.saturating_duration_since(Instant::now()));
+        due.into_iter().chain(empty).min()
+    }
+
+    /// Swaps in the same site with the current health.
+    fn show_health(&mut self) {
+        let current = self.context.state.load_full();
+        let health = health(&self.library, current.index.len(), &self.last_good_load);
+        self.health_shown = health.clone();
+        let (served, _) = ServedState::prepare(
+            current.index.clone(),
+            &self.context.store,
+            &self.context.cache,
+            &health,
+            Some(&current),
+        );
+        self.context.state.store(Arc::new(served));
     }
 
     /// Keeps the library in the state directory, so that the next start
@@ -203,17 +245,27 @@ impl Publisher {
     }
 }
 
-fn health(library: &Library, published: usize) -> Health {
+fn health(library: &Library, published: usize, last_good_load: &str) -> Health {
     Health {
-        status: "ok",
+        status: if library.unavailable().is_some() {
+            "degraded"
+        } else {
+            "ok"
+        },
+        problem: library.unavailable().map(str::to_owned),
+        last_good_load: last_good_load.to_owned(),
         records_published: published,
         records_refused: library
             .problems()
             .iter()
             .map(|p| p.in_dir(library.dir()).to_string())
             .collect(),
-        last_reload: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        last_reload: now_rfc3339(),
     }
+}
+
+fn now_rfc3339() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 fn summary(health: &Health) -> LoadSummary {
@@ -229,6 +281,9 @@ enum Wanted {
     Paths(Vec<PathBuf>),
     /// Check everything (the watcher lost track, or the periodic rescan).
     Everything,
+    /// The content directory itself was replaced, moved or removed (a
+    /// deploy swapping folders or symlinks): watch whatever is there now.
+    Swapped,
 }
 
 /// A burst of changes is taken in whole once it has been quiet for
@@ -239,6 +294,8 @@ const LONGEST_BURST: Duration = Duration::from_millis(500);
 pub struct Changes {
     /// Keeps the watch alive.
     _watcher: notify::RecommendedWatcher,
+    /// The content directory, absolute, as named.
+    feeds: PathBuf,
     receiver: tokio::sync::mpsc::UnboundedReceiver<Wanted>,
 }
 
@@ -247,11 +304,16 @@ pub struct Changes {
 pub fn watch(feeds_dir: &Path) -> notify::Result<Changes> {
     use notify::{EventKind, RecursiveMode, Watcher};
     let (events, receiver) = tokio::sync::mpsc::unbounded_channel::<Wanted>();
+    // The folder as named (a symlink stays a symlink): a swap replaces
+    // that name in its parent, which is watched too.
+    let feeds = std::path::absolute(feeds_dir)?;
+    let named = feeds.clone();
     let mut watcher = notify::recommended_watcher(move |result: notify::Result<notify::Event>| {
         let wanted = match result {
             // Reading a file is no change; the service itself reads media.
             Ok(event) if matches!(event.kind, EventKind::Access(_)) => return,
             Ok(event) if event.need_rescan() => Wanted::Everything,
+            Ok(event) if event.paths.contains(&named) => Wanted::Swapped,
             Ok(event) => Wanted::Paths(event.paths),
             Err(e) => {
                 tracing::warn!("watching the content directory: {e}");
@@ -260,38 +322,53 @@ pub fn watch(feeds_dir: &Path) -> notify::Result<Changes> {
         };
         let _ = events.send(wanted);
     })?;
-    watcher.watch(feeds_dir, RecursiveMode::Recursive)?;
+    watcher.watch(&feeds, RecursiveMode::Recursive)?;
+    if let Some(parent) = feeds.parent() {
+        watcher.watch(parent, RecursiveMode::NonRecursive)?;
+    }
     Ok(Changes {
         _watcher: watcher,
+        feeds,
         receiver,
     })
+}
+
+/// Watches the content directory anew after a swap: the old watch follows
+/// the folder that was moved away (or is gone). A folder not there yet is
+/// watched when the parent reports it.
+fn rewatch(watcher: &mut notify::RecommendedWatcher, feeds: &Path) {
+    use notify::{RecursiveMode, Watcher};
+    // The old watch may be gone with its folder; that is fine.
+    let _ = watcher.unwatch(feeds);
+    if feeds.is_dir() {
+        match watcher.watch(feeds, RecursiveMode::Recursive) {
+            Ok(()) => tracing::info!("content directory replaced; watching {}", feeds.display()),
+            Err(e) => tracing::warn!("cannot watch {}: {e}", feeds.display()),
+        }
+    }
 }
 
 /// Reloads `publisher` after each burst of `changes`, and checks every
 /// file every [`RESCAN`], until the runtime ends.
 pub fn spawn_reloader(changes: Changes, publisher: Arc<Mutex<Publisher>>) {
     let Changes {
-        _watcher: watcher,
+        _watcher: mut watcher,
+        feeds,
         receiver: mut rx,
     } = changes;
     tokio::spawn(async move {
         let mut rescan = tokio::time::interval(RESCAN);
         rescan.tick().await;
         loop {
-            let due = {
+            let wake = {
                 let publisher = publisher.lock().unwrap_or_else(|e| e.into_inner());
-                publisher.next_due()
+                publisher.next_wake()
             };
-            let until_due = due.map_or(RESCAN, |due| {
-                (due - chrono::Utc::now())
-                    .to_std()
-                    .unwrap_or(Duration::ZERO)
-                    + Duration::from_millis(5)
-            });
+            let until_wake = wake.unwrap_or(RESCAN) + Duration::from_millis(5);
             let first = tokio::select! {
                 _ = rescan.tick() => Wanted::Everything,
                 // A scheduled record's time has come: publish it, no file event needed.
-                _ = tokio::time::sleep(until_due), if due.is_some() => Wanted::Paths(Vec::new()),
+                _ = tokio::time::sleep(until_wake), if wake.is_some() => Wanted::Everything,
                 wanted = rx.recv() => match wanted {
                     Some(wanted) => wanted,
                     None => break,
@@ -306,6 +383,10 @@ pub fn spawn_reloader(changes: Changes, publisher: Arc<Mutex<Publisher>>) {
                 match wanted {
                     Wanted::Paths(more) => paths.extend(more),
                     Wanted::Everything => everything = true,
+                    Wanted::Swapped => {
+                        everything = true;
+                        rewatch(&mut watcher, &feeds);
+                    }
                 }
                 if started.elapsed() < LONGEST_BURST {
                     if let Ok(Some(more)) = tokio::time::timeout(DEBOUNCE, rx.recv()).await {
