@@ -52,8 +52,8 @@ pub struct ServeArgs {
     /// Where the content is.
     #[command(flatten)]
     pub feeds: FeedsArg,
-    /// Address to listen on.
-    #[arg(long, default_value = "127.0.0.1:8080")]
+    /// Address to listen on: an IP address or a host name, with the port.
+    #[arg(long, default_value = "127.0.0.1:8080", value_parser = parse_addr)]
     pub addr: std::net::SocketAddr,
     /// Memory for documents rendered on request (archives, article pages), in MiB.
     #[arg(long, default_value_t = crate::serve::server::DEFAULT_CACHE_MB)]
@@ -86,6 +86,16 @@ pub enum Command {
         #[command(flatten)]
         feeds: FeedsArg,
     },
+}
+
+/// `127.0.0.1:8080`, `[::1]:8080` or `localhost:8080` (the first address
+/// the name resolves to).
+fn parse_addr(text: &str) -> Result<std::net::SocketAddr, String> {
+    use std::net::ToSocketAddrs;
+    text.to_socket_addrs()
+        .map_err(|e| format!("{text}: {e}; write host:port, e.g. 127.0.0.1:8080"))?
+        .next()
+        .ok_or_else(|| format!("{text}: the name has no address"))
 }
 
 /// Entry point of the binary: parses arguments, sets up logging, runs.

@@ -342,3 +342,106 @@ fn windows_line_endings_and_a_byte_order_mark_are_fine() {
         "31.02.2022",
     );
 }
+
+#[test]
+fn parser_messages_stay_on_one_line() {
+    let m = refuse(
+        "kaputt.md",
+        "+++\ntitle = \"A\"\ndate = \"11.01.2022\nid = 3\n+++\nText\n",
+    );
+    assert!(!m.contains('\n'), "{m:?}");
+}
+
+#[test]
+fn a_record_larger_than_a_mebibyte() {
+    let body = "Text. ".repeat(200_000);
+    let m = refuse(
+        "riesig.md",
+        format!("+++\ntitle = \"A\"\ndate = \"11.01.2022\"\n+++\n{body}\n"),
+    );
+    assert_names(&m, "articles/riesig.md: ", "the record is too large");
+}
+
+#[test]
+fn a_title_too_long() {
+    let title = "Sehr ".repeat(100);
+    let m = refuse(
+        "titel.md",
+        format!("+++\ntitle = \"{title}\"\ndate = \"11.01.2022\"\n+++\nText\n"),
+    );
+    assert_names(&m, "articles/titel.md:2: ", "`title` is too large");
+}
+
+#[test]
+fn too_many_categories() {
+    let names: Vec<String> = (0..1000).map(|i| format!("\"K{i}\"")).collect();
+    let m = refuse(
+        "kategorien.md",
+        format!(
+            "+++\ntitle = \"A\"\ndate = \"11.01.2022\"\ncategories = [{}]\n+++\nText\n",
+            names.join(", ")
+        ),
+    );
+    assert_names(
+        &m,
+        "articles/kategorien.md:4: ",
+        "`categories` is too large: 1000 categories, at most 10",
+    );
+}
+
+#[test]
+fn deeply_nested_markdown_is_refused_quickly() {
+    let started = std::time::Instant::now();
+    let m = refuse(
+        "tief.md",
+        format!(
+            "+++\ntitle = \"A\"\ndate = \"11.01.2022\"\n+++\nErste Zeile\n{}\n",
+            ">".repeat(100_000)
+        ),
+    );
+    assert_names(
+        &m,
+        "articles/tief.md:6: ",
+        "nesting of quotes and lists is too large",
+    );
+    // Debug build, shared machine: generous; the release build takes ~1 ms.
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+}
+
+#[test]
+fn an_image_above_the_size_limit() {
+    let fixture = Fixture::new();
+    let mut big = std::fs::read(fixture.path().join("media/logo.png")).unwrap();
+    big.resize(21 * 1024 * 1024, 0);
+    fixture.write("media/gross.png", big);
+    fixture.record(
+        "bild.md",
+        "+++\ntitle = \"A\"\ndate = \"11.01.2022\"\n[image]\nsrc = \"media/gross.png\"\n+++\nText\n",
+    );
+    let snapshot = common::open(fixture.path()).unwrap();
+    assert_names(
+        &snapshot.problems[0].to_string(),
+        "articles/bild.md:5: ",
+        "the image is too large: 21 MiB, at most 20 MiB",
+    );
+}
+
+#[test]
+fn bidi_controls_are_removed_from_titles() {
+    let fixture = Fixture::new();
+    fixture.record(
+        "bidi.md",
+        "+++\ntitle = \"Rathaus \u{202E}tsaP\u{202C} geöffnet\"\ndate = \"11.01.2022\"\n+++\nText\n",
+    );
+    let snapshot = common::open(fixture.path()).unwrap();
+    assert_eq!(snapshot.articles[0].title, "Rathaus tsaP geöffnet");
+}
+
+#[test]
+fn records_named_in_capitals_are_read_too() {
+    let fixture = Fixture::new();
+    fixture.record("GROSS.MD", &good_record("Großgeschrieben", "11.01.2022"));
+    let snapshot = common::open(fixture.path()).unwrap();
+    assert_eq!(snapshot.articles.len(), 1);
+    assert_eq!(snapshot.articles[0].title, "Großgeschrieben");
+}

@@ -123,6 +123,8 @@ fn serve_logs_its_address_and_exits_cleanly_on_sigterm() {
     serve_until_sigterm(&[&["serve"][..], &options].concat());
     // Without a subcommand, stadtfeed serves.
     serve_until_sigterm(&options);
+    // A host name is an address too.
+    serve_until_sigterm(&["--feeds", feeds.to_str().unwrap(), "--addr", "localhost:0"]);
 }
 
 #[cfg(unix)]

@@ -23,6 +23,10 @@ const SEGMENT: &AsciiSet = &CONTROLS
     .add(b'}')
     .add(b'\\');
 
+/// Bytes of an image a record shows: feed readers download enclosures, and
+/// a 200 MB photo straight from the camera helps nobody.
+pub const MAX_IMAGE_BYTES: u64 = 20 * 1024 * 1024;
+
 /// What a local image file is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LocalImage {
@@ -85,6 +89,13 @@ pub fn inspect_local(
     let unreadable = |_| ProblemKind::ImageMissing(src.to_owned());
     let file = std::fs::File::open(&real).map_err(unreadable)?;
     let length = file.metadata().map_err(unreadable)?.len();
+    if length > MAX_IMAGE_BYTES {
+        return Err(ProblemKind::TooLarge {
+            what: "the image",
+            found: format!("{} MiB", length / (1024 * 1024)),
+            limit: format!("{} MiB", MAX_IMAGE_BYTES / (1024 * 1024)),
+        });
+    }
     let mut reader = BufReader::new(file);
     let not_image = || ProblemKind::ImageUnknownType(src.to_owned());
     let mime_type = imagesize::image_type(reader.fill_buf().map_err(unreadable)?)

@@ -86,6 +86,33 @@ pub fn figure_html(image: &Image) -> String {
         .unwrap_or_default()
 }
 
+/// The first line (1-based, in `markdown`) whose block quotes and list
+/// items nest deeper than `limit`, and that depth. Deep nesting costs
+/// CommonMark parsers quadratic time, so such a body is refused.
+pub fn deepest_nesting(markdown: &str, limit: usize) -> Option<(usize, usize)> {
+    for (number, line) in markdown.lines().enumerate() {
+        let mut depth = 0;
+        let mut rest = line.trim_start();
+        loop {
+            if let Some(after) = rest.strip_prefix('>') {
+                rest = after.trim_start();
+            } else if let Some(after) = ["- ", "* ", "+ "]
+                .iter()
+                .find_map(|marker| rest.strip_prefix(marker))
+            {
+                rest = after.trim_start();
+            } else {
+                break;
+            }
+            depth += 1;
+        }
+        if depth > limit {
+            return Some((number + 1, depth));
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1016,9 +1016,11 @@ impl Library {
 }
 
 /// Whether a path (relative to the content directory) names a record file:
-/// `*.md` under `articles/`, no hidden component.
+/// `*.md` (any case: `.MD` from some editors) under `articles/`, no hidden
+/// component.
 fn is_record_path(path: &Path) -> bool {
-    path.extension().is_some_and(|x| x == "md")
+    path.extension()
+        .is_some_and(|x| x.eq_ignore_ascii_case("md"))
         && !path
             .components()
             .any(|c| c.as_os_str().to_string_lossy().starts_with('.'))

@@ -76,6 +76,16 @@ pub enum ProblemKind {
         /// "180 Jahre in der Zukunft", "vor 1990".
         distance: String,
     },
+    /// A record, field or list beyond the limits the README lists.
+    #[error("{what} is too large: {found}, at most {limit} allowed")]
+    TooLarge {
+        /// What is too large ("the record", "title", …).
+        what: &'static str,
+        /// How large it is.
+        found: String,
+        /// The limit.
+        limit: String,
+    },
     /// `updated` before `date`.
     #[error("`updated` is before `date`")]
     UpdatedBeforePublished,

@@ -86,13 +86,23 @@ pub fn parse(
         problem(Some(line_of(good, good.len())), ProblemKind::InvalidUtf8)
     })?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    if bytes.len() > limits::RECORD_BYTES {
+        return Err(problem(
+            None,
+            ProblemKind::TooLarge {
+                what: "the record",
+                found: format!("{} KiB", bytes.len() / 1024),
+                limit: format!("{} KiB", limits::RECORD_BYTES / 1024),
+            },
+        ));
+    }
     let layout = split(text).map_err(|(line, kind)| problem(Some(line), kind))?;
     let front_line = |span: std::ops::Range<usize>| Some(line_of(layout.front, span.start) + 1);
     let at_start = Some(1);
 
     let front: FrontMatter = toml::from_str(layout.front).map_err(|e| {
         let line = e.span().map(&front_line).unwrap_or(at_start);
-        problem(line, ProblemKind::Toml(e.message().trim().to_owned()))
+        problem(line, ProblemKind::Toml(one_line(e.message())))
     })?;
     if front.draft {
         return Ok(Record::Draft);
@@ -104,6 +114,17 @@ pub fn parse(
         )
     })?;
     let title_text = plain_line(title.get_ref());
+    let title_chars = title_text.chars().count();
+    if title_chars > limits::TITLE_CHARS {
+        return Err(problem(
+            front_line(title.span()),
+            ProblemKind::TooLarge {
+                what: "`title`",
+                found: format!("{title_chars} characters"),
+                limit: format!("{} characters", limits::TITLE_CHARS),
+            },
+        ));
+    }
     if title_text.is_empty() {
         return Err(problem(
             front_line(title.span()),
@@ -163,8 +184,29 @@ pub fn parse(
         }
     };
 
+    if front.categories.len() > limits::CATEGORIES {
+        let line = front.categories.get(limits::CATEGORIES).map(|c| c.span());
+        return Err(problem(
+            line.map_or(at_start, &front_line),
+            ProblemKind::TooLarge {
+                what: "`categories`",
+                found: format!("{} categories", front.categories.len()),
+                limit: format!("{}", limits::CATEGORIES),
+            },
+        ));
+    }
     let mut categories: Vec<Category> = Vec::new();
     for name in &front.categories {
+        if name.get_ref().chars().count() > limits::CATEGORY_CHARS {
+            return Err(problem(
+                front_line(name.span()),
+                ProblemKind::TooLarge {
+                    what: "a category name",
+                    found: format!("{} characters", name.get_ref().chars().count()),
+                    limit: format!("{} characters", limits::CATEGORY_CHARS),
+                },
+            ));
+        }
         let name_text = plain_line(name.get_ref());
         let slug = CategorySlug::from_name(&name_text).ok_or_else(|| {
             problem(
@@ -204,6 +246,16 @@ pub fn parse(
     };
 
     let body = xml_safe(layout.body);
+    if let Some((line, depth)) = markdown::deepest_nesting(&body, limits::NESTING) {
+        return Err(problem(
+            Some(line_of(text, text.len() - layout.body.len()) + line - 1),
+            ProblemKind::TooLarge {
+                what: "the nesting of quotes and lists",
+                found: format!("{depth} levels"),
+                limit: format!("{} levels", limits::NESTING),
+            },
+        ));
+    }
     let summary = match front.summary.as_deref().map(plain_line) {
         Some(summary) if !summary.is_empty() => summary,
         _ => markdown::first_paragraph_text(&body),
@@ -295,6 +347,27 @@ fn resolve_image(
         credit,
     };
     Ok((image, Some(local.file)))
+}
+
+/// The limits of a record (listed in the README): beyond them a record is
+/// refused with a message, so that no single file can cost the service
+/// more than linear time or a disproportionate share of memory.
+pub mod limits {
+    /// Bytes of a record file.
+    pub const RECORD_BYTES: usize = 1024 * 1024;
+    /// Characters of a title.
+    pub const TITLE_CHARS: usize = 300;
+    /// Categories of one record.
+    pub const CATEGORIES: usize = 10;
+    /// Characters of a category name.
+    pub const CATEGORY_CHARS: usize = 80;
+    /// Levels of nested block quotes and lists in the body.
+    pub const NESTING: usize = 32;
+}
+
+/// A parser's message on one line, so that `path:line: message` stays one line.
+fn one_line(message: &str) -> String {
+    message.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// Finds the front matter between the opening `+++` line and the next one.

@@ -18,11 +18,19 @@ pub fn xml_safe(text: &str) -> Cow<'_, str> {
 }
 
 /// A one-line plain text field (title, summary, names, captions) as readers
-/// get it: XML-unsafe characters dropped, markup removed (`<b>x</b>` → `x`;
-/// script and style with their content), whitespace runs as one space.
-/// Many feed readers render titles as HTML, so tags must not survive there.
+/// get it: XML-unsafe characters and bidi embedding, override and isolate
+/// controls dropped (they can make a title read backwards, or spill into
+/// the text around it), markup removed (`<b>x</b>` → `x`; script and style
+/// with their content), whitespace runs as one space. Many feed readers
+/// render titles as HTML, so tags must not survive there.
 pub fn plain_line(text: &str) -> String {
-    let safe = xml_safe(text);
+    let bidi = |c: char| matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}');
+    let text: Cow<'_, str> = if text.chars().any(bidi) {
+        Cow::Owned(text.chars().filter(|&c| !bidi(c)).collect())
+    } else {
+        Cow::Borrowed(text)
+    };
+    let safe = xml_safe(&text);
     let plain = if safe.contains('<') {
         Cow::Owned(strip_markup(&safe))
     } else {
