@@ -145,6 +145,11 @@ async fn content_negotiation() {
         .await;
     assert_eq!(gz.header("content-encoding"), "gzip");
     assert_eq!(gunzip(&gz.body), plain.body);
+    let x_gzip = server
+        .get("/feed.atom", &[("accept-encoding", "x-gzip")])
+        .await;
+    assert_eq!(x_gzip.header("content-encoding"), "gzip");
+    assert_eq!(gunzip(&x_gzip.body), plain.body);
 
     let br = server
         .get("/feed.atom", &[("accept-encoding", "gzip, deflate, br")])

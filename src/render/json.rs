@@ -70,6 +70,8 @@ struct Item<'a> {
     date_published: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     date_modified: Option<String>,
+    /// JSON Feed 1.0's field, kept for its readers (1.1 asks for both).
+    author: Author<'a>,
     authors: Vec<Author<'a>>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     tags: Vec<&'a str>,
@@ -146,6 +148,10 @@ fn item<'a>(article: &'a Article, config: &SiteConfig) -> Item<'a> {
         image: article.image.as_ref().map(|i| i.url.as_str()),
         date_published: rfc3339(&article.published),
         date_modified: article.updated.as_ref().map(rfc3339),
+        author: Author {
+            name: &article.author,
+            url: None,
+        },
         authors: vec![Author {
             name: &article.author,
             url: None,

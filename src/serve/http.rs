@@ -252,6 +252,12 @@ fn choose_encoding(headers: &HeaderMap, ready: (bool, bool)) -> Encoding {
                 })
                 .find_map(|q| q.trim().parse::<f32>().ok())
                 .unwrap_or(1.0);
+            // x-gzip is gzip (RFC 9110 §8.4.1.3).
+            let name = if name.eq_ignore_ascii_case("x-gzip") {
+                "gzip"
+            } else {
+                name
+            };
             if name.eq_ignore_ascii_case(coding) {
                 return q;
             }
