@@ -37,9 +37,14 @@ fn record(title: &str, date: &str, categories: &[&str]) -> String {
 
 /// `n` records, one every ~2.5 days from January 2024 on, 1–2 categories each.
 fn fill(fixture: &Fixture, n: usize) {
+    fill_per_month(fixture, n, 11);
+}
+
+/// `n` records from January 2024 on, `per_month` a month.
+fn fill_per_month(fixture: &Fixture, n: usize, per_month: usize) {
     for i in 0..n {
         let day = 1 + (i * 5 / 2) % 28;
-        let month = 1 + i / 11;
+        let month = 1 + i / per_month;
         let (year, month) = (2024 + (month as i32 - 1) / 12, (month - 1) % 12 + 1);
         let hour = 8 + i % 10;
         let cats = [CATEGORIES[i % 4], CATEGORIES[(i / 4) % 4]];
@@ -327,4 +332,59 @@ async fn cold_archives_answer_304_without_rendering() {
         StatusCode::OK
     );
     server.stop().await;
+}
+
+#[test]
+fn a_build_killed_at_any_moment_leaves_every_file_whole() {
+    let fixture = Fixture::new();
+    fixture.write("site.toml", SMALL_SITE);
+    fill_per_month(&fixture, 2000, 100);
+    let out = tempfile::tempdir().unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let run_build = || {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_stadtfeed"));
+        command
+            .args(["build", "--feeds"])
+            .arg(fixture.path())
+            .arg("--out")
+            .arg(out.path())
+            .arg("--cache-dir")
+            .arg(state.path())
+            .stderr(std::process::Stdio::null());
+        command
+    };
+    assert!(run_build().status().unwrap().success());
+    let old = files(out.path());
+    // The new site: every record's text changed, so every document changes.
+    for entry in walkdir::WalkDir::new(fixture.path().join("articles")) {
+        let entry = entry.unwrap();
+        if entry.file_type().is_file() {
+            let text = std::fs::read_to_string(entry.path()).unwrap();
+            std::fs::write(entry.path(), text.replace("Text von", "Neuer Text von")).unwrap();
+        }
+    }
+    let reference = tempfile::tempdir().unwrap();
+    build(fixture.path(), reference.path());
+    let new = files(reference.path());
+    for delay_ms in [5, 40, 120, 300, 700] {
+        let mut child = run_build().spawn().unwrap();
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        let _ = child.kill();
+        let _ = child.wait();
+        for (path, bytes) in files(out.path()) {
+            if path.ends_with(".stadtfeed-tmp") {
+                continue; // a temporary file is never a published name
+            }
+            assert!(
+                old.get(&path) == Some(&bytes) || new.get(&path) == Some(&bytes),
+                "{path} is neither the old nor the new file after a kill at {delay_ms} ms"
+            );
+        }
+    }
+    // And a build that runs to the end gives the new site exactly.
+    assert!(run_build().status().unwrap().success());
+    let done = files(out.path());
+    for (path, bytes) in &new {
+        assert_eq!(done.get(path), Some(bytes), "{path}");
+    }
 }
