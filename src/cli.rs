@@ -55,6 +55,13 @@ pub struct ServeArgs {
     /// Address to listen on: an IP address or a host name, with the port.
     #[arg(long, default_value = "127.0.0.1:8080", value_parser = parse_addr)]
     pub addr: std::net::SocketAddr,
+    /// Connections one client address may hold open at once.
+    #[arg(long, default_value_t = 32)]
+    pub max_per_client: usize,
+    /// A proxy in front (nginx, a CDN): its connections are not limited by
+    /// address; the clients it names in X-Forwarded-For are. Repeatable.
+    #[arg(long)]
+    pub trusted_proxy: Vec<std::net::IpAddr>,
     /// Memory for documents rendered on request (archives, article pages), in MiB.
     #[arg(long, default_value_t = crate::serve::server::DEFAULT_CACHE_MB)]
     pub cache_mb: u64,
@@ -230,6 +237,8 @@ fn serve(args: ServeArgs) -> ExitCode {
     };
     let mut config = crate::serve::Config::new(args.feeds.feeds, args.addr);
     config.cache_mb = args.cache_mb;
+    config.max_connections_per_client = args.max_per_client;
+    config.trusted_proxies = args.trusted_proxy;
     config.cache_dir = args.cache_dir.cache_dir;
     match runtime.block_on(crate::serve::run(config)) {
         Ok(()) => ExitCode::SUCCESS,

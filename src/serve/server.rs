@@ -36,6 +36,13 @@ pub struct Config {
     pub addr: SocketAddr,
     /// Open connections at most; further clients wait in the kernel's backlog.
     pub max_connections: usize,
+    /// Open connections of one client address at most; more are closed
+    /// at once, so that a few slow clients cannot starve everyone else.
+    pub max_connections_per_client: usize,
+    /// Proxies (nginx, a CDN) whose connections carry many clients: they
+    /// are not limited by address; instead, requests they forward are
+    /// limited per `X-Forwarded-For` client (in flight at once).
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     /// A client must send its request head within this time (slowloris).
     pub header_read_timeout: Duration,
     /// Request head size limit in bytes.
@@ -57,6 +64,8 @@ impl Config {
             feeds,
             addr,
             max_connections: 1024,
+            max_connections_per_client: 32,
+            trusted_proxies: Vec::new(),
             header_read_timeout: Duration::from_secs(10),
             max_header_bytes: 16 * 1024,
             shutdown_grace: Duration::from_secs(10),
@@ -151,6 +160,7 @@ impl Server {
             reload::spawn_reloader(changes, Arc::clone(&self.publisher));
         }
         let limit = Arc::new(Semaphore::new(self.config.max_connections));
+        let clients = Arc::new(Clients::default());
         let graceful = GracefulShutdown::new();
         // HTTP/1.1, and HTTP/2 for clients that speak it without TLS (h2c).
         let mut builder = auto::Builder::new(TokioExecutor::new());
@@ -173,9 +183,9 @@ impl Server {
                 },
                 () = &mut shutdown => break,
             };
-            let stream = tokio::select! {
+            let (stream, peer) = tokio::select! {
                 accepted = self.listener.accept() => match accepted {
-                    Ok((stream, _)) => stream,
+                    Ok(accepted) => accepted,
                     Err(e) => {
                         // Out of file descriptors and the like: wait, do not die.
                         tracing::warn!("accept failed: {e}; retrying in {backoff:?}");
@@ -187,10 +197,38 @@ impl Server {
                 () = &mut shutdown => break,
             };
             backoff = Duration::from_millis(5);
+            let proxy = self.config.trusted_proxies.contains(&peer.ip());
+            let slot = if proxy {
+                None
+            } else {
+                match clients.enter(peer.ip(), self.config.max_connections_per_client) {
+                    Some(slot) => Some(slot),
+                    None => {
+                        tracing::debug!(%peer, "too many connections from this address; closed");
+                        continue;
+                    }
+                }
+            };
             let context = self.context.clone();
+            let forwarded = proxy.then(|| Arc::clone(&clients));
+            let per_client = self.config.max_connections_per_client;
             let service = service_fn(move |request: Request<Incoming>| {
                 let context = context.clone();
-                async move { Ok::<_, Infallible>(handle(&context, &request).await) }
+                let forwarded = forwarded.clone();
+                async move {
+                    // Behind a trusted proxy, the client is the forwarded one.
+                    let _slot = match forwarded
+                        .as_ref()
+                        .and_then(|c| forwarded_client(&request).map(|ip| (c, ip)))
+                    {
+                        Some((clients, ip)) => match clients.enter(ip, per_client) {
+                            Some(slot) => Some(slot),
+                            None => return Ok::<_, Infallible>(too_many_requests()),
+                        },
+                        None => None,
+                    };
+                    Ok::<_, Infallible>(handle(&context, &request).await)
+                }
             });
             let connection = graceful.watch(
                 builder
@@ -201,6 +239,7 @@ impl Server {
                 if let Err(e) = connection.await {
                     tracing::debug!("connection: {e}");
                 }
+                drop(slot);
                 drop(permit);
             });
         }
@@ -219,6 +258,74 @@ impl Server {
         .await;
         Ok(())
     }
+}
+
+/// How many connections (or, behind a proxy, requests) each client
+/// address has open.
+#[derive(Default)]
+struct Clients {
+    open: std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>,
+}
+
+/// One open connection or request of a client; counted down when dropped.
+struct ClientSlot {
+    clients: Arc<Clients>,
+    ip: std::net::IpAddr,
+}
+
+impl Clients {
+    /// A slot for `ip`, unless it already holds `limit`.
+    fn enter(self: &Arc<Self>, ip: std::net::IpAddr, limit: usize) -> Option<ClientSlot> {
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        let count = open.entry(ip).or_insert(0);
+        if *count >= limit {
+            return None;
+        }
+        *count += 1;
+        Some(ClientSlot {
+            clients: Arc::clone(self),
+            ip,
+        })
+    }
+}
+
+impl Drop for ClientSlot {
+    fn drop(&mut self) {
+        let mut open = self.clients.open.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(count) = open.get_mut(&self.ip) {
+            *count -= 1;
+            if *count == 0 {
+                open.remove(&self.ip);
+            }
+        }
+    }
+}
+
+/// The client a trusted proxy names: the last address of `X-Forwarded-For`
+/// (the one the proxy itself added).
+fn forwarded_client(request: &Request<Incoming>) -> Option<std::net::IpAddr> {
+    request
+        .headers()
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .next_back()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+fn too_many_requests() -> HttpResponse {
+    let mut response = hyper::Response::new(http_body_util::Full::new(bytes::Bytes::from_static(
+        "Zu viele gleichzeitige Anfragen\n".as_bytes(),
+    )));
+    *response.status_mut() = hyper::StatusCode::TOO_MANY_REQUESTS;
+    response.headers_mut().insert(
+        hyper::header::RETRY_AFTER,
+        hyper::header::HeaderValue::from_static("1"),
+    );
+    response
 }
 
 /// Answers one request and logs it.
