@@ -445,3 +445,48 @@ fn records_named_in_capitals_are_read_too() {
     assert_eq!(snapshot.articles.len(), 1);
     assert_eq!(snapshot.articles[0].title, "Großgeschrieben");
 }
+
+#[test]
+fn a_record_linked_from_outside_is_refused() {
+    let fixture = Fixture::new();
+    let outside = tempfile::tempdir().unwrap();
+    let secret = outside.path().join("geheim.md");
+    std::fs::write(&secret, good_record("Von außerhalb", "11.01.2022")).unwrap();
+    std::os::unix::fs::symlink(&secret, fixture.path().join("articles/link.md")).unwrap();
+    let snapshot = common::open(fixture.path()).unwrap();
+    assert!(snapshot.articles.is_empty());
+    assert_names(
+        &snapshot.problems[0].to_string(),
+        "articles/link.md: ",
+        "outside the content directory",
+    );
+}
+
+#[test]
+fn a_folder_that_cannot_be_listed_is_reported() {
+    // As root, permissions stop nothing; a symlink loop cannot be listed
+    // by anyone.
+    let fixture = Fixture::new();
+    fixture.record("gut.md", &good_record("Gute Meldung", "11.01.2022"));
+    std::os::unix::fs::symlink(
+        fixture.path().join("articles"),
+        fixture.path().join("articles/schleife"),
+    )
+    .unwrap();
+    let snapshot = common::open(fixture.path()).unwrap();
+    assert_eq!(snapshot.articles.len(), 1);
+    assert_names(
+        &snapshot.problems[0].to_string(),
+        "articles/schleife: ",
+        "cannot read the folder",
+    );
+}
+
+#[test]
+fn a_jpg_that_is_no_image_is_not_published() {
+    let fixture = Fixture::new();
+    fixture.write("media/falsch-benannt.jpg", "<html>kein Bild</html>");
+    let snapshot = common::open(fixture.path()).unwrap();
+    assert!(!snapshot.documents.contains_key("media/falsch-benannt.jpg"));
+    assert!(snapshot.documents.contains_key("media/logo.png"));
+}

@@ -51,6 +51,19 @@ pub fn read(feeds_dir: &Path, path: &Path) -> Option<MediaFile> {
     let meta = file.metadata().ok()?;
     let mut head = Vec::with_capacity(64);
     (&mut file).take(64).read_to_end(&mut head).ok()?;
+    let claims_image = path.extension().is_some_and(|x| {
+        ["jpg", "jpeg", "png", "gif", "webp", "avif"]
+            .iter()
+            .any(|image| x.eq_ignore_ascii_case(image))
+    });
+    if claims_image && sniff_mime_type(&head).is_none() {
+        // A `.jpg` that is no image would reach readers as image/jpeg.
+        tracing::warn!(
+            "{}: not an image as its name says; not published",
+            path.display()
+        );
+        return None;
+    }
     let mut hasher = blake3::Hasher::new();
     hasher.update(&head);
     hasher.update_reader(&mut file).ok()?;

@@ -152,6 +152,8 @@ pub struct Library {
     scheduled: BTreeSet<ArticleId>,
     /// Why the content directory cannot be read now, if it cannot.
     unavailable: Option<String>,
+    /// Folders under `articles/` that could not be listed, as problems.
+    folder_problems: Mutex<Vec<Problem>>,
     /// Since when `articles/` has been found empty while records were
     /// published.
     empty_since: Option<std::time::Instant>,
@@ -184,6 +186,7 @@ impl Library {
             duplicates: BTreeSet::new(),
             scheduled: BTreeSet::new(),
             unavailable: None,
+            folder_problems: Mutex::default(),
             empty_since: None,
             media: HashMap::new(),
             store,
@@ -237,6 +240,7 @@ impl Library {
             duplicates: BTreeSet::new(),
             scheduled: BTreeSet::new(),
             unavailable: None,
+            folder_problems: Mutex::default(),
             empty_since: None,
             media: HashMap::new(),
             store,
@@ -379,10 +383,19 @@ impl Library {
             self.note_folder(&folder);
         }
         self.note_config();
+        // Records in a folder that cannot be listed keep their last version.
+        let unreadable: Vec<PathBuf> = self
+            .folder_problems
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(|p| p.path.clone())
+            .collect();
         let gone: Vec<PathBuf> = self
             .entries
             .keys()
             .filter(|path| !files.contains(*path))
+            .filter(|path| !unreadable.iter().any(|folder| path.starts_with(folder)))
             .cloned()
             .collect();
         changed |= self.remove_entries(gone, files.len());
@@ -786,13 +799,27 @@ impl Library {
     fn read_record(&self, path: &Path, config: &SiteConfig, good_before: Option<Good>) -> Entry {
         let full = self.dir.join(path);
         let stamp = Stamp::of(&full);
-        let parsed = std::fs::read(&full)
-            .map_err(|e| Problem {
+        let outside = match (full.canonicalize(), self.dir.canonicalize()) {
+            (Ok(real), Ok(root)) if !real.starts_with(&root) => Some(real),
+            _ => None,
+        };
+        let parsed = match outside {
+            Some(real) => Err(Problem {
+                path: path.to_path_buf(),
+                line: None,
+                kind: ProblemKind::RecordOutside(real.display().to_string()),
+            }),
+            None => Ok(()),
+        }
+        .and_then(|()| {
+            std::fs::read(&full).map_err(|e| Problem {
                 path: path.to_path_buf(),
                 line: None,
                 kind: ProblemKind::Unreadable(e.to_string()),
             })
-            .and_then(|bytes| record::parse(&self.dir, path, &bytes, config, Utc::now()));
+        });
+        let parsed =
+            parsed.and_then(|bytes| record::parse(&self.dir, path, &bytes, config, Utc::now()));
         match parsed {
             Ok(Record::Article {
                 article,
@@ -953,10 +980,30 @@ impl Library {
     }
 
     fn record_files_under(&self, root: &Path) -> HashSet<PathBuf> {
-        visible_files(root)
+        let mut unreadable = Vec::new();
+        let files = walk(root, &mut unreadable)
+            .into_iter()
             .filter_map(|path| path.strip_prefix(&self.dir).ok().map(Path::to_path_buf))
             .filter(|path| is_record_path(path))
-            .collect()
+            .collect();
+        let problems: Vec<Problem> = unreadable
+            .into_iter()
+            .map(|(path, error)| Problem {
+                path: path
+                    .strip_prefix(&self.dir)
+                    .map(Path::to_path_buf)
+                    .unwrap_or(path),
+                line: None,
+                kind: ProblemKind::UnreadableFolder(error),
+            })
+            .collect();
+        let mut known = self
+            .folder_problems
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        known.retain(|p| !self.dir.join(&p.path).starts_with(root));
+        known.extend(problems);
+        files
     }
 
     /// What is published, or the reason there is nothing (no usable
@@ -1001,6 +1048,13 @@ impl Library {
                 },
             }));
         }
+        problems.extend(
+            self.folder_problems
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .iter()
+                .cloned(),
+        );
         problems.sort_by(|a, b| a.path.cmp(&b.path).then(a.line.cmp(&b.line)));
         self.config_problem
             .iter()
@@ -1041,6 +1095,38 @@ fn program_hash() -> [u8; 16] {
         hash.copy_from_slice(&hasher.finalize().as_bytes()[..16]);
         hash
     })
+}
+
+/// Like [`visible_files`], and the folders that could not be listed
+/// (with the reason), which would otherwise hide their records silently.
+fn walk(root: &Path, unreadable: &mut Vec<(PathBuf, String)>) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let walker = walkdir::WalkDir::new(root)
+        .follow_links(true)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
+    for entry in walker {
+        match entry {
+            Ok(entry) if entry.file_type().is_file() => files.push(entry.into_path()),
+            Ok(_) => {}
+            Err(e) => {
+                // A missing articles/ is no error: it is simply empty.
+                if e.depth() > 0 || root.exists() {
+                    let path = e
+                        .path()
+                        .map(Path::to_path_buf)
+                        .unwrap_or_else(|| root.to_path_buf());
+                    let reason = e
+                        .io_error()
+                        .map(ToString::to_string)
+                        .unwrap_or_else(|| e.to_string());
+                    unreadable.push((path, reason));
+                }
+            }
+        }
+    }
+    files
 }
 
 /// Regular files under `root`, any depth, in name order, following

@@ -106,6 +106,15 @@ pub enum ProblemKind {
     /// `link` or a remote image that is not an absolute http(s) URL.
     #[error("`{0}` is not an absolute http(s) URL")]
     BadUrl(String),
+    /// A record file that is a symlink to somewhere outside the content
+    /// directory: only what lies in `feeds/` is published.
+    #[error(
+        "the record is a link to {0}, outside the content directory; copy the file in instead"
+    )]
+    RecordOutside(String),
+    /// A folder that cannot be listed: its records cannot be read.
+    #[error("cannot read the folder: {0}")]
+    UnreadableFolder(String),
     /// An image path with `..`, an absolute path or a symlink that escapes.
     #[error("image `{0}` leaves the content directory; put it under media/")]
     ImageOutside(String),
