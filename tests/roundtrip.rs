@@ -65,6 +65,13 @@ fn assert_common(entry: &Entry, format: &str) {
         "{format}"
     );
     assert!(content.contains("<figure>"), "{format}");
+    // A teaser made of the content's text starts with the article, and the
+    // caption stands apart from it (the figure follows the first paragraph).
+    assert!(
+        content.starts_with("<p>Heute wurde die erste Kooperationsvereinbarung"),
+        "{format}: {content}"
+    );
+    assert!(content.contains("</p>\n<figure>"), "{format}");
     assert!(content.contains("<figcaption>Oberbürgermeister Sören Kristensen während der Videokonferenz. <small>© Stadt Werdau</small></figcaption>"), "{format}: {content}");
     assert!(content.contains(r#"href="https://www.werdau.de/de/aktuelle-meldungen/modellprojekt-trouble-in-the-city-stark-ohne-drogen-startete-gestern-in-zwickau.html""#), "{format}");
     assert!(!content.contains("zurück zum Seitenanfang"), "{format}");

@@ -260,11 +260,11 @@ pub fn parse(
         Some(summary) if !summary.is_empty() => summary,
         _ => markdown::first_paragraph_text(&body),
     };
-    let mut content_html = image
-        .as_ref()
-        .map(markdown::figure_html)
-        .unwrap_or_default();
-    content_html.push_str(markdown::body_html(&body, &config.base_url).trim_end());
+    let body_html = markdown::body_html(&body, &config.base_url);
+    let content_html = match &image {
+        Some(image) => with_figure(body_html.trim_end(), &markdown::figure_html(image)),
+        None => body_html.trim_end().to_owned(),
+    };
 
     let article = Article {
         id,
@@ -347,6 +347,21 @@ fn resolve_image(
         credit,
     };
     Ok((image, Some(local.file)))
+}
+
+/// The body with the image's figure after its first paragraph (or first,
+/// when the body does not open with one): readers that make a teaser of
+/// the content's text then start with the article, not the caption.
+fn with_figure(body_html: &str, figure: &str) -> String {
+    const END: &str = "</p>";
+    match body_html.find(END) {
+        Some(at) if body_html.starts_with("<p>") => {
+            let split = at + END.len();
+            format!("{}\n{figure}{}", &body_html[..split], &body_html[split..])
+        }
+        _ if body_html.is_empty() => figure.to_owned(),
+        _ => format!("{figure}\n{body_html}"),
+    }
 }
 
 /// The limits of a record (listed in the README): beyond them a record is
