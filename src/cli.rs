@@ -214,6 +214,11 @@ fn check(feeds: &Path) -> ExitCode {
     for problem in &problems {
         println!("{}", problem.in_dir(feeds));
     }
+    if let Ok(index) = library.index() {
+        for warning in crate::content::config::legal_warnings(index.config()) {
+            eprintln!("{}", feeds.join(warning).display());
+        }
+    }
     print_scheduled(&library, feeds, "published then by `serve`");
     eprintln!(
         "{} records, {} problems",

@@ -185,6 +185,41 @@ pub struct SiteConfig {
     pub hub: Option<String>,
     /// `Cache-Control: max-age` for documents, in seconds.
     pub max_age: u32,
+    /// What every page's footer links to.
+    pub footer: Footer,
+    /// The pages' accent colour, `#rrggbb`.
+    pub color: String,
+}
+
+/// The footer of every page: the town's main site, the legal pages a
+/// public body must link, and the press contact (with `SiteConfig::email`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Footer {
+    /// The town's main website.
+    pub homepage: Option<String>,
+    /// Impressum (§ 5 DDG).
+    pub impressum: Option<String>,
+    /// Datenschutzerklärung (GDPR Art. 13).
+    pub datenschutz: Option<String>,
+    /// Erklärung zur Barrierefreiheit (EU Directive 2016/2102).
+    pub barrierefreiheit: Option<String>,
+    /// Press telephone number.
+    pub phone: Option<String>,
+}
+
+impl Footer {
+    /// The footer's links that are set, with their German labels, in order.
+    pub fn links(&self) -> Vec<(&'static str, &str)> {
+        [
+            ("Zur Website der Stadt", &self.homepage),
+            ("Impressum", &self.impressum),
+            ("Datenschutz", &self.datenschutz),
+            ("Barrierefreiheit", &self.barrierefreiheit),
+        ]
+        .into_iter()
+        .filter_map(|(label, url)| url.as_deref().map(|url| (label, url)))
+        .collect()
+    }
 }
 
 impl SiteConfig {

@@ -212,3 +212,36 @@ fn build_leaves_unchanged_files_untouched() {
         "files the site does not produce are left alone"
     );
 }
+
+#[test]
+fn every_page_links_the_legal_pages_and_check_warns_without_them() {
+    let (site, _) = common::publish_dir(&common::shipped_feeds());
+    let mut pages = 0;
+    for (path, document) in &site.documents {
+        if !path.ends_with(".html") {
+            continue;
+        }
+        let html = String::from_utf8_lossy(&document.body);
+        for link in [
+            r#"<a href="https://www.werdau.de/impressum">Impressum</a>"#,
+            r#"<a href="https://www.werdau.de/datenschutz">Datenschutz</a>"#,
+            r#"<a href="https://www.werdau.de/barrierefreiheit">Barrierefreiheit</a>"#,
+            r#"<a href="mailto:presse@werdau.de">"#,
+        ] {
+            assert!(html.contains(link), "{path} lacks {link}");
+        }
+        pages += 1;
+    }
+    assert!(pages > 20, "{pages} pages");
+
+    // A site.toml without them: check warns, and still succeeds.
+    let fixture = common::Fixture::new();
+    fixture.record("a.md", &common::good_record("Meldung", "11.01.2022"));
+    let (code, _, stderr) = stadtfeed(&["check", "--feeds", fixture.path().to_str().unwrap()]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("site.toml: Warnung: `impressum` fehlt"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("`barrierefreiheit` fehlt"), "{stderr}");
+}

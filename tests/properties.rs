@@ -23,6 +23,8 @@ fn config() -> SiteConfig {
         items_per_page: 50,
         hub: None,
         max_age: 300,
+        footer: Default::default(),
+        color: "#0b5394".into(),
     }
 }
 

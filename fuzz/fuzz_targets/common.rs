@@ -16,6 +16,8 @@ pub fn config() -> SiteConfig {
         items_per_page: 5,
         hub: None,
         max_age: 300,
+        footer: Default::default(),
+        color: "#0b5394".into(),
     }
 }
 

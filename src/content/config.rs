@@ -8,7 +8,7 @@ use toml::Spanned;
 use super::image;
 use super::problem::{line_of, Problem, ProblemKind};
 use super::text::plain_line;
-use crate::model::{Logo, SiteConfig};
+use crate::model::{Footer, Logo, SiteConfig};
 
 /// The name of the file, relative to the content directory.
 pub const FILE_NAME: &str = "site.toml";
@@ -28,6 +28,37 @@ struct SiteFile {
     items: Option<Spanned<usize>>,
     hub: Option<Spanned<String>>,
     max_age: Option<u32>,
+    homepage: Option<Spanned<String>>,
+    impressum: Option<Spanned<String>>,
+    datenschutz: Option<Spanned<String>>,
+    barrierefreiheit: Option<Spanned<String>>,
+    phone: Option<String>,
+    color: Option<Spanned<String>>,
+}
+
+/// The accent colour of the pages when `site.toml` names none: a calm
+/// blue with enough contrast on white (7.9:1) for links.
+pub const DEFAULT_COLOR: &str = "#0b5394";
+
+/// What a public body's pages must link to and `site.toml` does not name
+/// (§ 5 DDG, GDPR Art. 13, EU Directive 2016/2102): said by `check` and
+/// at start, never refused.
+pub fn legal_warnings(config: &SiteConfig) -> Vec<String> {
+    [
+        ("impressum", &config.footer.impressum, "das Impressum (§ 5 DDG)"),
+        ("datenschutz", &config.footer.datenschutz, "die Datenschutzerklärung (Art. 13 DSGVO)"),
+        (
+            "barrierefreiheit",
+            &config.footer.barrierefreiheit,
+            "die Erklärung zur Barrierefreiheit (Richtlinie (EU) 2016/2102)",
+        ),
+    ]
+    .into_iter()
+    .filter(|(_, value, _)| value.is_none())
+    .map(|(key, _, what)| {
+        format!("{FILE_NAME}: Warnung: `{key}` fehlt; eine Behörde muss auf jeder Seite auf {what} verlinken, z. B. {key} = \"https://www.werdau.de/{key}\"")
+    })
+    .collect()
 }
 
 /// Reads and checks `feeds_dir/site.toml`.
@@ -127,7 +158,43 @@ pub fn load(feeds_dir: &Path) -> Result<SiteConfig, Problem> {
             })
         }
     };
+    let link = |field: Option<Spanned<String>>| -> Result<Option<String>, Problem> {
+        match field {
+            None => Ok(None),
+            Some(url) => {
+                let text = url.get_ref().trim().to_owned();
+                if image::is_remote(&text) && url::Url::parse(&text).is_ok() {
+                    Ok(Some(text))
+                } else {
+                    Err(problem(at(url.span()), ProblemKind::BadUrl(text)))
+                }
+            }
+        }
+    };
+    let footer = Footer {
+        homepage: link(file.homepage)?,
+        impressum: link(file.impressum)?,
+        datenschutz: link(file.datenschutz)?,
+        barrierefreiheit: link(file.barrierefreiheit)?,
+        phone: file.phone.map(clean).filter(|p| !p.is_empty()),
+    };
+    let color = match file.color {
+        None => DEFAULT_COLOR.to_owned(),
+        Some(color) => {
+            let text = color.get_ref().trim();
+            let hex = text.strip_prefix('#').unwrap_or_default();
+            if hex.len() != 6 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+                return Err(problem(
+                    at(color.span()),
+                    ProblemKind::Config(format!("color `{text}` is not a colour like \"#0b5394\"")),
+                ));
+            }
+            text.to_ascii_lowercase()
+        }
+    };
     Ok(SiteConfig {
+        footer,
+        color,
         description: file.description.map(clean).unwrap_or_else(|| title.clone()),
         author: file.author.map(clean).unwrap_or_else(|| title.clone()),
         title,

@@ -49,6 +49,7 @@ struct PageLink {
 #[derive(Template)]
 #[template(path = "list.html")]
 struct ListPage<'a> {
+    site: &'a SiteConfig,
     root: &'a str,
     site_title: &'a str,
     title: &'a str,
@@ -64,6 +65,7 @@ struct ListPage<'a> {
 #[derive(Template)]
 #[template(path = "archive.html")]
 struct ArchiveIndexPage<'a> {
+    site: &'a SiteConfig,
     root: &'a str,
     site_title: &'a str,
     title: &'a str,
@@ -75,6 +77,7 @@ struct ArchiveIndexPage<'a> {
 #[derive(Template)]
 #[template(path = "month.html")]
 struct MonthPage<'a> {
+    site: &'a SiteConfig,
     root: &'a str,
     site_title: &'a str,
     title: &'a str,
@@ -91,6 +94,7 @@ struct MonthPage<'a> {
 #[derive(Template)]
 #[template(path = "article.html")]
 struct ArticlePage<'a> {
+    site: &'a SiteConfig,
     root: &'a str,
     site_title: &'a str,
     title: &'a str,
@@ -109,6 +113,7 @@ struct ArticlePage<'a> {
 #[derive(Template)]
 #[template(path = "not_found.html")]
 struct NotFoundPage<'a> {
+    site: &'a SiteConfig,
     root: &'a str,
     site_title: &'a str,
 }
@@ -176,6 +181,7 @@ pub fn front_page(
 ) -> Vec<u8> {
     let root = root_of(path);
     let page = ListPage {
+        site: config,
         root: &root,
         site_title: &config.title,
         title: &plan.title,
@@ -205,6 +211,7 @@ pub fn archive_index_page(config: &SiteConfig, plan: &ArchiveIndexPlan, path: &s
         }
     }
     let page = ArchiveIndexPage {
+        site: config,
         root: &root,
         site_title: &config.title,
         title: &plan.title,
@@ -244,6 +251,7 @@ pub fn month_page(
         })
         .collect();
     let page = MonthPage {
+        site: config,
         root: &root,
         site_title: &config.title,
         title: &plan.title,
@@ -266,6 +274,7 @@ pub fn month_page(
 pub fn article_page(config: &SiteConfig, article: &Article) -> Vec<u8> {
     let root = "../../";
     let page = ArticlePage {
+        site: config,
         root,
         site_title: &config.title,
         title: &article.title,
@@ -297,6 +306,7 @@ pub fn not_found_page(config: &SiteConfig) -> Vec<u8> {
     let root = format!("{}/", config.base_url);
     into_bytes(
         NotFoundPage {
+            site: config,
             root: &root,
             site_title: &config.title,
         }

@@ -99,6 +99,9 @@ impl Publisher {
         };
         store.compact(&library.live_articles());
         let index = library.index()?;
+        for warning in crate::content::config::legal_warnings(index.config()) {
+            tracing::warn!("{}", feeds_dir.join(warning).display());
+        }
         let cache = document_cache(cache_mb);
         let loaded = now_rfc3339();
         let health = health(&library, index.len(), &loaded);
