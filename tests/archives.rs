@@ -388,3 +388,45 @@ fn a_build_killed_at_any_moment_leaves_every_file_whole() {
         assert_eq!(done.get(path), Some(bytes), "{path}");
     }
 }
+
+#[test]
+fn the_sitemap_lists_every_article_and_page_and_robots_names_it() {
+    let fixture = small_fixture(120);
+    let site = common::open(fixture.path()).unwrap();
+    let text = |path: &str| String::from_utf8(site.documents[path].body.to_vec()).unwrap();
+    assert!(text("robots.txt").contains("Sitemap: https://www.teststadt.de/feeds/sitemap.xml"));
+    let locs = |xml: &str| -> Vec<String> {
+        xml.split("<loc>")
+            .skip(1)
+            .map(|rest| rest.split("</loc>").next().unwrap().to_owned())
+            .collect()
+    };
+    let mut listed = BTreeSet::new();
+    let index = text("sitemap.xml");
+    assert!(index.contains("<sitemapindex"));
+    for part in locs(&index) {
+        let part = part
+            .strip_prefix("https://www.teststadt.de/feeds/")
+            .unwrap();
+        let xml = text(part);
+        assert!(
+            xml.contains("<urlset") && xml.contains("<lastmod>"),
+            "{part}"
+        );
+        listed.extend(locs(&xml));
+    }
+    for article in &site.articles {
+        let url = format!("https://www.teststadt.de/feeds/artikel/{}/", article.id);
+        assert!(listed.contains(&url), "{url} missing from the sitemap");
+    }
+    for page in [
+        "",
+        "archiv/",
+        "archiv/2024/03/",
+        "kategorie/kultur/",
+        "kategorie/kultur/archiv/",
+    ] {
+        let url = format!("https://www.teststadt.de/feeds/{page}");
+        assert!(listed.contains(&url), "{url} missing from the sitemap");
+    }
+}

@@ -24,7 +24,7 @@ fn shipped_documents_match_golden_files() {
     if update {
         let changed = site.documents.iter().any(|(path, document)| {
             !path.starts_with("media/")
-                && std::fs::read(golden.join(path)).ok().as_deref() != Some(&document.body[..])
+                && std::fs::read(golden.join(path)).is_ok_and(|old| old[..] != document.body[..])
         });
         assert!(
             !changed || recorded != RENDERER_REVISION,

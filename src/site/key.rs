@@ -39,8 +39,26 @@ pub enum DocKey {
     Opml,
     /// The page for unknown paths (`404.html`, for static hosts).
     NotFound,
+    /// A sitemap for search engines (sitemaps.org).
+    Sitemap(SitemapPart),
+    /// `robots.txt`, naming the sitemap.
+    Robots,
     /// A file under `media/`, by its URL path.
     Media(String),
+}
+
+/// The parts of the sitemap: an index naming the others, one of every
+/// page but articles, and one of the article pages of each year (at most
+/// 50 000 URLs each as long as a town publishes fewer a year), so that a
+/// new article changes only its year's part and the index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub enum SitemapPart {
+    /// `sitemap.xml`: the sitemap index.
+    Index,
+    /// `sitemap-seiten.xml`: front, category, archive and month pages.
+    Pages,
+    /// `sitemap-artikel-YYYY.xml`: the article pages of one year.
+    Year(i32),
 }
 
 /// Where a request path leads.
@@ -72,6 +90,10 @@ impl DocKey {
             DocKey::Article(id) => format!("artikel/{id}/index.html"),
             DocKey::Opml => "feeds.opml".to_owned(),
             DocKey::NotFound => "404.html".to_owned(),
+            DocKey::Sitemap(SitemapPart::Index) => "sitemap.xml".to_owned(),
+            DocKey::Sitemap(SitemapPart::Pages) => "sitemap-seiten.xml".to_owned(),
+            DocKey::Sitemap(SitemapPart::Year(year)) => format!("sitemap-artikel-{year}.xml"),
+            DocKey::Robots => "robots.txt".to_owned(),
             DocKey::Media(path) => path.clone(),
         }
     }
@@ -155,7 +177,19 @@ fn parse(path: &str) -> Option<DocKey> {
     match path {
         "feeds.opml" => return Some(DocKey::Opml),
         "404.html" => return Some(DocKey::NotFound),
+        "sitemap.xml" => return Some(DocKey::Sitemap(SitemapPart::Index)),
+        "sitemap-seiten.xml" => return Some(DocKey::Sitemap(SitemapPart::Pages)),
+        "robots.txt" => return Some(DocKey::Robots),
         _ => {}
+    }
+    if let Some(year) = path
+        .strip_prefix("sitemap-artikel-")
+        .and_then(|rest| rest.strip_suffix(".xml"))
+    {
+        return (year.len() == 4)
+            .then(|| year.parse().ok())
+            .flatten()
+            .map(|year| DocKey::Sitemap(SitemapPart::Year(year)));
     }
     let (scope, rest) = parse_scope(path)?;
     if rest == "index.html" {
@@ -244,6 +278,10 @@ mod tests {
             DocKey::Article(ArticleId::new("2022-asskomm").unwrap()),
             DocKey::Opml,
             DocKey::NotFound,
+            DocKey::Sitemap(SitemapPart::Index),
+            DocKey::Sitemap(SitemapPart::Pages),
+            DocKey::Sitemap(SitemapPart::Year(2024)),
+            DocKey::Robots,
             DocKey::Media("media/2022/bild.jpg".to_owned()),
         ];
         for key in keys {

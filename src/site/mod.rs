@@ -14,7 +14,7 @@ use crate::content::store::ArticleStore;
 use crate::index::{ArchivePart, Index, Scope};
 use crate::model::Article;
 use crate::render::{self, html, FeedDoc, Format};
-use key::DocKey;
+use key::{DocKey, SitemapPart};
 use plan::{FeedPlan, Plan};
 
 /// `Content-Type` of a feed format.
@@ -30,12 +30,18 @@ pub fn content_type(format: Format) -> &'static str {
 pub const HTML: &str = "text/html; charset=utf-8";
 /// `Content-Type` of the OPML list.
 pub const OPML: &str = "text/x-opml; charset=utf-8";
+/// `Content-Type` of sitemaps.
+pub const XML: &str = "application/xml; charset=utf-8";
+/// `Content-Type` of `robots.txt`.
+pub const TEXT: &str = "text/plain; charset=utf-8";
 
 /// The `Content-Type` of a planned document.
 pub fn content_type_of(plan: &Plan) -> &str {
     match plan {
         Plan::Feed(feed) => content_type(feed.format),
         Plan::Opml { .. } => OPML,
+        Plan::Sitemap { .. } => XML,
+        Plan::Robots => TEXT,
         Plan::Media(file) => &file.content_type,
         _ => HTML,
     }
@@ -88,6 +94,11 @@ pub fn render(
         },
         Plan::Opml { categories } => render::opml::render(config, plan.updated(index), categories),
         Plan::NotFound => html::not_found_page(config),
+        Plan::Sitemap {
+            index: is_index,
+            urls,
+        } => render::sitemap::render(config, *is_index, urls),
+        Plan::Robots => render::sitemap::robots(config),
         Plan::Media(file) => {
             return std::fs::read(&file.file)
                 .map(Bytes::from)
@@ -197,6 +208,18 @@ pub fn all_keys(index: &Index) -> Vec<DocKey> {
         }
     }
     keys.push(DocKey::NotFound);
+    keys.push(DocKey::Robots);
+    if let Some(site) = index.feed(&Scope::Site) {
+        let mut years: Vec<i32> = site.months().map(|(m, _)| m.year).collect();
+        years.dedup();
+        keys.extend(
+            years
+                .into_iter()
+                .map(|y| DocKey::Sitemap(SitemapPart::Year(y))),
+        );
+        keys.push(DocKey::Sitemap(SitemapPart::Pages));
+        keys.push(DocKey::Sitemap(SitemapPart::Index));
+    }
     keys.push(DocKey::Opml);
     // Category scopes before the site, so the start page comes last.
     for scope in scopes.iter().rev() {

@@ -6,7 +6,7 @@
 use chrono::{DateTime, FixedOffset, Utc};
 use serde::Serialize;
 
-use super::key::DocKey;
+use super::key::{DocKey, SitemapPart};
 use crate::content::store::ArticleHash;
 use crate::index::{ArchivePart, Index, Month, Scope};
 use crate::model::{ArticleId, Category, MediaFile};
@@ -117,6 +117,15 @@ pub enum Plan {
     },
     /// The "not found" page.
     NotFound,
+    /// A sitemap: its URLs (paths under `base_url`) with their last change.
+    Sitemap {
+        /// Whether this is the index of the other parts.
+        index: bool,
+        /// Paths and when they last changed (from the records).
+        urls: Vec<(String, DateTime<FixedOffset>)>,
+    },
+    /// `robots.txt`.
+    Robots,
     /// A file under `media/`.
     Media(MediaFile),
 }
@@ -211,6 +220,8 @@ impl Plan {
                 categories: categories(index),
             },
             DocKey::NotFound => Plan::NotFound,
+            DocKey::Robots => Plan::Robots,
+            DocKey::Sitemap(part) => sitemap(index, *part)?,
             DocKey::Media(path) => Plan::Media(MediaFile::clone(index.media(path)?)),
         })
     }
@@ -248,13 +259,17 @@ impl Plan {
     /// whole site's for documents that show none.
     pub fn updated(&self, index: &Index) -> DateTime<FixedOffset> {
         match self {
-            Plan::ArchiveIndex(_) | Plan::Opml { .. } | Plan::NotFound | Plan::Media(_) => index
-                .newest_change(
-                    index
-                        .feed(&Scope::Site)
-                        .into_iter()
-                        .flat_map(|f| f.newest(1)),
-                ),
+            Plan::ArchiveIndex(_)
+            | Plan::Opml { .. }
+            | Plan::NotFound
+            | Plan::Media(_)
+            | Plan::Sitemap { .. }
+            | Plan::Robots => index.newest_change(
+                index
+                    .feed(&Scope::Site)
+                    .into_iter()
+                    .flat_map(|f| f.newest(1)),
+            ),
             _ => index.newest_change(self.members().iter().map(|m| &m.id)),
         }
     }
@@ -305,6 +320,67 @@ impl Plan {
             format!("public, max-age={}", index.config().max_age)
         }
     }
+}
+
+/// The URLs of one sitemap part with their last change; `None` for a
+/// year without articles.
+fn sitemap(index: &Index, part: SitemapPart) -> Option<Plan> {
+    let site = index.feed(&Scope::Site)?;
+    let years: Vec<i32> = {
+        let mut years: Vec<i32> = site.months().map(|(m, _)| m.year).collect();
+        years.dedup();
+        years
+    };
+    let newest_of = |ids: &mut dyn Iterator<Item = &ArticleId>| index.newest_change(ids);
+    let urls = match part {
+        SitemapPart::Index => {
+            let mut urls = vec![(
+                DocKey::Sitemap(SitemapPart::Pages).path(),
+                newest_of(&mut site.newest(1)),
+            )];
+            for year in years.iter().rev() {
+                let newest = (1..=12)
+                    .rev()
+                    .flat_map(|month| site.month(Month { year: *year, month }))
+                    .filter_map(|id| index.get(id))
+                    .map(|s| s.last_change())
+                    .max()?;
+                urls.push((DocKey::Sitemap(SitemapPart::Year(*year)).path(), newest));
+            }
+            return Some(Plan::Sitemap { index: true, urls });
+        }
+        SitemapPart::Pages => {
+            let mut urls = Vec::new();
+            for scope in index.scopes() {
+                let Some(feed) = index.feed(scope) else {
+                    continue;
+                };
+                if feed.is_empty() {
+                    continue;
+                }
+                let newest = newest_of(&mut feed.newest(1));
+                urls.push((DocKey::FrontPage(scope.clone()).link_path(), newest));
+                urls.push((DocKey::ArchiveIndex(scope.clone()).link_path(), newest));
+                for (month, _) in feed.months().rev() {
+                    let changed = newest_of(&mut feed.month(month));
+                    urls.push((DocKey::MonthPage(scope.clone(), month).link_path(), changed));
+                }
+            }
+            urls
+        }
+        SitemapPart::Year(year) => {
+            if !years.contains(&year) {
+                return None;
+            }
+            (1..=12)
+                .rev()
+                .flat_map(|month| site.month(Month { year, month }))
+                .filter_map(|id| index.get(id))
+                .map(|s| (DocKey::Article(s.id.clone()).link_path(), s.last_change()))
+                .collect()
+        }
+    };
+    Some(Plan::Sitemap { index: false, urls })
 }
 
 fn members<'a>(index: &Index, ids: impl IntoIterator<Item = &'a ArticleId>) -> Vec<Member> {
