@@ -245,3 +245,18 @@ fn every_page_links_the_legal_pages_and_check_warns_without_them() {
     );
     assert!(stderr.contains("`barrierefreiheit` fehlt"), "{stderr}");
 }
+
+#[test]
+fn the_subscribe_page_offers_every_feed_and_every_page_leads_there() {
+    let (site, _) = common::publish_dir(&common::shipped_feeds());
+    let page = common::text(&site, "abonnieren/index.html");
+    for slug in ["", "kategorie/kultur/", "kategorie/jugend-soziales/"] {
+        let url = format!("https://www.werdau.de/feeds/{slug}feed.rss");
+        assert!(page.contains(&format!("value=\"{url}\"")), "{url}");
+    }
+    assert!(page.contains("https://feedly.com/i/subscription/feed/https%3A%2F%2Fwww%2Ewerdau%2Ede%2Ffeeds%2Ffeed%2Erss"));
+    assert!(page.contains("OPML"));
+    assert!(common::text(&site, "index.html").contains(r##"href="abonnieren/#alle""##));
+    assert!(common::text(&site, "kategorie/kultur/index.html")
+        .contains(r##"href="../../abonnieren/#kultur""##));
+}

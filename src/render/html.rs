@@ -60,6 +60,7 @@ struct ListPage<'a> {
     categories: &'a [Category],
     articles: Vec<ListEntry<'a>>,
     archive_href: String,
+    subscribe_href: String,
 }
 
 #[derive(Template)]
@@ -108,6 +109,30 @@ struct ArticlePage<'a> {
     content_html: &'a str,
     categories: &'a [Category],
     external_link: Option<&'a str>,
+}
+
+/// One feed on the subscribe page, with one-click links into web readers.
+struct Subscription {
+    anchor: String,
+    name: String,
+    url: String,
+    feedly: String,
+    inoreader: String,
+    newsblur: String,
+    atom: String,
+    json: String,
+}
+
+#[derive(Template)]
+#[template(path = "abonnieren.html")]
+struct SubscribePage<'a> {
+    site: &'a SiteConfig,
+    root: &'a str,
+    site_title: &'a str,
+    canonical: String,
+    feeds: Vec<FeedLink>,
+    subscriptions: Vec<Subscription>,
+    opml: String,
 }
 
 #[derive(Template)]
@@ -195,6 +220,14 @@ pub fn front_page(
             "{root}{}",
             DocKey::ArchiveIndex(plan.scope.clone()).link_path()
         ),
+        subscribe_href: format!(
+            "{root}{}#{}",
+            DocKey::Subscribe.link_path(),
+            match &plan.scope {
+                Scope::Site => "alle".to_owned(),
+                Scope::Category(slug) => slug.to_string(),
+            }
+        ),
     };
     into_bytes(page.render())
 }
@@ -266,6 +299,56 @@ pub fn month_page(
             "{root}{}",
             DocKey::ArchiveIndex(plan.scope.clone()).link_path()
         ),
+    };
+    into_bytes(page.render())
+}
+
+/// `/abonnieren/`: what a feed is, every feed's address to copy, and
+/// one-click links into the common web readers.
+pub fn subscribe_page(config: &SiteConfig, categories: &[Category], path: &str) -> Vec<u8> {
+    use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
+    let root = root_of(path);
+    let feed_url = |scope: &Scope, format| {
+        config.url(
+            &DocKey::Feed {
+                scope: scope.clone(),
+                format,
+            }
+            .path(),
+        )
+    };
+    let subscription = |scope: Scope, name: String| {
+        let url = feed_url(&scope, Format::Rss);
+        let encoded = utf8_percent_encode(&url, NON_ALPHANUMERIC).to_string();
+        Subscription {
+            anchor: match &scope {
+                Scope::Site => "alle".to_owned(),
+                Scope::Category(slug) => slug.to_string(),
+            },
+            name,
+            feedly: format!("https://feedly.com/i/subscription/feed/{encoded}"),
+            inoreader: format!("https://www.inoreader.com/?add_feed={encoded}"),
+            newsblur: format!("https://www.newsblur.com/?url={encoded}"),
+            atom: feed_url(&scope, Format::Atom),
+            json: feed_url(&scope, Format::Json),
+            url,
+        }
+    };
+    let subscriptions = std::iter::once(subscription(Scope::Site, "Alle Meldungen".to_owned()))
+        .chain(
+            categories
+                .iter()
+                .map(|c| subscription(Scope::Category(c.slug.clone()), format!("Nur {}", c.name))),
+        )
+        .collect();
+    let page = SubscribePage {
+        site: config,
+        root: &root,
+        site_title: &config.title,
+        canonical: config.url(&DocKey::Subscribe.link_path()),
+        feeds: feed_links(&Scope::Site, &root),
+        subscriptions,
+        opml: config.url("feeds.opml"),
     };
     into_bytes(page.render())
 }

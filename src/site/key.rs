@@ -43,6 +43,8 @@ pub enum DocKey {
     Sitemap(SitemapPart),
     /// `robots.txt`, naming the sitemap.
     Robots,
+    /// `/abonnieren/`: how to subscribe, for people new to feeds.
+    Subscribe,
     /// A file under `media/`, by its URL path.
     Media(String),
 }
@@ -94,6 +96,7 @@ impl DocKey {
             DocKey::Sitemap(SitemapPart::Pages) => "sitemap-seiten.xml".to_owned(),
             DocKey::Sitemap(SitemapPart::Year(year)) => format!("sitemap-artikel-{year}.xml"),
             DocKey::Robots => "robots.txt".to_owned(),
+            DocKey::Subscribe => "abonnieren/index.html".to_owned(),
             DocKey::Media(path) => path.clone(),
         }
     }
@@ -180,6 +183,7 @@ fn parse(path: &str) -> Option<DocKey> {
         "sitemap.xml" => return Some(DocKey::Sitemap(SitemapPart::Index)),
         "sitemap-seiten.xml" => return Some(DocKey::Sitemap(SitemapPart::Pages)),
         "robots.txt" => return Some(DocKey::Robots),
+        "abonnieren/index.html" => return Some(DocKey::Subscribe),
         _ => {}
     }
     if let Some(year) = path
@@ -282,6 +286,7 @@ mod tests {
             DocKey::Sitemap(SitemapPart::Pages),
             DocKey::Sitemap(SitemapPart::Year(2024)),
             DocKey::Robots,
+            DocKey::Subscribe,
             DocKey::Media("media/2022/bild.jpg".to_owned()),
         ];
         for key in keys {

@@ -99,6 +99,7 @@ pub fn render(
             urls,
         } => render::sitemap::render(config, *is_index, urls),
         Plan::Robots => render::sitemap::robots(config),
+        Plan::Subscribe { categories } => html::subscribe_page(config, categories, &path),
         Plan::Media(file) => {
             return std::fs::read(&file.file)
                 .map(Bytes::from)
@@ -209,6 +210,7 @@ pub fn all_keys(index: &Index) -> Vec<DocKey> {
     }
     keys.push(DocKey::NotFound);
     keys.push(DocKey::Robots);
+    keys.push(DocKey::Subscribe);
     if let Some(site) = index.feed(&Scope::Site) {
         let mut years: Vec<i32> = site.months().map(|(m, _)| m.year).collect();
         years.dedup();

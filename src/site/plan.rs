@@ -14,7 +14,7 @@ use crate::render::Format;
 
 /// Bump when a renderer or template changes its output for the same input,
 /// so that ETags change with the bytes (the golden test reminds you).
-pub const RENDERER_REVISION: u32 = 6;
+pub const RENDERER_REVISION: u32 = 7;
 
 /// `Cache-Control` of documents that stay as they are: archives of earlier
 /// months, and images.
@@ -126,6 +126,11 @@ pub enum Plan {
     },
     /// `robots.txt`.
     Robots,
+    /// How to subscribe to every feed.
+    Subscribe {
+        /// Every category, by slug.
+        categories: Vec<Category>,
+    },
     /// A file under `media/`.
     Media(MediaFile),
 }
@@ -221,6 +226,9 @@ impl Plan {
             },
             DocKey::NotFound => Plan::NotFound,
             DocKey::Robots => Plan::Robots,
+            DocKey::Subscribe => Plan::Subscribe {
+                categories: categories(index),
+            },
             DocKey::Sitemap(part) => sitemap(index, *part)?,
             DocKey::Media(path) => Plan::Media(MediaFile::clone(index.media(path)?)),
         })
@@ -264,6 +272,7 @@ impl Plan {
             | Plan::NotFound
             | Plan::Media(_)
             | Plan::Sitemap { .. }
+            | Plan::Subscribe { .. }
             | Plan::Robots => index.newest_change(
                 index
                     .feed(&Scope::Site)
