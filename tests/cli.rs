@@ -260,3 +260,49 @@ fn the_subscribe_page_offers_every_feed_and_every_page_leads_there() {
     assert!(common::text(&site, "kategorie/kultur/index.html")
         .contains(r##"href="../../abonnieren/#kultur""##));
 }
+
+#[test]
+fn article_pages_carry_link_previews_and_news_article_data() {
+    let (site, _) = common::publish_dir(&common::shipped_feeds());
+    let page = common::text(&site, "artikel/2022-asskomm-werdau/index.html");
+    for tag in [
+        r#"<meta property="og:type" content="article">"#,
+        r#"<meta property="og:locale" content="de_DE">"#,
+        r#"<meta property="og:image" content="https://www.werdau.de/feeds/media/2022/werdau-videokonferenz.jpg">"#,
+        r#"<meta property="og:image:width" content="640">"#,
+        r#"<meta name="twitter:card" content="summary_large_image">"#,
+        r#"<meta property="article:published_time" content="2022-01-11T00:00:00+01:00">"#,
+        r#"<link rel="icon" href="../../favicon.ico">"#,
+    ] {
+        assert!(page.contains(tag), "{tag}");
+    }
+    let description = page
+        .split(r#"<meta name="description" content=""#)
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap();
+    assert!(description.chars().count() <= 160, "{description}");
+    assert!(page.contains(
+        r#"<link rel="canonical" href="https://www.werdau.de/feeds/artikel/2022-asskomm-werdau/">"#
+    ));
+    // A record with a link names the town's original as canonical.
+    let linked = common::text(&site, "artikel/2021-06-24-trouble-in-the-city/index.html");
+    assert!(linked.contains(r#"<link rel="canonical" href="https://www.werdau.de/de/"#));
+    let json = page
+        .split(r#"<script type="application/ld+json">"#)
+        .nth(1)
+        .and_then(|rest| rest.split("</script>").next())
+        .unwrap();
+    let data: serde_json::Value = serde_json::from_str(json).unwrap();
+    assert_eq!(data["@type"], "NewsArticle");
+    assert_eq!(
+        data["headline"],
+        "Als erste Stadt 2022: Werdau wird Teil des »ASSKomm«-Netzwerkes"
+    );
+    assert_eq!(data["datePublished"], "2022-01-11T00:00:00+01:00");
+    assert!(data["publisher"]["logo"]["url"]
+        .as_str()
+        .unwrap()
+        .ends_with("media/logo.png"));
+    assert!(site.documents.contains_key("favicon.ico"));
+}

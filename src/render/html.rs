@@ -99,7 +99,6 @@ struct ArticlePage<'a> {
     root: &'a str,
     site_title: &'a str,
     title: &'a str,
-    summary: &'a str,
     canonical: String,
     feeds: Vec<FeedLink>,
     published_iso: String,
@@ -109,6 +108,12 @@ struct ArticlePage<'a> {
     content_html: &'a str,
     categories: &'a [Category],
     external_link: Option<&'a str>,
+    description: String,
+    page_url: String,
+    modified_iso: String,
+    image: Option<&'a crate::model::Image>,
+    section: Option<&'a str>,
+    json_ld: String,
 }
 
 /// One feed on the subscribe page, with one-click links into web readers.
@@ -361,8 +366,7 @@ pub fn article_page(config: &SiteConfig, article: &Article) -> Vec<u8> {
         root,
         site_title: &config.title,
         title: &article.title,
-        summary: &article.summary,
-        canonical: config.article_url(&article.id),
+        canonical: article.link(config),
         feeds: feed_links(&Scope::Site, root),
         published_iso: rfc3339(&article.published),
         date_line: date_line(&article.published),
@@ -371,8 +375,58 @@ pub fn article_page(config: &SiteConfig, article: &Article) -> Vec<u8> {
         content_html: &site_relative(&article.content_html, config, root),
         categories: &article.categories,
         external_link: article.external_link.as_deref(),
+        description: meta_description(&article.summary),
+        page_url: config.article_url(&article.id),
+        modified_iso: rfc3339(&article.last_change()),
+        image: article.image.as_ref(),
+        section: article.categories.first().map(|c| &*c.name),
+        json_ld: news_article(config, article),
     };
     into_bytes(page.render())
+}
+
+/// A `<meta name="description">` of at most 160 characters: the summary,
+/// cut at a word with "…" when longer.
+fn meta_description(summary: &str) -> String {
+    const MAX: usize = 160;
+    if summary.chars().count() <= MAX {
+        return summary.to_owned();
+    }
+    let cut: String = summary.chars().take(MAX - 1).collect();
+    let at_word = cut.rfind(' ').map_or(cut.as_str(), |i| &cut[..i]);
+    format!("{}…", at_word.trim_end_matches([',', '.', ';', ':', ' ']))
+}
+
+/// The schema.org `NewsArticle` of an article as JSON-LD, safe inside a
+/// `<script>` element (`<`, `>` and `&` as JSON escapes).
+fn news_article(config: &SiteConfig, article: &Article) -> String {
+    let mut value = serde_json::json!({
+        "@context": "https://schema.org",
+        "@type": "NewsArticle",
+        "headline": article.title,
+        "description": article.summary,
+        "url": article.link(config),
+        "mainEntityOfPage": config.article_url(&article.id),
+        "datePublished": rfc3339(&article.published),
+        "dateModified": rfc3339(&article.last_change()),
+        "inLanguage": config.language,
+        "author": { "@type": "Organization", "name": article.author },
+        "publisher": {
+            "@type": "Organization",
+            "name": config.author,
+            "url": format!("{}/", config.base_url),
+        },
+    });
+    if let Some(image) = &article.image {
+        value["image"] = serde_json::json!([image.url]);
+    }
+    if let Some(logo) = &config.logo {
+        value["publisher"]["logo"] = serde_json::json!({ "@type": "ImageObject", "url": logo.url });
+    }
+    let text = serde_json::to_string_pretty(&value).unwrap_or_default();
+    text.replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('&', "\\u0026")
 }
 
 /// The article's HTML with links into this site made relative to the page,

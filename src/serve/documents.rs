@@ -84,7 +84,7 @@ impl Meta {
             .unwrap_or_else(|_| HeaderValue::from_static("Thu, 01 Jan 1970 00:00:00 GMT")),
             cache_control: HeaderValue::from_str(&plan.cache_control(index))
                 .unwrap_or_else(|_| HeaderValue::from_static("public, max-age=300")),
-            compressible: !matches!(plan, Plan::Media(_)),
+            compressible: !matches!(plan, Plan::Media(_) | Plan::Favicon(_)),
         }
     }
 

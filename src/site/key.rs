@@ -45,6 +45,8 @@ pub enum DocKey {
     Robots,
     /// `/abonnieren/`: how to subscribe, for people new to feeds.
     Subscribe,
+    /// `/favicon.ico`: the logo, or a shipped default.
+    Favicon,
     /// A file under `media/`, by its URL path.
     Media(String),
 }
@@ -97,6 +99,7 @@ impl DocKey {
             DocKey::Sitemap(SitemapPart::Year(year)) => format!("sitemap-artikel-{year}.xml"),
             DocKey::Robots => "robots.txt".to_owned(),
             DocKey::Subscribe => "abonnieren/index.html".to_owned(),
+            DocKey::Favicon => "favicon.ico".to_owned(),
             DocKey::Media(path) => path.clone(),
         }
     }
@@ -184,6 +187,7 @@ fn parse(path: &str) -> Option<DocKey> {
         "sitemap-seiten.xml" => return Some(DocKey::Sitemap(SitemapPart::Pages)),
         "robots.txt" => return Some(DocKey::Robots),
         "abonnieren/index.html" => return Some(DocKey::Subscribe),
+        "favicon.ico" => return Some(DocKey::Favicon),
         _ => {}
     }
     if let Some(year) = path
@@ -287,6 +291,7 @@ mod tests {
             DocKey::Sitemap(SitemapPart::Year(2024)),
             DocKey::Robots,
             DocKey::Subscribe,
+            DocKey::Favicon,
             DocKey::Media("media/2022/bild.jpg".to_owned()),
         ];
         for key in keys {

@@ -32,6 +32,9 @@ pub const HTML: &str = "text/html; charset=utf-8";
 pub const OPML: &str = "text/x-opml; charset=utf-8";
 /// `Content-Type` of sitemaps.
 pub const XML: &str = "application/xml; charset=utf-8";
+/// The icon of a site without a logo: a white S on the pages' blue.
+const DEFAULT_FAVICON: &[u8] = include_bytes!("../../assets/favicon.ico");
+
 /// `Content-Type` of `robots.txt`.
 pub const TEXT: &str = "text/plain; charset=utf-8";
 
@@ -42,6 +45,8 @@ pub fn content_type_of(plan: &Plan) -> &str {
         Plan::Opml { .. } => OPML,
         Plan::Sitemap { .. } => XML,
         Plan::Robots => TEXT,
+        Plan::Favicon(Some(file)) => &file.content_type,
+        Plan::Favicon(None) => "image/x-icon",
         Plan::Media(file) => &file.content_type,
         _ => HTML,
     }
@@ -99,6 +104,15 @@ pub fn render(
             urls,
         } => render::sitemap::render(config, *is_index, urls),
         Plan::Robots => render::sitemap::robots(config),
+        Plan::Favicon(None) => DEFAULT_FAVICON.to_vec(),
+        Plan::Favicon(Some(file)) => {
+            return std::fs::read(&file.file)
+                .map(Bytes::from)
+                .map_err(|source| RenderError::Media {
+                    path: file.url_path.clone(),
+                    source,
+                })
+        }
         Plan::Subscribe { categories } => html::subscribe_page(config, categories, &path),
         Plan::Media(file) => {
             return std::fs::read(&file.file)
@@ -211,6 +225,7 @@ pub fn all_keys(index: &Index) -> Vec<DocKey> {
     keys.push(DocKey::NotFound);
     keys.push(DocKey::Robots);
     keys.push(DocKey::Subscribe);
+    keys.push(DocKey::Favicon);
     if let Some(site) = index.feed(&Scope::Site) {
         let mut years: Vec<i32> = site.months().map(|(m, _)| m.year).collect();
         years.dedup();

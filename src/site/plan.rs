@@ -14,7 +14,7 @@ use crate::render::Format;
 
 /// Bump when a renderer or template changes its output for the same input,
 /// so that ETags change with the bytes (the golden test reminds you).
-pub const RENDERER_REVISION: u32 = 7;
+pub const RENDERER_REVISION: u32 = 8;
 
 /// `Cache-Control` of documents that stay as they are: archives of earlier
 /// months, and images.
@@ -126,6 +126,8 @@ pub enum Plan {
     },
     /// `robots.txt`.
     Robots,
+    /// The site's icon: the logo when it is a file under `media/`.
+    Favicon(Option<MediaFile>),
     /// How to subscribe to every feed.
     Subscribe {
         /// Every category, by slug.
@@ -226,6 +228,14 @@ impl Plan {
             },
             DocKey::NotFound => Plan::NotFound,
             DocKey::Robots => Plan::Robots,
+            DocKey::Favicon => Plan::Favicon(
+                config
+                    .logo
+                    .as_ref()
+                    .and_then(|logo| logo.url.strip_prefix(&format!("{}/", config.base_url)))
+                    .and_then(|path| index.media(path))
+                    .map(|file| MediaFile::clone(file)),
+            ),
             DocKey::Subscribe => Plan::Subscribe {
                 categories: categories(index),
             },
@@ -238,7 +248,7 @@ impl Plan {
     /// renderer, equal on every replica, known without rendering. Media
     /// files are named by the hash of their bytes.
     pub fn fingerprint(&self, index: &Index) -> [u8; 16] {
-        if let Plan::Media(file) = self {
+        if let Plan::Media(file) | Plan::Favicon(Some(file)) = self {
             return file.hash;
         }
         let mut hasher = blake3::Hasher::new();
@@ -273,6 +283,7 @@ impl Plan {
             | Plan::Media(_)
             | Plan::Sitemap { .. }
             | Plan::Subscribe { .. }
+            | Plan::Favicon(_)
             | Plan::Robots => index.newest_change(
                 index
                     .feed(&Scope::Site)
@@ -292,7 +303,7 @@ impl Plan {
     /// every records folder, since any record may enter or leave them.
     /// Media: the file's mtime. The caller caps it at the present.
     pub fn last_modified(&self, index: &Index) -> DateTime<Utc> {
-        if let Plan::Media(file) = self {
+        if let Plan::Media(file) | Plan::Favicon(Some(file)) = self {
             return file.modified;
         }
         let summaries = self.members().iter().filter_map(|m| index.get(&m.id));
@@ -318,7 +329,7 @@ impl Plan {
                 .is_some_and(|newest| newest.month > month)
         };
         let long = match self {
-            Plan::Media(_) => true,
+            Plan::Media(_) | Plan::Favicon(_) => true,
             Plan::Feed(plan) => plan.next_archive.is_some(),
             Plan::MonthPage(plan) => finished(&plan.scope, plan.month),
             _ => false,
