@@ -234,6 +234,20 @@ impl FeedIndex {
             .collect()
     }
 
+    /// The entry just newer than `summary`'s and the `older` entries just
+    /// older than it, newest first: an article page's neighbours.
+    pub fn around(&self, summary: &Summary, older: usize) -> (Option<&ArticleId>, Vec<&ArticleId>) {
+        let key = EntryKey::of(summary);
+        let newer = self.entries.range(..key.clone()).next_back().map(|k| &k.id);
+        let older = self
+            .entries
+            .range((std::ops::Bound::Excluded(key), std::ops::Bound::Unbounded))
+            .take(older)
+            .map(|k| &k.id)
+            .collect();
+        (newer, older)
+    }
+
     /// The archive document with the newest entries.
     pub fn newest_archive(&self) -> Option<ArchivePart> {
         let &(month, _) = self.months.get_max()?;

@@ -303,9 +303,12 @@ fn control_characters_are_dropped_and_script_never_reaches_readers() {
     for (path, document) in site
         .documents
         .iter()
-        .filter(|(p, _)| !p.starts_with("media/"))
+        .filter(|(p, _)| !p.starts_with("media/") && *p != "favicon.ico")
     {
-        let text = String::from_utf8_lossy(&document.body);
+        // The one script element pages carry is their JSON-LD data, whose
+        // text has `<` escaped; nothing from the record may open another.
+        let text = String::from_utf8_lossy(&document.body)
+            .replace(r#"<script type="application/ld+json">"#, "");
         assert!(!text.contains('\u{1}') && !text.contains('\u{7}'), "{path}");
         assert!(
             !text.contains("<script") && !text.contains("&lt;script"),

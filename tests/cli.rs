@@ -306,3 +306,42 @@ fn article_pages_carry_link_previews_and_news_article_data() {
         .ends_with("media/logo.png"));
     assert!(site.documents.contains_key("favicon.ico"));
 }
+
+#[test]
+fn article_pages_link_their_neighbours_and_shift_body_headings() {
+    let fixture = common::Fixture::new();
+    for (name, date) in [
+        ("a", "10.01.2022"),
+        ("b", "11.01.2022"),
+        ("c", "12.01.2022"),
+    ] {
+        fixture.record(
+            &format!("{name}.md"),
+            &common::good_record(&format!("Meldung {name}"), date),
+        );
+    }
+    fixture.record(
+        "d.md",
+        "+++\ntitle = \"Mit Überschriften\"\ndate = \"13.01.2022\"\ncategories = [\"Kultur\"]\n+++\nText.\n\n### Hintergrund\n\nMehr.\n\n#### Details\n\nNoch mehr.\n",
+    );
+    let (site, _) = common::publish_dir(fixture.path());
+    let b = common::text(&site, "artikel/b/index.html");
+    assert!(
+        b.contains(r#"<a href="../../artikel/a/" rel="prev">"#),
+        "{b}"
+    );
+    assert!(
+        b.contains(r#"<a href="../../artikel/c/" rel="next">"#),
+        "{b}"
+    );
+    let d = common::text(&site, "artikel/d/index.html");
+    // "Mehr aus Kultur": the articles before it in its category.
+    assert!(d.contains("<h2>Mehr aus Kultur</h2>"));
+    assert!(d.contains(r#"<a href="../../artikel/c/">Meldung c</a>"#));
+    // One h1 (the title); the body's ### became h2, #### h3.
+    assert_eq!(d.matches("<h1>").count(), 1);
+    assert!(
+        d.contains("<h2>Hintergrund</h2>") && d.contains("<h3>Details</h3>"),
+        "{d}"
+    );
+}

@@ -27,6 +27,7 @@ struct ListEntry<'a> {
     title: &'a str,
     summary: &'a str,
     date_line: String,
+    date_iso: String,
 }
 
 impl<'a> ListEntry<'a> {
@@ -36,6 +37,7 @@ impl<'a> ListEntry<'a> {
             title: &article.title,
             summary: &article.summary,
             date_line: date_line(&article.published),
+            date_iso: rfc3339(&article.published),
         }
     }
 }
@@ -114,6 +116,11 @@ struct ArticlePage<'a> {
     image: Option<&'a crate::model::Image>,
     section: Option<&'a str>,
     json_ld: String,
+    newer: Option<PageLink>,
+    older: Option<PageLink>,
+    related: Vec<ListEntry<'a>>,
+    related_name: Option<&'a str>,
+    related_href: Option<String>,
 }
 
 /// One feed on the subscribe page, with one-click links into web readers.
@@ -358,9 +365,23 @@ pub fn subscribe_page(config: &SiteConfig, categories: &[Category], path: &str) 
     into_bytes(page.render())
 }
 
+/// What an article page links to besides the article.
+pub struct Neighbours {
+    /// The next newer article of the site.
+    pub newer: Option<Arc<Article>>,
+    /// The next older article of the site.
+    pub older: Option<Arc<Article>>,
+    /// Older articles of its first category.
+    pub related: Vec<Arc<Article>>,
+}
+
 /// The page of one article, at `artikel/<id>/`.
-pub fn article_page(config: &SiteConfig, article: &Article) -> Vec<u8> {
+pub fn article_page(config: &SiteConfig, article: &Article, neighbours: &Neighbours) -> Vec<u8> {
     let root = "../../";
+    let link = |a: &Arc<Article>| PageLink {
+        href: format!("{root}artikel/{}/", a.id),
+        label: a.title.clone(),
+    };
     let page = ArticlePage {
         site: config,
         root,
@@ -372,7 +393,7 @@ pub fn article_page(config: &SiteConfig, article: &Article) -> Vec<u8> {
         date_line: date_line(&article.published),
         updated_line: article.updated.as_ref().map(de::date_time),
         author: &article.author,
-        content_html: &site_relative(&article.content_html, config, root),
+        content_html: &shift_headings(&site_relative(&article.content_html, config, root)),
         categories: &article.categories,
         external_link: article.external_link.as_deref(),
         description: meta_description(&article.summary),
@@ -381,6 +402,18 @@ pub fn article_page(config: &SiteConfig, article: &Article) -> Vec<u8> {
         image: article.image.as_ref(),
         section: article.categories.first().map(|c| &*c.name),
         json_ld: news_article(config, article),
+        newer: neighbours.newer.as_ref().map(link),
+        older: neighbours.older.as_ref().map(link),
+        related: neighbours
+            .related
+            .iter()
+            .map(|a| ListEntry::of(a))
+            .collect(),
+        related_name: article.categories.first().map(|c| &*c.name),
+        related_href: article
+            .categories
+            .first()
+            .map(|c| format!("{root}kategorie/{}/", c.slug)),
     };
     into_bytes(page.render())
 }
@@ -427,6 +460,33 @@ fn news_article(config: &SiteConfig, article: &Article) -> String {
     text.replace('<', "\\u003c")
         .replace('>', "\\u003e")
         .replace('&', "\\u0026")
+}
+
+/// The body's headings moved down so that its highest becomes `h2`: the
+/// page's `h1` is the title, and no level is skipped below it.
+fn shift_headings(html: &str) -> String {
+    let Some(highest) = (1..=6).find(|level| html.contains(&format!("<h{level}>"))) else {
+        return html.to_owned();
+    };
+    let shift = 2 - highest;
+    if shift == 0 {
+        return html.to_owned();
+    }
+    // Replace from the end of the range that moves away first, so that no
+    // heading is moved twice.
+    let levels: Vec<i32> = if shift > 0 {
+        (1..=6).rev().collect()
+    } else {
+        (1..=6).collect()
+    };
+    let mut out = html.to_owned();
+    for level in levels {
+        let to = (level + shift).clamp(1, 6);
+        out = out
+            .replace(&format!("<h{level}>"), &format!("<h{to}>"))
+            .replace(&format!("</h{level}>"), &format!("</h{to}>"));
+    }
+    out
 }
 
 /// The article's HTML with links into this site made relative to the page,

@@ -93,10 +93,21 @@ pub fn render(
         Plan::FrontPage(front) => html::front_page(config, front, &articles(), &path),
         Plan::ArchiveIndex(archive) => html::archive_index_page(config, archive, &path),
         Plan::MonthPage(month) => html::month_page(config, month, &articles(), &path),
-        Plan::Article(_) => match articles().first() {
-            Some(article) => html::article_page(config, article),
-            None => html::not_found_page(config),
-        },
+        Plan::Article(page) => {
+            let load = |member: &plan::Member| store.get(&member.hash);
+            match articles().first() {
+                Some(article) => html::article_page(
+                    config,
+                    article,
+                    &html::Neighbours {
+                        newer: page.newer.as_ref().and_then(load),
+                        older: page.older.as_ref().and_then(load),
+                        related: page.related.iter().filter_map(load).collect(),
+                    },
+                ),
+                None => html::not_found_page(config),
+            }
+        }
         Plan::Opml { categories } => render::opml::render(config, plan.updated(index), categories),
         Plan::NotFound => html::not_found_page(config),
         Plan::Sitemap {

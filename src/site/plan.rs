@@ -14,7 +14,7 @@ use crate::render::Format;
 
 /// Bump when a renderer or template changes its output for the same input,
 /// so that ETags change with the bytes (the golden test reminds you).
-pub const RENDERER_REVISION: u32 = 8;
+pub const RENDERER_REVISION: u32 = 10;
 
 /// `Cache-Control` of documents that stay as they are: archives of earlier
 /// months, and images.
@@ -97,6 +97,21 @@ pub struct MonthPlan {
     pub next: Option<Month>,
 }
 
+/// An article's page: the article, its neighbours in the site feed, and
+/// the three articles before it in its first category ("Mehr aus …": the
+/// ones before, so that a new record does not change every page).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ArticlePlan {
+    /// The article.
+    pub article: Member,
+    /// The next newer article of the site.
+    pub newer: Option<Member>,
+    /// The next older article of the site.
+    pub older: Option<Member>,
+    /// Up to three older articles of its first category.
+    pub related: Vec<Member>,
+}
+
 /// The plan of one document.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub enum Plan {
@@ -109,7 +124,7 @@ pub enum Plan {
     /// One month's page.
     MonthPage(MonthPlan),
     /// One article's page.
-    Article(Member),
+    Article(ArticlePlan),
     /// Every feed's URL.
     Opml {
         /// Every category, by slug.
@@ -222,7 +237,22 @@ impl Plan {
                     next,
                 })
             }
-            DocKey::Article(id) => Plan::Article(members(index, [id]).pop()?),
+            DocKey::Article(id) => {
+                let summary = index.get(id)?;
+                let site = index.feed(&Scope::Site)?;
+                let (newer, older) = site.around(summary, 1);
+                let category = summary.categories.first();
+                let related = category
+                    .and_then(|c| index.feed(&Scope::Category(c.slug.clone())))
+                    .map(|feed| feed.around(summary, 3).1)
+                    .unwrap_or_default();
+                Plan::Article(ArticlePlan {
+                    article: members(index, [id]).pop()?,
+                    newer: members(index, newer).pop(),
+                    older: members(index, older).pop(),
+                    related: members(index, related),
+                })
+            }
             DocKey::Opml => Plan::Opml {
                 categories: categories(index),
             },
@@ -268,7 +298,7 @@ impl Plan {
             Plan::Feed(plan) => &plan.entries,
             Plan::FrontPage(plan) => &plan.entries,
             Plan::MonthPage(plan) => &plan.entries,
-            Plan::Article(member) => std::slice::from_ref(member),
+            Plan::Article(plan) => std::slice::from_ref(&plan.article),
             _ => &[],
         }
     }
