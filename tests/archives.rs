@@ -430,3 +430,84 @@ fn the_sitemap_lists_every_article_and_page_and_robots_names_it() {
         assert!(listed.contains(&url), "{url} missing from the sitemap");
     }
 }
+
+/// Every link target of an HTML page, resolved against its path.
+fn links_of(page_path: &str, html: &str) -> Vec<String> {
+    let folder = match page_path.rfind('/') {
+        Some(i) => &page_path[..=i],
+        None => "",
+    };
+    html.split("href=\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .filter(|href| {
+            !href.contains("://") && !href.starts_with("mailto:") && !href.starts_with('#')
+        })
+        .map(|href| {
+            let href = href.split('#').next().unwrap_or_default();
+            let mut parts: Vec<&str> = folder.split('/').filter(|p| !p.is_empty()).collect();
+            for segment in href.split('/') {
+                match segment {
+                    ".." => {
+                        parts.pop();
+                    }
+                    "." | "" => {}
+                    s => parts.push(s),
+                }
+            }
+            let mut path = parts.join("/");
+            if href.ends_with('/') || href.is_empty() {
+                if !path.is_empty() {
+                    path.push('/');
+                }
+                path.push_str("index.html");
+            }
+            path
+        })
+        .collect()
+}
+
+#[test]
+fn every_article_is_reached_from_the_start_page_within_four_clicks() {
+    let fixture = Fixture::new();
+    fixture.write("site.toml", SMALL_SITE.replace("items = 5", "items = 50"));
+    fill_per_month(&fixture, 500, 40);
+    let site = common::open(fixture.path()).unwrap();
+    let mut depth: BTreeMap<String, usize> = BTreeMap::from([("index.html".to_owned(), 0)]);
+    let mut queue = std::collections::VecDeque::from(["index.html".to_owned()]);
+    while let Some(page) = queue.pop_front() {
+        let Some(document) = site.documents.get(&page) else {
+            continue;
+        };
+        if !page.ends_with(".html") {
+            continue;
+        }
+        let clicks = depth[&page];
+        for target in links_of(&page, &String::from_utf8_lossy(&document.body)) {
+            if !depth.contains_key(&target) {
+                depth.insert(target.clone(), clicks + 1);
+                queue.push_back(target);
+            }
+        }
+    }
+    let mut deepest = 0;
+    for article in &site.articles {
+        let page = format!("artikel/{}/index.html", article.id);
+        let clicks = depth
+            .get(&page)
+            .unwrap_or_else(|| panic!("{page} is not reached"));
+        deepest = deepest.max(*clicks);
+    }
+    eprintln!(
+        "{} articles reached, at most {deepest} clicks",
+        site.articles.len()
+    );
+    assert!(deepest <= 4, "{deepest} clicks");
+    // Every internal link leads to a page that exists.
+    for target in depth.keys() {
+        assert!(
+            site.documents.contains_key(target),
+            "a link leads to {target}, which is not there"
+        );
+    }
+}
