@@ -228,6 +228,17 @@ impl SiteConfig {
         format!("{}/{}", self.base_url, path)
     }
 
+    /// Where pages find the logo: relative to the site root (`root`) when it
+    /// is a file of this site, so that it shows wherever the pages are
+    /// served; the remote URL otherwise.
+    pub fn logo_src(&self, root: &str) -> Option<String> {
+        let logo = self.logo.as_ref()?;
+        Some(match logo.url.strip_prefix(&format!("{}/", self.base_url)) {
+            Some(path) => format!("{root}{path}"),
+            None => logo.url.clone(),
+        })
+    }
+
     /// The page of an article on this site.
     pub fn article_url(&self, id: &ArticleId) -> String {
         self.url(&format!("artikel/{id}/"))
