@@ -233,10 +233,12 @@ impl SiteConfig {
     /// served; the remote URL otherwise.
     pub fn logo_src(&self, root: &str) -> Option<String> {
         let logo = self.logo.as_ref()?;
-        Some(match logo.url.strip_prefix(&format!("{}/", self.base_url)) {
-            Some(path) => format!("{root}{path}"),
-            None => logo.url.clone(),
-        })
+        Some(
+            match logo.url.strip_prefix(&format!("{}/", self.base_url)) {
+                Some(path) => format!("{root}{path}"),
+                None => logo.url.clone(),
+            },
+        )
     }
 
     /// The page of an article on this site.
