@@ -159,3 +159,61 @@ fn check_lists_scheduled_records_and_refuses_implausible_dates() {
         "{stderr}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delta_request_gets_only_what_changed() {
+    let fixture = Fixture::new();
+    fixture.record("a.md", &good_record("Erste Meldung", "11.01.2022 10:00"));
+    fixture.record("b.md", &good_record("Zweite Meldung", "12.01.2022 10:00"));
+    let server = Running::start(fixture.path()).await;
+    let first = server.get("/feed.atom", &[]).await;
+    let old = first.header("etag").to_owned();
+    fixture.record("c.md", &good_record("Dritte Meldung", "13.01.2022 10:00"));
+    eventually(&server, "/feed.atom", Duration::from_secs(5), |r| {
+        body_has(r, "Dritte Meldung")
+    })
+    .await;
+    let current = server.get("/feed.atom", &[]).await;
+    let new = current.header("etag").to_owned();
+    assert_ne!(old, new);
+
+    // An earlier version named: only the new entry, 226 IM Used.
+    let delta = server
+        .get("/feed.atom", &[("a-im", "feed"), ("if-none-match", &old)])
+        .await;
+    assert_eq!(delta.status.as_u16(), 226);
+    assert_eq!(delta.header("im"), "feed");
+    assert_eq!(delta.header("cache-control"), "no-store");
+    assert_eq!(delta.header("etag"), new);
+    let feed = feed_rs::parser::parse(&delta.body[..]).unwrap();
+    let titles: Vec<String> = feed
+        .entries
+        .iter()
+        .map(|e| e.title.as_ref().unwrap().content.clone())
+        .collect();
+    assert_eq!(titles, ["Dritte Meldung"]);
+
+    // The current version: 304. An unknown one: the whole feed.
+    let same = server
+        .get("/feed.atom", &[("a-im", "feed"), ("if-none-match", &new)])
+        .await;
+    assert_eq!(same.status, StatusCode::NOT_MODIFIED);
+    let unknown = server
+        .get(
+            "/feed.atom",
+            &[
+                ("a-im", "feed"),
+                ("if-none-match", "\"0123456789abcdef0123456789abcdef\""),
+            ],
+        )
+        .await;
+    assert_eq!(unknown.status, StatusCode::OK);
+    assert_eq!(
+        feed_rs::parser::parse(&unknown.body[..])
+            .unwrap()
+            .entries
+            .len(),
+        3
+    );
+    server.stop().await;
+}

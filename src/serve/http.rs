@@ -11,6 +11,7 @@ use http_body_util::Full;
 use hyper::header::{self, HeaderMap, HeaderValue};
 use hyper::{Method, Response, StatusCode};
 
+use super::delta::{self, FeedHistory};
 use super::documents::{DocumentCache, Encoding, Meta, ServedDocument, ServedState};
 use crate::content::store::ArticleStore;
 use crate::site::key::{self, DocKey, Route};
@@ -28,12 +29,14 @@ pub struct Context {
     pub cache: DocumentCache,
     /// The articles cold documents are rendered from.
     pub store: Arc<ArticleStore>,
+    /// Earlier versions of the subscription feeds, for delta requests.
+    pub history: Arc<FeedHistory>,
 }
 
 /// Where the lookup of a path leads.
 enum Target {
     /// A hot document.
-    Hot(Arc<ServedDocument>),
+    Hot(DocKey, Arc<ServedDocument>),
     /// A document rendered on request.
     Cold(DocKey, Plan),
     /// Elsewhere, for good.
@@ -64,7 +67,10 @@ pub async fn respond(
     let head = method == Method::HEAD;
     let state = context.state.load_full();
     let response = match lookup(&state, path) {
-        Target::Hot(document) => document_response(&document, headers, head),
+        Target::Hot(key, document) => match delta(context, &state, &key, &document, headers) {
+            Some(response) => response,
+            None => document_response(&document, headers, head),
+        },
         Target::Cold(key, plan) => {
             let meta = Meta::of(&plan, &state.index);
             let encoding = choose_encoding(headers, (meta.compressible, meta.compressible));
@@ -107,6 +113,48 @@ pub async fn respond(
         HeaderValue::from_static("nosniff"),
     );
     response
+}
+
+/// RFC 3229 for subscription feeds: with `A-IM: feed` and an
+/// `If-None-Match` naming an earlier version this service remembers, the
+/// entries added or changed since, as a feed of its own (`226 IM Used`).
+/// `None`: answer as usual (the current version named: 304; an unknown
+/// one: the whole feed).
+fn delta(
+    context: &Context,
+    state: &ServedState,
+    key: &DocKey,
+    document: &ServedDocument,
+    headers: &HeaderMap,
+) -> Option<Result<HttpResponse, hyper::http::Error>> {
+    if !key.is_subscription() || !delta::wants_delta(headers) {
+        return None;
+    }
+    let named = delta::named_versions(headers);
+    if named.is_empty() || named.contains(&document.meta.fingerprint) {
+        return None;
+    }
+    let old = named
+        .iter()
+        .find_map(|fingerprint| context.history.entries(key, fingerprint))?;
+    let Some(Plan::Feed(mut plan)) = Plan::of(&state.index, key) else {
+        return None;
+    };
+    plan.entries.retain(|entry| !old.contains(entry));
+    let body = crate::site::render(&state.index, &context.store, key, &Plan::Feed(plan)).ok()?;
+    let meta = &document.meta;
+    Some(
+        Response::builder()
+            .status(StatusCode::from_u16(226).unwrap_or(StatusCode::OK))
+            .header("IM", "feed")
+            .header(header::ETAG, meta.etag(Encoding::Identity).clone())
+            .header(header::LAST_MODIFIED, meta.last_modified_header.clone())
+            .header(header::CACHE_CONTROL, "no-store")
+            .header(header::VARY, "Accept-Encoding, A-IM, If-None-Match")
+            .header(header::CONTENT_TYPE, meta.content_type.clone())
+            .header(header::CONTENT_LENGTH, body.len())
+            .body(Full::new(body)),
+    )
 }
 
 /// The cached document of that fingerprint, or rendered now on a blocking
@@ -168,7 +216,7 @@ fn lookup(state: &ServedState, raw_path: &str) -> Target {
         }
         Some(Route::Doc(key)) => {
             if let Some(document) = state.hot.get(&key) {
-                return Target::Hot(Arc::clone(document));
+                return Target::Hot(key, Arc::clone(document));
             }
             match Plan::of(&state.index, &key) {
                 Some(plan) => Target::Cold(key, plan),

@@ -6,8 +6,10 @@
 //! - [`http`] answers one request from those: a pure lookup, no rendering.
 //! - [`reload`] watches `feeds/` and swaps in a new site atomically.
 //! - [`server`] is the accept loop, connection limits and graceful shutdown.
+//! - [`delta`] answers `A-IM: feed` requests with only what changed.
 //! - [`websub`] tells the hub, if one is configured, which feeds changed.
 
+pub mod delta;
 pub mod documents;
 pub mod http;
 pub mod reload;

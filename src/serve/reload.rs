@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 
+use super::delta::FeedHistory;
 use super::documents::{document_cache, Health, ServedState};
 use super::http::Context;
 use super::websub;
@@ -115,6 +116,11 @@ impl Publisher {
         let publisher = Publisher {
             library,
             context: Context {
+                history: {
+                    let history = FeedHistory::default();
+                    history.record(&served);
+                    Arc::new(history)
+                },
                 state: Arc::new(ArcSwap::from_pointee(served)),
                 cache,
                 store,
@@ -176,6 +182,7 @@ impl Publisher {
             Some(&previous),
         );
         let served = Arc::new(served);
+        self.context.history.record(&served);
         self.context.state.store(Arc::clone(&served));
         drop(previous);
         // The edit is served; the compressed forms follow.
