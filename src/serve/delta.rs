@@ -15,10 +15,13 @@ use crate::site::plan::{Member, Plan};
 /// Versions remembered per subscription feed.
 pub const VERSIONS: usize = 32;
 
-/// The last versions of every subscription feed: fingerprint and entries.
+/// One version of a feed: its fingerprint and its entries.
+type Version = ([u8; 16], Vec<Member>);
+
+/// The last versions of every subscription feed.
 #[derive(Default)]
 pub struct FeedHistory {
-    versions: Mutex<HashMap<DocKey, VecDeque<([u8; 16], Vec<Member>)>>>,
+    versions: Mutex<HashMap<DocKey, VecDeque<Version>>>,
 }
 
 impl FeedHistory {
