@@ -65,7 +65,8 @@ http {
 }
 CONF
 nginx -c "$work/nginx.conf"
-RUST_LOG=warn "$bin" serve --feeds "$feeds" --addr 127.0.0.1:$sf_port --cache-mb "$cache_mb" --cache-dir "$work/state" 2>"$work/stadtfeed.log" &
+RUST_LOG=warn "$bin" serve --feeds "$feeds" --addr 127.0.0.1:$sf_port --cache-mb "$cache_mb" --cache-dir "$work/state" \
+  --max-per-client 1000 2>"$work/stadtfeed.log" &  # wrk's 64 connections are one address
 sf_pid=$!
 for _ in $(seq 600); do curl -sf -o /dev/null http://127.0.0.1:$sf_port/healthz && break; sleep 0.1; done
 curl -sf -o /dev/null http://127.0.0.1:$ng_port/feed.rss

@@ -168,33 +168,15 @@ pub struct Library {
     modified: bool,
     /// One copy of each category, shared by every summary naming it.
     categories: Mutex<HashSet<Category>>,
-    /// One copy of each image path, shared by every record showing it.
-    images: Mutex<HashSet<Arc<Path>>>,
+    /// One copy of each image and folder path, shared by every record
+    /// showing that image or lying in that folder.
+    paths: Mutex<HashSet<Arc<Path>>>,
 }
 
 impl Library {
     /// Reads the whole content directory, keeping articles in `store`.
     pub fn open(dir: &Path, store: Arc<ArticleStore>) -> Library {
-        let mut library = Library {
-            dir: dir.to_path_buf(),
-            config: None,
-            config_stamp: None,
-            config_problem: None,
-            entries: HashMap::new(),
-            claims: HashMap::new(),
-            troubled: BTreeSet::new(),
-            duplicates: BTreeSet::new(),
-            scheduled: BTreeSet::new(),
-            unavailable: None,
-            folder_problems: Mutex::default(),
-            empty_since: None,
-            media: HashMap::new(),
-            store,
-            index: None,
-            modified: true,
-            categories: Mutex::default(),
-            images: Mutex::default(),
-        };
+        let mut library = Library::open_empty(dir, store);
         library.refresh();
         library
     }
@@ -247,17 +229,17 @@ impl Library {
             index: None,
             modified: true,
             categories: Mutex::default(),
-            images: Mutex::default(),
+            paths: Mutex::default(),
         }
     }
 
-    /// The shared copy of an image path.
-    fn intern_image(&self, image: &Path) -> Arc<Path> {
-        let mut known = self.images.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(copy) = known.get(image) {
+    /// The shared copy of a path (an image, a folder).
+    fn intern_path(&self, path: &Path) -> Arc<Path> {
+        let mut known = self.paths.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(copy) = known.get(path) {
             return Arc::clone(copy);
         }
-        let copy: Arc<Path> = Arc::from(image);
+        let copy: Arc<Path> = Arc::from(path);
         known.insert(Arc::clone(&copy));
         copy
     }
@@ -285,7 +267,7 @@ impl Library {
                 entry.stamp = None;
             }
             if let Some((image, _)) = &mut entry.image {
-                *image = self.intern_image(image);
+                *image = self.intern_path(image);
             }
             if let Some(Good::Article(summary)) = &mut entry.good {
                 let mut copy = Summary::clone(summary);
@@ -747,7 +729,7 @@ impl Library {
         let modified = std::fs::metadata(self.dir.join(folder))
             .and_then(|m| m.modified())
             .map(DateTime::<Utc>::from);
-        let folder = self.intern_image(folder);
+        let folder = self.intern_path(folder);
         if let (Some(index), Ok(modified)) = (&mut self.index, modified) {
             index.set_folder_modified(folder, modified);
         }
@@ -827,7 +809,7 @@ impl Library {
             }) => {
                 let image = image_file.map(|image| {
                     let stamp = Stamp::of(&image);
-                    (self.intern_image(&image), stamp)
+                    (self.intern_path(&image), stamp)
                 });
                 let mut summary = Summary::of(&article, self.store.put(&article));
                 for category in &mut summary.categories {
@@ -840,7 +822,7 @@ impl Library {
                     .map(DateTime::<Utc>::from)
                     .max()
                     .unwrap_or(DateTime::UNIX_EPOCH);
-                summary.folder = self.intern_image(path.parent().unwrap_or(Path::new("")));
+                summary.folder = self.intern_path(path.parent().unwrap_or(Path::new("")));
                 let summary = Arc::new(summary);
                 Entry {
                     stamp,
