@@ -194,6 +194,11 @@ fn feed_links(scope: &Scope, root: &str) -> Vec<FeedLink> {
         .collect()
 }
 
+/// The link from a page at `root` to the document `key`.
+fn href(root: &str, key: &DocKey) -> String {
+    format!("{root}{}", key.link_path())
+}
+
 /// "März 2024".
 fn month_name(month: Month) -> String {
     format!("{} {}", de::MONTHS[month.month as usize - 1], month.year)
@@ -201,10 +206,7 @@ fn month_name(month: Month) -> String {
 
 fn month_link(scope: &Scope, month: Month, root: &str) -> PageLink {
     PageLink {
-        href: format!(
-            "{root}{}",
-            DocKey::MonthPage(scope.clone(), month).link_path()
-        ),
+        href: href(root, &DocKey::MonthPage(scope.clone(), month)),
         label: month_name(month),
     }
 }
@@ -228,10 +230,7 @@ pub fn front_page(
         feeds: feed_links(&plan.scope, &root),
         categories: &plan.categories,
         articles: articles.iter().map(|a| ListEntry::of(a)).collect(),
-        archive_href: format!(
-            "{root}{}",
-            DocKey::ArchiveIndex(plan.scope.clone()).link_path()
-        ),
+        archive_href: href(&root, &DocKey::ArchiveIndex(plan.scope.clone())),
         subscribe_href: format!(
             "{root}{}#{}",
             DocKey::Subscribe.link_path(),
@@ -307,10 +306,7 @@ pub fn month_page(
         articles: articles.iter().map(|a| ListEntry::of(a)).collect(),
         previous: plan.previous.map(|m| month_link(&plan.scope, m, &root)),
         next: plan.next.map(|m| month_link(&plan.scope, m, &root)),
-        archive_href: format!(
-            "{root}{}",
-            DocKey::ArchiveIndex(plan.scope.clone()).link_path()
-        ),
+        archive_href: href(&root, &DocKey::ArchiveIndex(plan.scope.clone())),
     };
     into_bytes(page.render())
 }
