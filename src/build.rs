@@ -86,6 +86,15 @@ pub fn write_site(
         path: out.to_path_buf(),
         source,
     })?;
+    // A marker while writing: if it is still there, the last build was
+    // killed, and its temporary files are swept away first.
+    let marker = manifest_file.map(|file| file.with_extension("writing"));
+    if let Some(marker) = &marker {
+        if marker.exists() {
+            sweep_temporary_files(out);
+        }
+        let _ = std::fs::write(marker, b"");
+    }
     let keys = site::all_keys(index);
     // Phases: leaves; then feeds and pages of categories and the OPML list;
     // then the site's own feeds and start page, which link to all of it.
@@ -143,6 +152,9 @@ pub fn write_site(
             path: file.to_path_buf(),
             source,
         })?;
+    }
+    if let Some(marker) = &marker {
+        let _ = std::fs::remove_file(marker);
     }
     Ok(report)
 }
@@ -202,6 +214,24 @@ fn write_whole(file: &Path, bytes: &[u8]) -> std::io::Result<()> {
     std::fs::rename(&temporary, file).inspect_err(|_| {
         let _ = std::fs::remove_file(&temporary);
     })
+}
+
+/// Removes what a killed build left half-written: files named
+/// `.<name>.stadtfeed-tmp`, which are never a published name.
+fn sweep_temporary_files(out: &Path) {
+    for entry in walkdir::WalkDir::new(out)
+        .into_iter()
+        .filter_map(Result::ok)
+    {
+        if entry.file_type().is_file()
+            && entry
+                .file_name()
+                .to_string_lossy()
+                .ends_with(".stadtfeed-tmp")
+        {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
 }
 
 /// Removes the folders of a removed file that are now empty, up to `out`.

@@ -381,9 +381,14 @@ fn a_build_killed_at_any_moment_leaves_every_file_whole() {
             );
         }
     }
-    // And a build that runs to the end gives the new site exactly.
+    // And a build that runs to the end gives the new site exactly, without
+    // the temporary files of the killed ones.
     assert!(run_build().status().unwrap().success());
     let done = files(out.path());
+    assert!(
+        done.keys().all(|path| !path.ends_with(".stadtfeed-tmp")),
+        "temporary files left behind"
+    );
     for (path, bytes) in &new {
         assert_eq!(done.get(path), Some(bytes), "{path}");
     }

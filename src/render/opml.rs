@@ -74,8 +74,8 @@ fn write(
             w.create_element("ownerEmail")
                 .write_text_content(BytesText::new(email))?;
         }
-        w.create_element("docs")
-            .write_text_content(BytesText::new("http://opml.org/spec2.opml"))?;
+        // No `docs`: OPML 2.0 allows it, but the W3C validator's OPML rules
+        // do not know it, and readers do not need it.
         Ok(())
     })?;
     writer.create_element("body").write_inner_content(|w| {
