@@ -192,3 +192,18 @@ fn updated_dates_reach_every_format() {
         assert_eq!(entry.updated, Some(updated), "{path}");
     }
 }
+
+#[test]
+fn rss_items_that_were_updated_say_when() {
+    let (site, _) = common::publish_dir(&common::shipped_feeds());
+    let rss = common::text(&site, "feed.rss");
+    // RSS has no element of its own; dcterms:modified carries it.
+    assert!(rss.contains(r#"xmlns:dcterms="http://purl.org/dc/terms/""#));
+    let feed = feed_rs::parser::parse(rss.as_bytes()).unwrap();
+    let updated: Vec<_> = feed
+        .entries
+        .iter()
+        .filter(|e| e.updated.is_some())
+        .collect();
+    assert!(!updated.is_empty(), "feed-rs reads no update date");
+}

@@ -12,6 +12,9 @@ use rss::{Category, Channel, Enclosure, Guid, Image, Item};
 use super::{FeedDoc, Format, GENERATOR, HISTORY_NS, VERSION};
 use crate::model::{Article, SiteConfig};
 
+/// The DCMI terms namespace, for `dcterms:modified` of updated items.
+const DCTERMS_NS: &str = "http://purl.org/dc/terms/";
+
 /// The Media RSS namespace.
 const MEDIA_NS: &str = "http://search.yahoo.com/mrss/";
 
@@ -40,7 +43,10 @@ pub fn render(doc: &FeedDoc<'_>) -> Vec<u8> {
         .email
         .as_ref()
         .map(|email| format!("{email} ({})", config.author));
-    let mut namespaces = BTreeMap::from([("media".to_owned(), MEDIA_NS.to_owned())]);
+    let mut namespaces = BTreeMap::from([
+        ("media".to_owned(), MEDIA_NS.to_owned()),
+        ("dcterms".to_owned(), DCTERMS_NS.to_owned()),
+    ]);
     let mut extensions = ExtensionMap::default();
     if doc.is_archive {
         namespaces.insert("fh".to_owned(), HISTORY_NS.to_owned());
@@ -136,9 +142,27 @@ fn item(article: &Article, config: &SiteConfig) -> Item {
             creators: vec![article.author.clone()],
             ..DublinCoreExtension::default()
         }),
-        extensions: media_extensions(article),
+        extensions: item_extensions(article),
         ..Item::default()
     }
+}
+
+/// Media RSS, and `dcterms:modified` when the record was updated (RSS 2.0
+/// has no element of its own for it).
+fn item_extensions(article: &Article) -> ExtensionMap {
+    let mut map = media_extensions(article);
+    if let Some(updated) = &article.updated {
+        let modified = Extension {
+            name: "dcterms:modified".to_owned(),
+            value: Some(super::json::rfc3339(updated)),
+            ..Extension::default()
+        };
+        map.insert(
+            "dcterms".to_owned(),
+            BTreeMap::from([("modified".to_owned(), vec![modified])]),
+        );
+    }
+    map
 }
 
 /// `media:content` with description, credit and thumbnail.
