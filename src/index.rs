@@ -455,6 +455,20 @@ impl Index {
         self.feeds.get(scope)
     }
 
+    /// Whether the record `id` is among the newest `items` entries of the
+    /// site feed or of one of its categories: whether subscribers see it.
+    pub fn in_a_subscription_feed(&self, id: &ArticleId) -> bool {
+        let Some(summary) = self.records.get(id) else {
+            return false;
+        };
+        let items = self.config.items_per_page;
+        summary.scopes().any(|scope| {
+            self.feeds
+                .get(&scope)
+                .is_some_and(|feed| feed.newest(items).any(|newest| newest == id))
+        })
+    }
+
     /// The name of a category as its newest article spells it.
     pub fn category_name(&self, slug: &CategorySlug) -> Option<&str> {
         let feed = self.feeds.get(&Scope::Category(slug.clone()))?;

@@ -516,3 +516,15 @@ fn every_article_is_reached_from_the_start_page_within_four_clicks() {
         );
     }
 }
+
+#[test]
+fn a_record_older_than_every_subscription_document_is_told_apart() {
+    let fixture = small_fixture(40);
+    let store = Arc::new(ArticleStore::memory());
+    let index = Library::open(fixture.path(), store).index().unwrap();
+    let id = |name: &str| stadtfeed::model::ArticleId::new(name).unwrap();
+    // The newest is in the site feed; the oldest is beyond the newest five
+    // of the site and of both its categories: no subscriber sees it.
+    assert!(index.in_a_subscription_feed(&id("m0039")));
+    assert!(!index.in_a_subscription_feed(&id("m0000")));
+}

@@ -150,6 +150,9 @@ pub struct Library {
     duplicates: BTreeSet<ArticleId>,
     /// Ids whose record is dated in the future: not yet published.
     scheduled: BTreeSet<ArticleId>,
+    /// Ids published since [`take_newly_published`](Library::take_newly_published)
+    /// was last called.
+    newly_published: Vec<ArticleId>,
     /// Why the content directory cannot be read now, if it cannot.
     unavailable: Option<String>,
     /// Folders under `articles/` that could not be listed, as problems.
@@ -221,6 +224,7 @@ impl Library {
             troubled: BTreeSet::new(),
             duplicates: BTreeSet::new(),
             scheduled: BTreeSet::new(),
+            newly_published: Vec::new(),
             unavailable: None,
             folder_problems: Mutex::default(),
             empty_since: None,
@@ -596,6 +600,9 @@ impl Library {
                 self.scheduled.insert(id.clone());
             }
             Some(summary) => {
+                if index.get(id).is_none() {
+                    self.newly_published.push(id.clone());
+                }
                 index.insert(Arc::clone(summary));
                 self.scheduled.remove(id);
             }
@@ -620,6 +627,18 @@ impl Library {
             self.publish_owner(id);
         }
         !due.is_empty()
+    }
+
+    /// The records published since the last call (new files, or ids that
+    /// were not published before), with their files.
+    pub fn take_newly_published(&mut self) -> Vec<(ArticleId, PathBuf)> {
+        std::mem::take(&mut self.newly_published)
+            .into_iter()
+            .filter_map(|id| {
+                let path = self.claims.get(&id)?.first()?.clone();
+                Some((id, path))
+            })
+            .collect()
     }
 
     /// When the next scheduled record is due.

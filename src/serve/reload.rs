@@ -92,13 +92,15 @@ impl Publisher {
             None => ArticleStore::memory(),
         };
         let store = Arc::new(store);
-        let library = match &state {
+        let mut library = match &state {
             Some(state) => {
                 Library::open_saved(feeds_dir, Arc::clone(&store), &state.library_file())
             }
             None => Library::open(feeds_dir, Arc::clone(&store)),
         };
         store.compact(&library.live_articles());
+        // Everything read at start is "new"; only later additions are news.
+        library.take_newly_published();
         let index = library.index()?;
         for warning in crate::content::config::legal_warnings(index.config()) {
             tracing::warn!("{}", feeds_dir.join(warning).display());
@@ -169,6 +171,15 @@ impl Publisher {
             }
         };
         let read = started.elapsed();
+        for (id, path) in self.library.take_newly_published() {
+            if !index.in_a_subscription_feed(&id) {
+                tracing::warn!(
+                    "{}: erscheint in keinem Abo-Feed – älter als die {} neuesten Meldungen der Seite und ihrer Kategorien, nur im Archiv zu finden",
+                    self.library.dir().join(path).display(),
+                    index.config().items_per_page
+                );
+            }
+        }
         let previous = self.context.state.load_full();
         let health = health(&self.library, index.len(), &self.last_good_load);
         self.health_shown = health.clone();
