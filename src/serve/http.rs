@@ -67,10 +67,12 @@ pub async fn respond(
     let head = method == Method::HEAD;
     let state = context.state.load_full();
     let response = match lookup(&state, path) {
-        Target::Hot(key, document) => match delta(context, &state, &key, &document, headers) {
-            Some(response) => response,
-            None => document_response(&document, headers, head),
-        },
+        Target::Hot(key, document) => {
+            match delta(context, &state, &key, &document, headers, head) {
+                Some(response) => response,
+                None => document_response(&document, headers, head),
+            }
+        }
         Target::Cold(key, plan) => {
             let meta = Meta::of(&plan, &state.index);
             let encoding = choose_encoding(headers, (meta.compressible, meta.compressible));
@@ -126,6 +128,7 @@ fn delta(
     key: &DocKey,
     document: &ServedDocument,
     headers: &HeaderMap,
+    head: bool,
 ) -> Option<Result<HttpResponse, hyper::http::Error>> {
     if !key.is_subscription() || !delta::wants_delta(headers) {
         return None;
@@ -153,7 +156,7 @@ fn delta(
             .header(header::VARY, "Accept-Encoding, A-IM, If-None-Match")
             .header(header::CONTENT_TYPE, meta.content_type.clone())
             .header(header::CONTENT_LENGTH, body.len())
-            .body(Full::new(body)),
+            .body(Full::new(if head { Bytes::new() } else { body })),
     )
 }
 
