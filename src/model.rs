@@ -228,17 +228,24 @@ impl SiteConfig {
         format!("{}/{}", self.base_url, path)
     }
 
+    /// The logo's path inside the site (`media/logo.png`), when it is a
+    /// file of this site rather than a remote URL.
+    pub fn logo_path(&self) -> Option<&str> {
+        self.logo
+            .as_ref()?
+            .url
+            .strip_prefix(&self.base_url)?
+            .strip_prefix('/')
+    }
+
     /// Where pages find the logo: relative to the site root (`root`) when it
     /// is a file of this site, so that it shows wherever the pages are
     /// served; the remote URL otherwise.
     pub fn logo_src(&self, root: &str) -> Option<String> {
-        let logo = self.logo.as_ref()?;
-        Some(
-            match logo.url.strip_prefix(&format!("{}/", self.base_url)) {
-                Some(path) => format!("{root}{path}"),
-                None => logo.url.clone(),
-            },
-        )
+        match self.logo_path() {
+            Some(path) => Some(format!("{root}{path}")),
+            None => self.logo.as_ref().map(|logo| logo.url.clone()),
+        }
     }
 
     /// The page of an article on this site.

@@ -259,9 +259,10 @@ impl Publisher {
         }
     }
 
+    /// Logs the problems `/healthz` now shows (listed once per load).
     fn log_problems(&self) {
-        for problem in self.library.problems() {
-            tracing::warn!("{}", problem.in_dir(self.library.dir()));
+        for problem in &self.health_shown.records_refused {
+            tracing::warn!("{problem}");
         }
     }
 }

@@ -260,9 +260,7 @@ impl Plan {
             DocKey::Robots => Plan::Robots,
             DocKey::Favicon => Plan::Favicon(
                 config
-                    .logo
-                    .as_ref()
-                    .and_then(|logo| logo.url.strip_prefix(&format!("{}/", config.base_url)))
+                    .logo_path()
                     .and_then(|path| index.media(path))
                     .map(|file| MediaFile::clone(file)),
             ),
