@@ -3,6 +3,8 @@
 
 use std::path::Path;
 
+mod common;
+
 use proptest::prelude::*;
 use stadtfeed::content::record::{self, Record};
 use stadtfeed::content::store::ArticleStore;
@@ -48,10 +50,45 @@ fn nasty_text() -> impl Strategy<Value = String> {
     prop::collection::vec(nasty, 0..12).prop_map(|parts| parts.concat())
 }
 
-/// What the text must read back as: the plain line the content layer makes
-/// of it (its own unit tests pin that down); the writers must not change it.
+/// Plain text as editors might type it: the nasty pieces above, or any
+/// Unicode at all.
+fn text() -> impl Strategy<Value = String> {
+    prop_oneof![nasty_text(), any::<String>()]
+}
+
+/// What the text must read back as: every character typed, less the
+/// removals the README documents (characters XML cannot carry, bidi
+/// controls), runs of breaking whitespace as one space, none at the ends. Written
+/// out here, apart from the code under test.
 fn expected_line(text: &str) -> String {
-    stadtfeed::content::text::plain_line(text)
+    let removed = |c: char| {
+        (c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+            || matches!(c, '\u{FFFE}' | '\u{FFFF}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+    };
+    let kept: String = text.chars().filter(|&c| !removed(c)).collect();
+    kept.split(|c: char| c.is_whitespace() && !matches!(c, '\u{A0}' | '\u{2007}' | '\u{202F}'))
+        .filter(|word| !word.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+        .trim_matches(char::is_whitespace)
+        .to_owned()
+}
+
+/// The text of the first element `selector` matches in an HTML page, as a
+/// browser's HTML parser reads it.
+fn html_text(page: &[u8], selector: &str) -> Option<String> {
+    let page = scraper::Html::parse_document(std::str::from_utf8(page).ok()?);
+    let selector = scraper::Selector::parse(selector).ok()?;
+    let element = page.select(&selector).next()?;
+    Some(element.text().collect())
+}
+
+/// The `content` attribute of the first `<meta>` that `selector` matches.
+fn html_meta(page: &[u8], selector: &str) -> Option<String> {
+    let page = scraper::Html::parse_document(std::str::from_utf8(page).ok()?);
+    let selector = scraper::Selector::parse(selector).ok()?;
+    let element = page.select(&selector).next()?;
+    element.value().attr("content").map(str::to_owned)
 }
 
 fn well_formed(xml: &[u8]) -> Result<(), String> {
@@ -70,7 +107,7 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(200))]
 
     #[test]
-    fn any_title_and_body_give_valid_documents(title in nasty_text(), summary in nasty_text(), body in nasty_text()) {
+    fn any_title_and_body_give_valid_documents(title in text(), summary in text(), body in nasty_text()) {
         let title = format!("T{title}");
         let summary = format!("S{summary}");
         let record_text = format!(
@@ -99,15 +136,14 @@ proptest! {
             let feed = feed_rs::parser::parse(&documents[path][..])
                 .map_err(|e| TestCaseError::fail(format!("{path}: {e}")))?;
             let entry = &feed.entries[0];
-            prop_assert_eq!(&entry.title.as_ref().unwrap().content, &expected_line(&title), "{} title", path);
-            // RSS descriptions are HTML: feed-rs hands over the escaped text.
-            let read_summary = &entry.summary.as_ref().unwrap().content;
-            let read_summary = if path.ends_with(".rss") {
-                quick_xml::escape::unescape(read_summary).unwrap().into_owned()
-            } else {
-                read_summary.clone()
-            };
+            let read_title = common::reader_text(entry.title.as_ref().unwrap());
+            prop_assert_eq!(&read_title, &expected_line(&title), "{} title", path);
+            // RSS descriptions and Atom text with `<` or `&` are HTML.
+            let read_summary = common::reader_text(entry.summary.as_ref().unwrap());
             prop_assert_eq!(&read_summary, &expected_line(&summary), "{} summary", path);
+            let category = &entry.categories[0];
+            let category = category.label.as_ref().unwrap_or(&category.term);
+            prop_assert_eq!(category, &expected_line(&format!("K{title}")), "{} category", path);
             let content = entry.content.as_ref().and_then(|c| c.body.as_deref());
             if content_html.is_empty() {
                 // No body: RSS and Atom carry no content; JSON Feed repeats the summary as text.
@@ -117,6 +153,18 @@ proptest! {
                 prop_assert_eq!(content, Some(content_html.as_str()), "{} content", path);
             }
         }
+        let page = &documents[&format!("artikel/{}/index.html", article.id)];
+        prop_assert_eq!(html_text(page, "h1"), Some(expected_line(&title)), "article h1");
+        prop_assert_eq!(
+            html_meta(page, "meta[property='og:title']"),
+            Some(expected_line(&title)),
+            "og:title"
+        );
+        let front = &documents["index.html"];
+        let listed = html_text(front, &format!("a[href$='artikel/{}/']", article.id));
+        prop_assert_eq!(listed, Some(expected_line(&title)), "front page link");
+        let category_link = html_text(front, "a[href*='kategorie/']");
+        prop_assert_eq!(category_link, Some(expected_line(&format!("K{title}"))), "category link");
     }
 }
 

@@ -45,7 +45,7 @@ pub fn render(doc: &FeedDoc<'_>) -> Vec<u8> {
         );
     }
     let feed = Feed {
-        title: Text::plain(doc.title.to_owned()),
+        title: plain_text(doc.title.to_owned()),
         // The subscription document's URL names the feed in every
         // document of it: archives are the same feed (RFC 5005).
         id: doc.current_url.clone(),
@@ -61,7 +61,7 @@ pub fn render(doc: &FeedDoc<'_>) -> Vec<u8> {
         logo: config.logo.as_ref().map(|l| l.url.clone()),
         links,
         rights: config.copyright.clone().map(Text::plain),
-        subtitle: Some(Text::plain(doc.description.to_owned())),
+        subtitle: Some(plain_text(doc.description.to_owned())),
         entries: doc.entries.iter().map(|a| entry(a, config)).collect(),
         extensions,
         namespaces,
@@ -108,7 +108,7 @@ fn entry(article: &Article, config: &SiteConfig) -> Entry {
     }
     Entry {
         id: config.article_url(&article.id),
-        title: Text::plain(article.title.clone()),
+        title: plain_text(article.title.clone()),
         published: Some(article.published),
         updated: article.last_change(),
         authors: vec![Person {
@@ -125,12 +125,71 @@ fn entry(article: &Article, config: &SiteConfig) -> Entry {
             })
             .collect(),
         links,
-        summary: Some(Text::plain(article.summary.clone())),
+        summary: Some(plain_text(article.summary.clone())),
         content: (!article.content_html.is_empty()).then(|| Content {
             value: Some(article.content_html.clone()),
             content_type: Some("html".to_owned()),
             ..Content::default()
         }),
         ..Entry::default()
+    }
+}
+
+/// A plain-text construct. Text that a reader could take for markup (an
+/// end tag such as `</b>`, or an entity such as `&amp;`) goes out as
+/// `type="html"`, escaped once more: the same characters to every Atom
+/// reader, and right also in readers that guess whether a title is HTML
+/// (the W3C validator flags such `type="text"`). Everything else, `a<b`
+/// and `AT&T` included, stays `type="text"`, which every reader shows.
+fn plain_text(text: impl Into<String>) -> Text {
+    let text = text.into();
+    if looks_like_markup(&text) {
+        Text::html(quick_xml::escape::escape(&text).into_owned())
+    } else {
+        Text::plain(text)
+    }
+}
+
+/// Whether `text` holds an end tag (`</word>`) or an entity (`&word;`,
+/// `&#123;`), the signs by which readers and validators guess at HTML.
+fn looks_like_markup(text: &str) -> bool {
+    let word_then = |rest: &str, end: char| {
+        let word_len = rest
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '#'))
+            .unwrap_or(rest.len());
+        word_len > 0 && rest[word_len..].starts_with(end)
+    };
+    text.match_indices("</")
+        .any(|(i, _)| word_then(&text[i + 2..], '>'))
+        || text
+            .match_indices('&')
+            .any(|(i, _)| word_then(&text[i + 1..], ';'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::looks_like_markup;
+
+    #[test]
+    fn only_tags_and_entities_look_like_markup() {
+        for text in [
+            "a <script>x</script>",
+            "A &amp; B",
+            "&#60;",
+            "</b>",
+            "Q&A; B",
+        ] {
+            assert!(looks_like_markup(text), "{text}");
+        }
+        for text in [
+            "Tarif a<b bleibt",
+            "AT&T",
+            "<Entwurf>",
+            "3 < 5 > 4",
+            "</ b>",
+            "& ;",
+        ] {
+            assert!(!looks_like_markup(text), "{text}");
+        }
     }
 }

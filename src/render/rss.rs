@@ -96,9 +96,54 @@ pub fn render(doc: &FeedDoc<'_>) -> Vec<u8> {
     };
     // Writing into a Vec cannot fail for I/O reasons, and the rss crate
     // escapes all text itself.
-    channel
+    let xml = channel
         .pretty_write_to(Vec::new(), b' ', 2)
-        .unwrap_or_default()
+        .unwrap_or_default();
+    with_character_references(&xml)
+}
+
+/// The RSS Best Practices Profile's spelling of escaped plain text: `<` as
+/// `&#x3C;` and `&` as `&#x26;`, which tells readers (and the W3C
+/// validator) that a title such as "Tarif a<b bleibt" is text, not HTML.
+/// The same characters to an XML parser; CDATA sections are left alone,
+/// since references mean nothing there.
+fn with_character_references(xml: &[u8]) -> Vec<u8> {
+    const CDATA_START: &[u8] = b"<![CDATA[";
+    const CDATA_END: &[u8] = b"]]>";
+    let mut out = Vec::with_capacity(xml.len() + xml.len() / 16);
+    let mut rest = xml;
+    while !rest.is_empty() {
+        let (text, cdata) = match find(rest, CDATA_START) {
+            Some(start) => {
+                let end = find(&rest[start..], CDATA_END)
+                    .map_or(rest.len(), |end| start + end + CDATA_END.len());
+                (&rest[..start], &rest[start..end])
+            }
+            None => (rest, &rest[rest.len()..]),
+        };
+        let mut i = 0;
+        while i < text.len() {
+            if text[i..].starts_with(b"&lt;") {
+                out.extend_from_slice(b"&#x3C;");
+                i += 4;
+            } else if text[i..].starts_with(b"&amp;") {
+                out.extend_from_slice(b"&#x26;");
+                i += 5;
+            } else {
+                out.push(text[i]);
+                i += 1;
+            }
+        }
+        out.extend_from_slice(cdata);
+        rest = &rest[text.len() + cdata.len()..];
+    }
+    out
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack
+        .windows(needle.len())
+        .position(|window| window == needle)
 }
 
 fn atom_link(rel: &str, href: &str, mime_type: Option<&str>) -> Link {
@@ -228,4 +273,19 @@ fn media_extensions(article: &Article) -> ExtensionMap {
         "media".to_owned(),
         BTreeMap::from([("content".to_owned(), vec![content])]),
     )])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_character_references;
+
+    #[test]
+    fn text_gets_hex_references_and_cdata_stays() {
+        let xml = b"<title>Tarif a&lt;b &amp; AT&amp;amp;T</title><description><![CDATA[&lt;p&gt; &amp;]]></description><x a=\"&lt;\"/>";
+        let expected = "<title>Tarif a&#x3C;b &#x26; AT&#x26;amp;T</title><description><![CDATA[&lt;p&gt; &amp;]]></description><x a=\"&#x3C;\"/>";
+        assert_eq!(
+            String::from_utf8_lossy(&with_character_references(xml)),
+            expected
+        );
+    }
 }

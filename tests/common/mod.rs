@@ -137,3 +137,15 @@ pub fn good_record(title: &str, date: &str) -> String {
     format!("+++\ntitle = \"{title}\"\ndate = \"{date}\"\ncategories = [\"Kultur\"]\n+++\nText von {title}.\n")
 }
 pub mod server;
+
+/// A text construct as a reader shows it: HTML-typed text (Atom
+/// `type="html"`, RSS `description`) decoded once more, plain text as is.
+pub fn reader_text(text: &feed_rs::model::Text) -> String {
+    if text.content_type.essence().to_string() == "text/html" {
+        quick_xml::escape::unescape(&text.content)
+            .map(|t| t.into_owned())
+            .unwrap_or_else(|_| text.content.clone())
+    } else {
+        text.content.clone()
+    }
+}
