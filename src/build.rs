@@ -16,7 +16,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::content::store::ArticleStore;
-use crate::index::{Index, Scope};
+use crate::index::Index;
 use crate::site::key::DocKey;
 use crate::site::plan::Plan;
 use crate::site::{self, RenderError};
@@ -96,25 +96,12 @@ pub fn write_site(
         let _ = std::fs::write(marker, b"");
     }
     let keys = site::all_keys(index);
-    // Phases: leaves; then feeds and pages of categories and the OPML list;
-    // then the site's own feeds and start page, which link to all of it.
-    let phase = |key: &DocKey| match key {
-        DocKey::Feed { scope, .. } | DocKey::FrontPage(scope) => {
-            if *scope == Scope::Site {
-                2
-            } else {
-                1
-            }
-        }
-        DocKey::Opml => 1,
-        _ => 0,
-    };
     let mut report = BuildReport::default();
     let mut manifest = Manifest::default();
-    for current in 0..3 {
+    for phase in 0..site::PHASES {
         let outcomes: Vec<Outcome> = keys
             .par_iter()
-            .filter(|key| phase(key) == current)
+            .filter(|key| site::build_phase(key) == phase)
             .filter_map(|key| Plan::of(index, key).map(|plan| (key, plan)))
             .map(|(key, plan)| write_document(index, store, out, key, &plan, &old))
             .collect::<Result<_, _>>()?;

@@ -68,6 +68,27 @@ pub struct ServeArgs {
     /// Where state is kept.
     #[command(flatten)]
     pub cache_dir: CacheDirArg,
+    /// Keep this bucket in step with the site: s3://BUCKET[/PREFIX]
+    /// (published in the background after every reload).
+    #[arg(long, value_name = "S3_URL")]
+    pub publish_to: Option<String>,
+    /// How to reach the bucket.
+    #[command(flatten)]
+    pub s3: S3Args,
+}
+
+/// How to reach an S3-compatible store; credentials come from
+/// AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or the other usual AWS
+/// variables).
+#[derive(Debug, Args)]
+pub struct S3Args {
+    /// The store's S3 endpoint, e.g. http://127.0.0.1:3900 (Garage, MinIO);
+    /// AWS when left out (or $AWS_ENDPOINT).
+    #[arg(long)]
+    pub endpoint: Option<String>,
+    /// The region (Garage: "garage"); default $AWS_REGION, else us-east-1.
+    #[arg(long)]
+    pub region: Option<String>,
 }
 
 /// The subcommands.
@@ -83,6 +104,22 @@ pub enum Command {
         /// Where to write; created if missing.
         #[arg(long)]
         out: PathBuf,
+        /// Where state is kept.
+        #[command(flatten)]
+        cache_dir: CacheDirArg,
+    },
+    /// Put the site into S3-compatible storage: only what changed, leaves
+    /// before the pages that link to them, deletions last.
+    Publish {
+        /// Where the content is.
+        #[command(flatten)]
+        feeds: FeedsArg,
+        /// The bucket: s3://BUCKET or s3://BUCKET/PREFIX.
+        #[arg(long, value_name = "S3_URL")]
+        to: String,
+        /// How to reach the bucket.
+        #[command(flatten)]
+        s3: S3Args,
         /// Where state is kept.
         #[command(flatten)]
         cache_dir: CacheDirArg,
@@ -122,6 +159,12 @@ pub fn main() -> ExitCode {
             out,
             cache_dir,
         } => build(&feeds.feeds, &out, cache_dir.cache_dir.as_deref()),
+        Command::Publish {
+            feeds,
+            to,
+            s3,
+            cache_dir,
+        } => publish(&feeds.feeds, &to, s3, cache_dir.cache_dir.as_deref()),
         Command::Check { feeds } => check(&feeds.feeds),
         Command::Serve(args) => serve(args),
     }
@@ -144,16 +187,34 @@ fn print_scheduled(library: &Library, feeds: &Path, what_then: &str) {
     }
 }
 
-fn build(feeds: &Path, out: &Path, cache_dir: Option<&Path>) -> ExitCode {
+/// What `build` and `publish` start from: the content read (from the
+/// state of the last run into the same output, if any), its index, and
+/// the problems and scheduled records reported; `None` (reported) without
+/// a usable site.toml.
+struct Loaded {
+    started: Instant,
+    state: Option<StateDir>,
+    store: Arc<ArticleStore>,
+    library: Library,
+    index: crate::index::Index,
+    problems: Vec<Problem>,
+}
+
+fn load(
+    feeds: &Path,
+    cache_dir: Option<&Path>,
+    (command, done): (&str, &str),
+    out: &Path,
+) -> Option<Loaded> {
     let started = Instant::now();
-    let state = StateDir::open(cache_dir, "build", feeds, Some(out));
+    let state = StateDir::open(cache_dir, command, feeds, Some(out));
     let store = Arc::new(
         state
             .as_ref()
             .and_then(|s| ArticleStore::open(s.path()).ok())
             .unwrap_or_else(ArticleStore::memory),
     );
-    let mut library = match &state {
+    let library = match &state {
         Some(state) => Library::open_saved(feeds, Arc::clone(&store), &state.library_file()),
         None => Library::open(feeds, Arc::clone(&store)),
     };
@@ -163,41 +224,130 @@ fn build(feeds: &Path, out: &Path, cache_dir: Option<&Path>) -> ExitCode {
         Err(problem) => {
             eprintln!("{}", problem.in_dir(feeds));
             eprintln!(
-                "nothing built: {} needs a usable site.toml",
+                "nothing {done}: {} needs a usable site.toml",
                 feeds.display()
             );
-            return ExitCode::FAILURE;
+            return None;
         }
     };
     let problems = library.problems();
     print_problems(&problems, feeds);
-    print_scheduled(&library, feeds, "left out until then; build again after");
-    let manifest = state.as_ref().map(StateDir::manifest_file);
-    let report = match crate::build::write_site(&index, &store, out, manifest.as_deref()) {
-        Ok(report) => report,
+    print_scheduled(
+        &library,
+        feeds,
+        &format!("left out until then; {command} again after"),
+    );
+    Some(Loaded {
+        started,
+        state,
+        store,
+        library,
+        index,
+        problems,
+    })
+}
+
+impl Loaded {
+    /// Keeps the library and compacts the store for the next run.
+    fn save(&mut self) {
+        if let Some(state) = &self.state {
+            if let Err(e) = self.library.save(&state.library_file()) {
+                eprintln!("cannot save {}: {e}", state.library_file().display());
+            }
+            self.store.compact(&self.library.live_articles());
+        }
+    }
+}
+
+fn build(feeds: &Path, out: &Path, cache_dir: Option<&Path>) -> ExitCode {
+    let Some(mut loaded) = load(feeds, cache_dir, ("build", "built"), out) else {
+        return ExitCode::FAILURE;
+    };
+    let manifest = loaded.state.as_ref().map(StateDir::manifest_file);
+    let report =
+        match crate::build::write_site(&loaded.index, &loaded.store, out, manifest.as_deref()) {
+            Ok(report) => report,
+            Err(e) => {
+                eprintln!("{e}");
+                return ExitCode::FAILURE;
+            }
+        };
+    tracing::debug!(elapsed = ?loaded.started.elapsed(), "site written");
+    loaded.save();
+    eprintln!(
+        "built {}: {} records published, {} refused; {} files written, {} unchanged, {} removed in {:.0?}",
+        out.display(),
+        loaded.index.len(),
+        loaded.problems.len(),
+        report.written,
+        report.unchanged,
+        report.removed,
+        loaded.started.elapsed()
+    );
+    if loaded.problems.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+fn publish(feeds: &Path, to: &str, s3: S3Args, cache_dir: Option<&Path>) -> ExitCode {
+    let target = match crate::publish::Target::parse(to, s3.endpoint, s3.region) {
+        Ok(target) => target,
         Err(e) => {
             eprintln!("{e}");
             return ExitCode::FAILURE;
         }
     };
-    tracing::debug!(elapsed = ?started.elapsed(), "site written");
-    if let Some(state) = &state {
-        if let Err(e) = library.save(&state.library_file()) {
-            eprintln!("cannot save {}: {e}", state.library_file().display());
+    let mut bucket = match target.connect() {
+        Ok(bucket) => bucket,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::FAILURE;
         }
-        store.compact(&library.live_articles());
-    }
+    };
+    let Some(mut loaded) = load(
+        feeds,
+        cache_dir,
+        ("publish", "published"),
+        Path::new(&target.url()),
+    ) else {
+        return ExitCode::FAILURE;
+    };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let report = match runtime.block_on(bucket.publish(&loaded.index, &loaded.store)) {
+        Ok(report) => report,
+        Err(e) => {
+            eprintln!("{e}");
+            eprintln!("publishing stopped; what was put is consistent, run again to complete it");
+            return ExitCode::FAILURE;
+        }
+    };
+    loaded.save();
+    let what = if report.is_nothing() {
+        "nothing to upload".to_owned()
+    } else {
+        format!(
+            "{} uploaded ({} bytes), {} with new headers",
+            report.uploaded, report.bytes, report.headers
+        )
+    };
     eprintln!(
-        "built {}: {} records published, {} refused; {} files written, {} unchanged, {} removed in {:.0?}",
-        out.display(),
-        index.len(),
-        problems.len(),
-        report.written,
+        "published {}: {} records published, {} refused; {what}, {} unchanged, {} deleted in {:.0?}",
+        target.url(),
+        loaded.index.len(),
+        loaded.problems.len(),
         report.unchanged,
-        report.removed,
-        started.elapsed()
+        report.deleted,
+        loaded.started.elapsed()
     );
-    if problems.is_empty() {
+    if loaded.problems.is_empty() {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
@@ -245,6 +395,15 @@ fn serve(args: ServeArgs) -> ExitCode {
     config.max_connections_per_client = args.max_per_client;
     config.trusted_proxies = args.trusted_proxy;
     config.cache_dir = args.cache_dir.cache_dir;
+    if let Some(url) = &args.publish_to {
+        match crate::publish::Target::parse(url, args.s3.endpoint, args.s3.region) {
+            Ok(target) => config.publish_to = Some(target),
+            Err(e) => {
+                eprintln!("--publish-to: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
     match runtime.block_on(crate::serve::run(config)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -11,7 +11,9 @@
 //!   the index (its plan and fingerprint) and renders it.
 //! - [`render`] holds pure functions from the model to the bytes of one
 //!   document each (RSS, Atom, JSON Feed, HTML, OPML).
-//! - [`build`] writes that site to a folder; [`serve`] answers HTTP from it.
+//! - [`build`] writes that site to a folder, [`publish`] puts it into an
+//!   S3-compatible bucket; [`serve`] answers HTTP from it (and may keep a
+//!   bucket in step).
 //! - [`cli`] is the command line on top of all that; `main.rs` only calls it.
 //! - [`state`] is what is kept between runs (store, stamps, manifest).
 //! - [`de`] holds the German month and weekday names that dates are read
@@ -25,6 +27,7 @@ pub mod content;
 pub mod de;
 pub mod index;
 pub mod model;
+pub mod publish;
 pub mod render;
 pub mod serve;
 pub mod site;

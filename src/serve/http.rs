@@ -31,6 +31,8 @@ pub struct Context {
     pub store: Arc<ArticleStore>,
     /// Earlier versions of the subscription feeds, for delta requests.
     pub history: Arc<FeedHistory>,
+    /// How publishing to a bucket goes (`--publish-to`), for `/healthz`.
+    pub publish: Option<crate::publish::keeper::SharedStatus>,
 }
 
 /// Where the lookup of a path leads.
@@ -90,15 +92,14 @@ pub async fn respond(
             .header(header::LOCATION, location)
             .header(header::CACHE_CONTROL, "public, max-age=86400")
             .body(Full::default()),
-        Target::Health => Response::builder()
-            .header(header::CONTENT_TYPE, "application/json; charset=utf-8")
-            .header(header::CACHE_CONTROL, "no-store")
-            .header(header::CONTENT_LENGTH, state.health.len())
-            .body(Full::new(if head {
-                Bytes::new()
-            } else {
-                state.health.clone()
-            })),
+        Target::Health => {
+            let body = health_body(context, &state);
+            Response::builder()
+                .header(header::CONTENT_TYPE, "application/json; charset=utf-8")
+                .header(header::CACHE_CONTROL, "no-store")
+                .header(header::CONTENT_LENGTH, body.len())
+                .body(Full::new(if head { Bytes::new() } else { body }))
+        }
         Target::NotFound => not_found(&state, head),
         Target::BadRequest => Response::builder()
             .status(StatusCode::BAD_REQUEST)
@@ -188,6 +189,26 @@ async fn cold_document(
     .await
     .ok()
     .flatten()
+}
+
+/// The `/healthz` body: the state's, plus how publishing to a bucket goes
+/// (a failing store makes the status "degraded").
+fn health_body(context: &Context, state: &ServedState) -> Bytes {
+    let Some(publish) = &context.publish else {
+        return state.health.clone();
+    };
+    let publish = publish.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let Ok(serde_json::Value::Object(mut health)) = serde_json::from_slice(&state.health) else {
+        return state.health.clone();
+    };
+    if publish.state == "failing" {
+        health.insert("status".to_owned(), "degraded".into());
+    }
+    health.insert(
+        "publish".to_owned(),
+        serde_json::to_value(&publish).unwrap_or_default(),
+    );
+    Bytes::from(serde_json::to_vec_pretty(&health).unwrap_or_default())
 }
 
 /// Maps a request path to a document. Only keys the index knows can come

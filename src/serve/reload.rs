@@ -40,6 +40,9 @@ pub struct Publisher {
     last_good_load: String,
     /// The health `/healthz` shows now.
     health_shown: Health,
+    /// Where each new index goes to be published to a bucket
+    /// (`--publish-to`).
+    sites: Option<tokio::sync::watch::Sender<crate::index::Index>>,
 }
 
 /// Counts of one load, for the startup line and logs.
@@ -126,7 +129,9 @@ impl Publisher {
                 state: Arc::new(ArcSwap::from_pointee(served)),
                 cache,
                 store,
+                publish: None,
             },
+            sites: None,
             state,
             unsaved: true,
             last_good_load: loaded,
@@ -134,6 +139,21 @@ impl Publisher {
         };
         publisher.log_problems();
         Ok((publisher, summary))
+    }
+
+    /// Keeps `bucket` in step with every index from now on (in a task on
+    /// the current runtime) and shows how that goes in `/healthz`.
+    pub fn publish_to(&mut self, bucket: crate::publish::Bucket, target: String) {
+        let index = self.context.state.load().index.clone();
+        let (sites, receiver) = tokio::sync::watch::channel(index);
+        let status = crate::publish::keeper::spawn(
+            bucket,
+            target,
+            std::sync::Arc::clone(&self.context.store),
+            receiver,
+        );
+        self.sites = Some(sites);
+        self.context.publish = Some(status);
     }
 
     /// What requests are answered from.
@@ -195,6 +215,9 @@ impl Publisher {
         let served = Arc::new(served);
         self.context.history.record(&served);
         self.context.state.store(Arc::clone(&served));
+        if let Some(sites) = &self.sites {
+            sites.send_replace(served.index.clone());
+        }
         drop(previous);
         // The edit is served; the compressed forms follow.
         served.compress();

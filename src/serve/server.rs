@@ -55,6 +55,8 @@ pub struct Config {
     pub cache_dir: Option<PathBuf>,
     /// Memory for cold documents rendered on request, in MiB.
     pub cache_mb: u64,
+    /// A bucket to keep in step with the site (`--publish-to`).
+    pub publish_to: Option<crate::publish::Target>,
 }
 
 impl Config {
@@ -72,6 +74,7 @@ impl Config {
             watch: true,
             cache_dir: None,
             cache_mb: DEFAULT_CACHE_MB,
+            publish_to: None,
         }
     }
 }
@@ -96,6 +99,10 @@ pub enum StartError {
     /// The file watcher could not start.
     #[error("cannot watch the content directory: {0}")]
     Watch(#[from] notify::Error),
+    /// The `--publish-to` bucket cannot be used (a bad URL or setting;
+    /// a store that does not answer is retried instead).
+    #[error("--publish-to: {0}")]
+    Publish(#[from] crate::publish::PublishError),
 }
 
 /// A bound server, ready to run.
@@ -121,12 +128,19 @@ impl Server {
         let feeds = config.feeds.clone();
         let cache_dir = config.cache_dir.clone();
         let cache_mb = config.cache_mb;
-        let (publisher, loaded) = tokio::task::spawn_blocking(move || {
+        let bucket = match &config.publish_to {
+            Some(target) => Some((target.connect()?, target.url())),
+            None => None,
+        };
+        let (mut publisher, loaded) = tokio::task::spawn_blocking(move || {
             let state = StateDir::open(cache_dir.as_deref(), "serve", &feeds, None);
             Publisher::open(&feeds, state, cache_mb)
         })
         .await
         .map_err(|e| StartError::Load(e.to_string()))??;
+        if let Some((bucket, url)) = bucket {
+            publisher.publish_to(bucket, url);
+        }
         let listener = TcpListener::bind(config.addr)
             .await
             .map_err(|source| StartError::Bind {

@@ -262,6 +262,28 @@ pub fn all_keys(index: &Index) -> Vec<DocKey> {
     keys
 }
 
+/// How many phases [`build_phase`] has.
+pub const PHASES: u8 = 3;
+
+/// When a document is written (or put) in a build or publish: leaves
+/// first (media, articles, archives, month pages); then the feeds and
+/// pages of categories and the OPML list; then the site's own feeds and
+/// start page, which link to all of it. A run cut short between phases
+/// leaves no document linking to one that is not there yet.
+pub fn build_phase(key: &DocKey) -> u8 {
+    match key {
+        DocKey::Feed { scope, .. } | DocKey::FrontPage(scope) => {
+            if *scope == Scope::Site {
+                2
+            } else {
+                1
+            }
+        }
+        DocKey::Opml => 1,
+        _ => 0,
+    }
+}
+
 /// Every document rendered, by path: the whole site in memory, for tests
 /// and comparisons (`build` and `serve` render by key as they go).
 pub fn render_all(index: &Index, store: &ArticleStore) -> BTreeMap<String, Bytes> {

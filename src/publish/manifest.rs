@@ -1,0 +1,148 @@
+//! The manifest object: what the bucket holds, per site path the
+//! document's fingerprint and a hash of its headers. Read once per run
+//! (one GET says a site is unchanged), written after each phase that put
+//! something and after deletions, so it never names an object that is not
+//! in the bucket in the version it says.
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+
+use object_store::path::Path as ObjectPath;
+use object_store::{Attribute, Attributes, ObjectStore, ObjectStoreExt, PutOptions, PutPayload};
+use serde::{Deserialize, Serialize};
+
+use super::PublishError;
+
+/// Where the manifest lives, under the prefix; a dot folder, which no site
+/// path uses.
+pub const PATH: &str = ".stadtfeed/manifest";
+
+/// Bumped when the format changes; an unknown one is treated as no
+/// manifest (everything is put again once).
+const VERSION: u32 = 1;
+
+/// What the bucket holds.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct Manifest {
+    version: u32,
+    entries: HashMap<String, Entry>,
+}
+
+/// One object as it was put.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    /// The document's fingerprint (its ETag when served).
+    pub fingerprint: [u8; 16],
+    /// [`headers_hash`] of its `Content-Type` and `Cache-Control`.
+    pub headers: [u8; 8],
+}
+
+/// A short hash of the headers an object was put with: a changed
+/// `Cache-Control` (a month that is over) means a new put.
+pub fn headers_hash(content_type: &str, cache_control: &str) -> [u8; 8] {
+    let mut hasher = blake3::Hasher::new();
+    hasher.update(content_type.as_bytes());
+    hasher.update(b"\n");
+    hasher.update(cache_control.as_bytes());
+    let mut out = [0; 8];
+    out.copy_from_slice(&hasher.finalize().as_bytes()[..8]);
+    out
+}
+
+impl Manifest {
+    /// The entry of a site path.
+    pub fn get(&self, path: &str) -> Option<&Entry> {
+        self.entries.get(path)
+    }
+
+    /// Records a put.
+    pub fn insert(&mut self, path: String, entry: Entry) {
+        self.entries.insert(path, entry);
+    }
+
+    /// Records a deletion.
+    pub fn remove(&mut self, path: &str) {
+        self.entries.remove(path);
+    }
+
+    /// Every site path the bucket holds.
+    pub fn paths(&self) -> impl Iterator<Item = &str> {
+        self.entries.keys().map(String::as_str)
+    }
+
+    /// How many objects the bucket holds.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether the bucket holds nothing of the site.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+/// Reads the manifest; none (a new bucket or prefix) or one that cannot
+/// be read is an empty one, so everything is put.
+pub async fn read(store: &dyn ObjectStore, path: &ObjectPath) -> Result<Manifest, PublishError> {
+    let bytes = match store.get(path).await {
+        Ok(got) => got.bytes().await,
+        Err(object_store::Error::NotFound { .. }) => return Ok(Manifest::default()),
+        Err(source) => Err(source),
+    }
+    .map_err(|source| PublishError::Store {
+        path: path.to_string(),
+        source,
+    })?;
+    let mut raw = Vec::new();
+    let manifest = flate2::read::GzDecoder::new(&bytes[..])
+        .read_to_end(&mut raw)
+        .ok()
+        .and_then(|_| postcard::from_bytes::<Manifest>(&raw).ok())
+        .filter(|m| m.version == VERSION);
+    if manifest.is_none() {
+        tracing::warn!("{path}: unreadable manifest; putting every object again");
+    }
+    Ok(manifest.unwrap_or_default())
+}
+
+/// Writes the manifest (gzip-compressed postcard: a 100 000-record site's
+/// is about a megabyte).
+pub async fn write(
+    store: &dyn ObjectStore,
+    path: &ObjectPath,
+    manifest: &Manifest,
+) -> Result<(), PublishError> {
+    /// [`Manifest`] as written, without copying the entries.
+    #[derive(Serialize)]
+    struct Written<'a> {
+        version: u32,
+        entries: &'a HashMap<String, Entry>,
+    }
+    let written = Written {
+        version: VERSION,
+        entries: &manifest.entries,
+    };
+    // Serialising plain data into memory cannot fail.
+    let raw = postcard::to_stdvec(&written).unwrap_or_default();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    let _ = gz.write_all(&raw);
+    let bytes = gz.finish().unwrap_or_default();
+    let mut attributes = Attributes::new();
+    attributes.insert(Attribute::ContentType, "application/octet-stream".into());
+    attributes.insert(Attribute::CacheControl, "no-store".into());
+    store
+        .put_opts(
+            path,
+            PutPayload::from(bytes),
+            PutOptions {
+                attributes,
+                ..PutOptions::default()
+            },
+        )
+        .await
+        .map(|_| ())
+        .map_err(|source| PublishError::Store {
+            path: path.to_string(),
+            source,
+        })
+}

@@ -1,0 +1,399 @@
+//! `stadtfeed publish` and `serve --publish-to`: the site `build` would
+//! write, as objects in an S3-compatible bucket (AWS S3, Garage, MinIO,
+//! Ceph, R2), each with its `Content-Type`, `Cache-Control` and
+//! `Last-Modified`, uploading only what changed.
+//!
+//! What the bucket holds is recorded in a manifest object (see
+//! [`manifest`]); the order is `build`'s (leaves first, deletions last), so
+//! an interrupted run leaves every document old or new and every link
+//! working, and the next run completes it.
+
+pub mod keeper;
+mod manifest;
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use object_store::aws::AmazonS3Builder;
+use object_store::path::Path as ObjectPath;
+use object_store::{
+    Attribute, Attributes, ObjectStore, ObjectStoreExt, PutOptions, PutPayload, RetryConfig,
+};
+use rayon::prelude::*;
+use tokio::task::JoinSet;
+
+use crate::content::store::ArticleStore;
+use crate::index::Index;
+use crate::site::key::DocKey;
+use crate::site::plan::Plan;
+use crate::site::{self, build_phase, PHASES};
+pub use manifest::Manifest;
+use manifest::{headers_hash, Entry};
+
+/// Uploads in flight at once: enough to hide a store's latency, few
+/// enough for a small machine and a rate-limited account.
+const CONCURRENT_UPLOADS: usize = 16;
+
+/// Why publishing failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    /// The `--to` URL is not `s3://BUCKET[/PREFIX]`.
+    #[error("{0}: expected s3://BUCKET or s3://BUCKET/PREFIX")]
+    BadTarget(String),
+    /// The store could not be set up (missing region, bad endpoint).
+    #[error("cannot use the bucket: {0}")]
+    Setup(object_store::Error),
+    /// The store refused or did not answer (after its retries).
+    #[error("{path}: {source}")]
+    Store {
+        /// The object concerned.
+        path: String,
+        /// What the store said.
+        source: object_store::Error,
+    },
+    /// A document could not be rendered (a media file went away).
+    #[error(transparent)]
+    Render(#[from] site::RenderError),
+    /// A site path is no valid object name (it cannot be, for what the
+    /// index publishes; kept as an error rather than a panic).
+    #[error("{path}: not a valid object name: {reason}")]
+    BadPath {
+        /// The object name.
+        path: String,
+        /// Why.
+        reason: String,
+    },
+    /// An upload task ended without an answer (the runtime shut down).
+    #[error("an upload was cancelled: {0}")]
+    Cancelled(String),
+}
+
+/// Where to publish: a bucket, a prefix inside it, and how to reach it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// The bucket's name.
+    pub bucket: String,
+    /// The folder inside the bucket, without slashes at its ends; empty for
+    /// the bucket's root.
+    pub prefix: String,
+    /// The store's S3 endpoint (Garage, MinIO: `http://host:3900`); AWS
+    /// when `None`.
+    pub endpoint: Option<String>,
+    /// The region; `AWS_REGION`/`AWS_DEFAULT_REGION` or `us-east-1` when
+    /// `None` (Garage's default region is `garage`).
+    pub region: Option<String>,
+}
+
+impl Target {
+    /// Reads `s3://BUCKET[/PREFIX]`.
+    pub fn parse(
+        url: &str,
+        endpoint: Option<String>,
+        region: Option<String>,
+    ) -> Result<Target, PublishError> {
+        let rest = url
+            .strip_prefix("s3://")
+            .ok_or_else(|| PublishError::BadTarget(url.to_owned()))?;
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        if bucket.is_empty() {
+            return Err(PublishError::BadTarget(url.to_owned()));
+        }
+        Ok(Target {
+            bucket: bucket.to_owned(),
+            prefix: prefix.trim_matches('/').to_owned(),
+            endpoint,
+            region,
+        })
+    }
+
+    /// The `s3://` URL, for logs and `/healthz`.
+    pub fn url(&self) -> String {
+        if self.prefix.is_empty() {
+            format!("s3://{}", self.bucket)
+        } else {
+            format!("s3://{}/{}", self.bucket, self.prefix)
+        }
+    }
+
+    /// A client for the bucket, with credentials from the environment
+    /// (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`,
+    /// container and instance credentials) and retries with backoff.
+    pub fn connect(&self) -> Result<Bucket, PublishError> {
+        let mut builder = AmazonS3Builder::from_env()
+            .with_bucket_name(&self.bucket)
+            .with_retry(RetryConfig {
+                max_retries: 5,
+                retry_timeout: Duration::from_secs(120),
+                ..RetryConfig::default()
+            });
+        if let Some(endpoint) = &self.endpoint {
+            builder = builder
+                .with_endpoint(endpoint)
+                .with_allow_http(endpoint.starts_with("http://"));
+        }
+        if let Some(region) = &self.region {
+            builder = builder.with_region(region);
+        }
+        let store = builder.build().map_err(PublishError::Setup)?;
+        Ok(Bucket::new(Arc::new(store), &self.prefix))
+    }
+}
+
+/// A bucket (and prefix) with what is known of its contents.
+pub struct Bucket {
+    store: Arc<dyn ObjectStore>,
+    prefix: String,
+    /// What the bucket holds, once read; kept between runs of one process.
+    known: Option<Manifest>,
+}
+
+/// What one run did, for its summary line.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PublishReport {
+    /// Objects put because their bytes changed (or were new).
+    pub uploaded: usize,
+    /// Objects put again only because their headers changed.
+    pub headers: usize,
+    /// Objects left as they were.
+    pub unchanged: usize,
+    /// Objects of documents that no longer exist, deleted.
+    pub deleted: usize,
+    /// Bytes sent in object bodies.
+    pub bytes: u64,
+}
+
+impl PublishReport {
+    /// Whether the run changed nothing in the bucket.
+    pub fn is_nothing(&self) -> bool {
+        self.uploaded + self.headers + self.deleted == 0
+    }
+}
+
+/// One object to put.
+struct Upload {
+    key: DocKey,
+    plan: Plan,
+    entry: Entry,
+    content_type: String,
+    cache_control: String,
+    last_modified: String,
+    headers_only: bool,
+}
+
+impl Bucket {
+    /// A bucket reached through `store`, objects under `prefix`.
+    pub fn new(store: Arc<dyn ObjectStore>, prefix: &str) -> Bucket {
+        Bucket {
+            store,
+            prefix: prefix.trim_matches('/').to_owned(),
+            known: None,
+        }
+    }
+
+    /// The object name of a site path.
+    fn object(&self, path: &str) -> Result<ObjectPath, PublishError> {
+        let name = if self.prefix.is_empty() {
+            path.to_owned()
+        } else {
+            format!("{}/{path}", self.prefix)
+        };
+        ObjectPath::parse(&name).map_err(|e| PublishError::BadPath {
+            reason: e.to_string(),
+            path: name,
+        })
+    }
+
+    /// Puts the site of `index` into the bucket: what changed since the
+    /// manifest, in `build`'s order, then deletions, then the manifest.
+    pub async fn publish(
+        &mut self,
+        index: &Index,
+        store: &Arc<ArticleStore>,
+    ) -> Result<PublishReport, PublishError> {
+        let manifest_path = self.object(manifest::PATH)?;
+        let mut known = match self.known.take() {
+            Some(known) => known,
+            None => manifest::read(self.store.as_ref(), &manifest_path).await?,
+        };
+        let index = Arc::new(index.clone());
+        let now = SystemTime::now();
+        let keys = site::all_keys(&index);
+        let mut report = PublishReport::default();
+        let mut present = std::collections::HashSet::with_capacity(keys.len());
+        for phase in 0..PHASES {
+            let uploads: Vec<Upload> = keys
+                .par_iter()
+                .filter(|key| build_phase(key) == phase)
+                .filter_map(|key| {
+                    let plan = Plan::of(&index, key)?;
+                    Some(self.compare(&index, key, plan, &known, now))
+                })
+                .collect::<Vec<Result<Option<Upload>, String>>>()
+                .into_iter()
+                .filter_map(|compared| match compared {
+                    Ok(upload) => upload,
+                    Err(path) => {
+                        report.unchanged += 1;
+                        present.insert(path);
+                        None
+                    }
+                })
+                .collect();
+            let mut changed = false;
+            let mut running = JoinSet::new();
+            for upload in uploads {
+                present.insert(upload.key.path());
+                if running.len() >= CONCURRENT_UPLOADS {
+                    if let Some(done) = running.join_next().await {
+                        changed |= self.settle(done, &mut known, &mut report)?;
+                    }
+                }
+                let object = self.object(&upload.key.path())?;
+                running.spawn(put(
+                    Arc::clone(&self.store),
+                    Arc::clone(&index),
+                    Arc::clone(store),
+                    object,
+                    upload,
+                ));
+            }
+            while let Some(done) = running.join_next().await {
+                changed |= self.settle(done, &mut known, &mut report)?;
+            }
+            if changed {
+                // What this phase put is in the bucket: say so before the
+                // next phase links to it, so an interrupted run resumes here.
+                manifest::write(self.store.as_ref(), &manifest_path, &known).await?;
+            }
+        }
+        let gone: Vec<String> = known
+            .paths()
+            .filter(|path| !present.contains(*path))
+            .map(str::to_owned)
+            .collect();
+        for path in gone {
+            let object = self.object(&path)?;
+            match self.store.delete(&object).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                Err(source) => return Err(PublishError::Store { path, source }),
+            }
+            known.remove(&path);
+            report.deleted += 1;
+        }
+        if report.deleted > 0 {
+            manifest::write(self.store.as_ref(), &manifest_path, &known).await?;
+        }
+        self.known = Some(known);
+        Ok(report)
+    }
+
+    /// What must happen to one document: `Err(path)` when the bucket holds
+    /// it as it is, otherwise the upload (of the bytes, or of the headers).
+    fn compare(
+        &self,
+        index: &Index,
+        key: &DocKey,
+        plan: Plan,
+        known: &Manifest,
+        now: SystemTime,
+    ) -> Result<Option<Upload>, String> {
+        let path = key.path();
+        let fingerprint = plan.fingerprint(index);
+        let content_type = site::content_type_of(&plan).to_owned();
+        let cache_control = plan.cache_control(index);
+        let headers = headers_hash(&content_type, &cache_control);
+        let before = known.get(&path);
+        if before.is_some_and(|b| b.fingerprint == fingerprint && b.headers == headers) {
+            return Err(path);
+        }
+        let last_modified = SystemTime::from(plan.last_modified(index)).min(now);
+        Ok(Some(Upload {
+            key: key.clone(),
+            headers_only: before.is_some_and(|b| b.fingerprint == fingerprint),
+            plan,
+            entry: Entry {
+                fingerprint,
+                headers,
+            },
+            content_type,
+            cache_control,
+            last_modified: httpdate::fmt_http_date(last_modified),
+        }))
+    }
+
+    /// Takes in one finished upload; `Ok(true)` when it changed the bucket.
+    fn settle(
+        &self,
+        done: Result<Result<Settled, PublishError>, tokio::task::JoinError>,
+        known: &mut Manifest,
+        report: &mut PublishReport,
+    ) -> Result<bool, PublishError> {
+        let settled = done.map_err(|e| PublishError::Cancelled(e.to_string()))??;
+        if settled.headers_only {
+            report.headers += 1;
+        } else {
+            report.uploaded += 1;
+        }
+        report.bytes += settled.bytes;
+        known.insert(settled.path, settled.entry);
+        Ok(true)
+    }
+}
+
+/// One upload done.
+struct Settled {
+    path: String,
+    entry: Entry,
+    headers_only: bool,
+    bytes: u64,
+}
+
+/// Renders one document (off the async threads) and puts it.
+async fn put(
+    bucket: Arc<dyn ObjectStore>,
+    index: Arc<Index>,
+    store: Arc<ArticleStore>,
+    object: ObjectPath,
+    upload: Upload,
+) -> Result<Settled, PublishError> {
+    let Upload {
+        key,
+        plan,
+        entry,
+        content_type,
+        cache_control,
+        last_modified,
+        headers_only,
+    } = upload;
+    let path = key.path();
+    let body: Bytes =
+        tokio::task::spawn_blocking(move || site::render(&index, &store, &key, &plan))
+            .await
+            .map_err(|e| PublishError::Cancelled(e.to_string()))??;
+    let mut attributes = Attributes::new();
+    attributes.insert(Attribute::ContentType, content_type.into());
+    attributes.insert(Attribute::CacheControl, cache_control.into());
+    attributes.insert(
+        Attribute::Metadata("last-modified".into()),
+        last_modified.into(),
+    );
+    let bytes = body.len() as u64;
+    let options = PutOptions {
+        attributes,
+        ..PutOptions::default()
+    };
+    bucket
+        .put_opts(&object, PutPayload::from(body), options)
+        .await
+        .map_err(|source| PublishError::Store {
+            path: path.clone(),
+            source,
+        })?;
+    Ok(Settled {
+        path,
+        entry,
+        headers_only,
+        bytes,
+    })
+}
