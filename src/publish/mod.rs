@@ -15,11 +15,10 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
+use futures_util::StreamExt;
 use object_store::aws::AmazonS3Builder;
 use object_store::path::Path as ObjectPath;
-use object_store::{
-    Attribute, Attributes, ObjectStore, ObjectStoreExt, PutOptions, PutPayload, RetryConfig,
-};
+use object_store::{Attribute, Attributes, ObjectStore, PutOptions, PutPayload, RetryConfig};
 use rayon::prelude::*;
 use tokio::task::JoinSet;
 
@@ -204,6 +203,18 @@ impl Bucket {
         })
     }
 
+    /// The site path of an object name.
+    fn site_path(&self, name: &str) -> String {
+        if self.prefix.is_empty() {
+            name.to_owned()
+        } else {
+            name.strip_prefix(&self.prefix)
+                .and_then(|rest| rest.strip_prefix('/'))
+                .unwrap_or(name)
+                .to_owned()
+        }
+    }
+
     /// Puts the site of `index` into the bucket: what changed since the
     /// manifest, in `build`'s order, then deletions, then the manifest.
     pub async fn publish(
@@ -272,14 +283,34 @@ impl Bucket {
             .filter(|path| !present.contains(*path))
             .map(str::to_owned)
             .collect();
-        for path in gone {
-            let object = self.object(&path)?;
-            match self.store.delete(&object).await {
-                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
-                Err(source) => return Err(PublishError::Store { path, source }),
+        // In batches (S3's DeleteObjects takes up to 1 000 keys).
+        let objects = gone
+            .iter()
+            .map(|path| self.object(path))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut results = self
+            .store
+            .delete_stream(futures_util::stream::iter(objects.into_iter().map(Ok)).boxed());
+        while let Some(result) = results.next().await {
+            match result {
+                Ok(object) => {
+                    let path = self.site_path(object.as_ref());
+                    known.remove(&path);
+                    report.deleted += 1;
+                }
+                Err(object_store::Error::NotFound { path, .. }) => {
+                    known.remove(&self.site_path(&path));
+                }
+                Err(source) => {
+                    // What was deleted so far is recorded; the rest is
+                    // deleted by the next run.
+                    manifest::write(self.store.as_ref(), &manifest_path, &known).await?;
+                    return Err(PublishError::Store {
+                        path: "(deleting)".to_owned(),
+                        source,
+                    });
+                }
             }
-            known.remove(&path);
-            report.deleted += 1;
         }
         if report.deleted > 0 {
             manifest::write(self.store.as_ref(), &manifest_path, &known).await?;

@@ -285,6 +285,11 @@ impl Plan {
         hasher.update(index.config_hash());
         // A plan is plain data; serialising it cannot fail.
         hasher.update(&postcard::to_stdvec(self).unwrap_or_default());
+        // The OPML list shows the site's newest change (`dateModified`),
+        // which its plan does not name.
+        if let Plan::Opml { .. } = self {
+            hasher.update(self.updated(index).to_rfc3339().as_bytes());
+        }
         let mut hash = [0; 16];
         hash.copy_from_slice(&hasher.finalize().as_bytes()[..16]);
         hash

@@ -136,6 +136,7 @@ impl Fixture {
 pub fn good_record(title: &str, date: &str) -> String {
     format!("+++\ntitle = \"{title}\"\ndate = \"{date}\"\ncategories = [\"Kultur\"]\n+++\nText von {title}.\n")
 }
+pub mod s3;
 pub mod server;
 
 /// A text construct as a reader shows it: HTML-typed text (Atom

@@ -1,0 +1,344 @@
+//! `stadtfeed publish` and `serve --publish-to` against an S3 server in
+//! this process (tests/common/s3.rs): the bucket ends up holding exactly
+//! what `build` writes, with the headers `serve` sends; later runs put
+//! only what changed, in an order that never links to a missing object.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::Output;
+use std::time::Duration;
+
+use common::s3::{self, Memory};
+use common::server::Running;
+use common::Fixture;
+
+const BUCKET: &str = "site";
+const PREFIX: &str = "werdau";
+
+/// Runs `stadtfeed publish` for `feeds` into the in-process store.
+async fn publish(feeds: &Path, store: SocketAddr, cache: &Path) -> Output {
+    let feeds = feeds.to_path_buf();
+    let cache = cache.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_stadtfeed"))
+            .args(["publish", "--feeds"])
+            .arg(&feeds)
+            .args(["--to", &format!("s3://{BUCKET}/{PREFIX}")])
+            .args(["--endpoint", &format!("http://{store}")])
+            .args(["--region", "us-east-1"])
+            .arg("--cache-dir")
+            .arg(&cache)
+            .env("AWS_ACCESS_KEY_ID", s3::ACCESS_KEY)
+            .env("AWS_SECRET_ACCESS_KEY", s3::SECRET_KEY)
+            .env_remove("AWS_ENDPOINT")
+            .env_remove("AWS_PROFILE")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap()
+}
+
+/// `build`'s files, by path.
+fn build(feeds: &Path, out: &Path) -> BTreeMap<String, Vec<u8>> {
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_stadtfeed"))
+        .args(["build", "--feeds"])
+        .arg(feeds)
+        .arg("--out")
+        .arg(out)
+        .arg("--cache-dir")
+        .arg(out.with_extension("state"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    walkdir::WalkDir::new(out)
+        .into_iter()
+        .map(Result::unwrap)
+        .filter(|e| e.file_type().is_file())
+        .map(|e| {
+            let path = e.path().strip_prefix(out).unwrap();
+            (
+                path.to_string_lossy().replace('\\', "/"),
+                std::fs::read(e.path()).unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// The site's objects in the bucket (without the manifest), by site path.
+fn site_objects(memory: &Memory) -> BTreeMap<String, s3::Object> {
+    memory
+        .bucket(BUCKET)
+        .into_iter()
+        .filter_map(|(key, object)| {
+            let path = key.strip_prefix(&format!("{PREFIX}/"))?.to_owned();
+            (!path.starts_with(".stadtfeed/")).then_some((path, object))
+        })
+        .collect()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// The site paths of the puts in a request log, in order.
+fn puts(log: &[(&'static str, String)]) -> Vec<String> {
+    log.iter()
+        .filter(|(method, key)| *method == "PUT" && !key.contains("/.stadtfeed/"))
+        .map(|(_, key)| key.strip_prefix(&format!("{PREFIX}/")).unwrap().to_owned())
+        .collect()
+}
+
+fn shipped_copy() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for entry in walkdir::WalkDir::new(common::shipped_feeds()) {
+        let entry = entry.unwrap();
+        let target = dir
+            .path()
+            .join(entry.path().strip_prefix(common::shipped_feeds()).unwrap());
+        if entry.file_type().is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+    dir
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bucket_holds_what_build_writes_with_servers_headers() {
+    let (store, memory) = s3::start().await;
+    let feeds = shipped_copy();
+    let cache = tempfile::tempdir().unwrap();
+    let output = publish(feeds.path(), store, cache.path()).await;
+    assert!(output.status.success(), "{}", stderr(&output));
+    let out = tempfile::tempdir().unwrap();
+    let files = build(feeds.path(), &out.path().join("site"));
+    let objects = site_objects(&memory);
+    assert_eq!(
+        objects.keys().collect::<Vec<_>>(),
+        files.keys().collect::<Vec<_>>(),
+        "the same paths as build"
+    );
+    // Headers: what `serve` sends for the same path.
+    let server = Running::start(feeds.path()).await;
+    for (path, object) in &objects {
+        assert_eq!(&object.body[..], &files[path][..], "{path}: bytes");
+        let url = format!("/{}", path.strip_suffix("index.html").unwrap_or(path));
+        let reply = server.get(&url, &[]).await;
+        assert_eq!(reply.status, 200, "{url}");
+        assert_eq!(
+            object.content_type.as_deref(),
+            Some(reply.header("content-type")),
+            "{path}: Content-Type"
+        );
+        assert_eq!(
+            object.cache_control.as_deref(),
+            Some(reply.header("cache-control")),
+            "{path}: Cache-Control"
+        );
+        assert_eq!(
+            object.metadata.get("last-modified").map(String::as_str),
+            Some(reply.header("last-modified")),
+            "{path}: Last-Modified in metadata"
+        );
+    }
+    server.stop().await;
+    assert!(stderr(&output).contains(&format!("{} uploaded", objects.len())));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn later_runs_put_only_what_changed_leaves_first_deletions_last() {
+    let (store, memory) = s3::start().await;
+    let fixture = Fixture::new();
+    for day in 1..=9 {
+        fixture.record(
+            &format!("r{day}.md"),
+            &common::good_record(&format!("Meldung {day}"), &format!("0{day}.01.2022")),
+        );
+    }
+    let cache = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let site = out.path().join("site");
+    assert!(publish(fixture.path(), store, cache.path())
+        .await
+        .status
+        .success());
+    let before = build(fixture.path(), &site);
+
+    // Unchanged: one request (the manifest), nothing put.
+    memory.take_log();
+    let output = publish(fixture.path(), store, cache.path()).await;
+    assert!(
+        stderr(&output).contains("nothing to upload"),
+        "{}",
+        stderr(&output)
+    );
+    let log = memory.take_log();
+    assert_eq!(log.len(), 1, "{log:?}");
+    assert_eq!(log[0].0, "GET");
+
+    // One new record: exactly the documents whose bytes changed are put.
+    fixture.record("neu.md", &common::good_record("Ganz neu", "20.01.2022"));
+    let output = publish(fixture.path(), store, cache.path()).await;
+    assert!(output.status.success(), "{}", stderr(&output));
+    let after = build(fixture.path(), &site);
+    let changed: Vec<String> = after
+        .iter()
+        .filter(|(path, bytes)| before.get(*path) != Some(bytes))
+        .map(|(path, _)| path.clone())
+        .collect();
+    let log = memory.take_log();
+    let mut put = puts(&log);
+    let order = put.clone();
+    put.sort();
+    assert_eq!(put, changed, "puts = changed documents");
+    // The new article before the feeds and pages that link to it.
+    let position = |path: &str| order.iter().position(|p| p == path).unwrap();
+    assert!(position("artikel/neu/index.html") < position("feed.rss"));
+    assert!(position("artikel/neu/index.html") < position("index.html"));
+    assert!(position("kategorie/kultur/feed.atom") < position("feed.atom"));
+    assert_eq!(site_objects(&memory).len(), after.len());
+
+    // A deleted record: its page is deleted, after every put.
+    std::fs::remove_file(fixture.path().join("articles/r1.md")).unwrap();
+    let output = publish(fixture.path(), store, cache.path()).await;
+    assert!(output.status.success(), "{}", stderr(&output));
+    let log = memory.take_log();
+    let deleted: Vec<&str> = log
+        .iter()
+        .filter(|(m, _)| *m == "DELETE")
+        .map(|(_, k)| k.as_str())
+        .collect();
+    assert_eq!(deleted, [format!("{PREFIX}/artikel/r1/index.html")]);
+    let last_put = log
+        .iter()
+        .rposition(|(m, k)| *m == "PUT" && !k.contains(".stadtfeed"))
+        .unwrap();
+    let delete = log.iter().position(|(m, _)| *m == "DELETE").unwrap();
+    assert!(last_put < delete, "{log:?}");
+    let after = build(fixture.path(), &site);
+    let objects = site_objects(&memory);
+    assert_eq!(
+        objects.keys().collect::<Vec<_>>(),
+        after.keys().collect::<Vec<_>>()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupted_publish_links_to_nothing_missing_and_the_next_completes_it() {
+    let (store, memory) = s3::start().await;
+    let fixture = Fixture::new();
+    for day in 1..=5 {
+        fixture.record(
+            &format!("r{day}.md"),
+            &common::good_record(&format!("Meldung {day}"), &format!("0{day}.01.2022")),
+        );
+    }
+    let cache = tempfile::tempdir().unwrap();
+    assert!(publish(fixture.path(), store, cache.path())
+        .await
+        .status
+        .success());
+    let old_feed = site_objects(&memory)["feed.rss"].body.clone();
+
+    // New records; the store refuses puts after a few.
+    for day in 10..=14 {
+        fixture.record(
+            &format!("n{day}.md"),
+            &common::good_record(&format!("Neu {day}"), &format!("{day}.02.2022")),
+        );
+    }
+    memory
+        .puts_left
+        .store(4, std::sync::atomic::Ordering::SeqCst);
+    let output = publish(fixture.path(), store, cache.path()).await;
+    assert!(!output.status.success());
+    assert!(stderr(&output).contains("run again"), "{}", stderr(&output));
+    let objects = site_objects(&memory);
+    // The site's feed is the old one, and every article it names is there.
+    assert_eq!(objects["feed.rss"].body, old_feed);
+    let feed = feed_rs::parser::parse(&objects["feed.rss"].body[..]).unwrap();
+    for entry in &feed.entries {
+        let link = &entry.links[0].href;
+        let path = link.split("/feeds/").nth(1).unwrap();
+        assert!(objects.contains_key(&format!("{path}index.html")), "{path}");
+    }
+
+    memory
+        .puts_left
+        .store(usize::MAX, std::sync::atomic::Ordering::SeqCst);
+    let output = publish(fixture.path(), store, cache.path()).await;
+    assert!(output.status.success(), "{}", stderr(&output));
+    let out = tempfile::tempdir().unwrap();
+    let files = build(fixture.path(), &out.path().join("site"));
+    let objects = site_objects(&memory);
+    assert_eq!(objects.len(), files.len());
+    for (path, bytes) in &files {
+        assert_eq!(&objects[path].body[..], &bytes[..], "{path}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_keeps_the_bucket_in_step_and_catches_up_after_a_failure() {
+    let (store, memory) = s3::start().await;
+    let fixture = Fixture::new();
+    fixture.record("a.md", &common::good_record("Erste", "01.01.2022"));
+    std::env::set_var("AWS_ACCESS_KEY_ID", s3::ACCESS_KEY);
+    std::env::set_var("AWS_SECRET_ACCESS_KEY", s3::SECRET_KEY);
+    let target = stadtfeed::publish::Target::parse(
+        &format!("s3://{BUCKET}/{PREFIX}"),
+        Some(format!("http://{store}")),
+        Some("us-east-1".to_owned()),
+    )
+    .unwrap();
+    let server = Running::start_with(fixture.path(), |config| {
+        config.publish_to = Some(target);
+    })
+    .await;
+    let health = |reply: &common::server::Reply| -> serde_json::Value {
+        serde_json::from_slice(&reply.body).unwrap()
+    };
+    common::server::eventually(&server, "/healthz", Duration::from_secs(10), |r| {
+        health(r)["publish"]["state"] == "ok"
+    })
+    .await;
+    assert!(site_objects(&memory).contains_key("artikel/a/index.html"));
+
+    // An edit is published by itself.
+    fixture.record("b.md", &common::good_record("Zweite", "02.01.2022"));
+    let wait = Duration::from_secs(10);
+    let started = std::time::Instant::now();
+    while !site_objects(&memory).contains_key("artikel/b/index.html") {
+        assert!(started.elapsed() < wait, "not published");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // The store refuses: /healthz says so; requests are answered meanwhile.
+    memory
+        .puts_left
+        .store(0, std::sync::atomic::Ordering::SeqCst);
+    fixture.record("c.md", &common::good_record("Dritte", "03.01.2022"));
+    common::server::eventually(&server, "/healthz", wait, |r| {
+        health(r)["publish"]["state"] == "failing" && health(r)["status"] == "degraded"
+    })
+    .await;
+    common::server::eventually(&server, "/artikel/c/", wait, |r| r.status == 200).await;
+
+    // It answers again: caught up without another edit.
+    memory
+        .puts_left
+        .store(usize::MAX, std::sync::atomic::Ordering::SeqCst);
+    common::server::eventually(&server, "/healthz", wait, |r| {
+        health(r)["publish"]["state"] == "ok"
+    })
+    .await;
+    let objects = site_objects(&memory);
+    let feed = &objects["feed.rss"].body;
+    assert!(String::from_utf8_lossy(feed).contains("Dritte"));
+    assert!(objects.contains_key("artikel/c/index.html"));
+    server.stop().await;
+}
