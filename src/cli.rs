@@ -104,6 +104,10 @@ pub enum Command {
         /// Where to write; created if missing.
         #[arg(long)]
         out: PathBuf,
+        /// Also write .gz and .br files beside every text document (for
+        /// nginx's gzip_static / brotli_static).
+        #[arg(long)]
+        precompress: bool,
         /// Where state is kept.
         #[command(flatten)]
         cache_dir: CacheDirArg,
@@ -157,8 +161,14 @@ pub fn main() -> ExitCode {
         Command::Build {
             feeds,
             out,
+            precompress,
             cache_dir,
-        } => build(&feeds.feeds, &out, cache_dir.cache_dir.as_deref()),
+        } => build(
+            &feeds.feeds,
+            &out,
+            cache_dir.cache_dir.as_deref(),
+            crate::build::BuildOptions { precompress },
+        ),
         Command::Publish {
             feeds,
             to,
@@ -259,19 +269,29 @@ impl Loaded {
     }
 }
 
-fn build(feeds: &Path, out: &Path, cache_dir: Option<&Path>) -> ExitCode {
+fn build(
+    feeds: &Path,
+    out: &Path,
+    cache_dir: Option<&Path>,
+    options: crate::build::BuildOptions,
+) -> ExitCode {
     let Some(mut loaded) = load(feeds, cache_dir, ("build", "built"), out) else {
         return ExitCode::FAILURE;
     };
     let manifest = loaded.state.as_ref().map(StateDir::manifest_file);
-    let report =
-        match crate::build::write_site(&loaded.index, &loaded.store, out, manifest.as_deref()) {
-            Ok(report) => report,
-            Err(e) => {
-                eprintln!("{e}");
-                return ExitCode::FAILURE;
-            }
-        };
+    let report = match crate::build::write_site(
+        &loaded.index,
+        &loaded.store,
+        out,
+        manifest.as_deref(),
+        options,
+    ) {
+        Ok(report) => report,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::FAILURE;
+        }
+    };
     tracing::debug!(elapsed = ?loaded.started.elapsed(), "site written");
     loaded.save();
     eprintln!(

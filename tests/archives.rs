@@ -153,7 +153,7 @@ fn build(feeds: &Path, out: &Path) {
     let store = Arc::new(ArticleStore::memory());
     let library = Library::open(feeds, Arc::clone(&store));
     let index = library.index().unwrap();
-    stadtfeed::build::write_site(&index, &store, out, None).unwrap();
+    stadtfeed::build::write_site(&index, &store, out, None, Default::default()).unwrap();
 }
 
 fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {

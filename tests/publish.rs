@@ -42,7 +42,7 @@ async fn publish(feeds: &Path, store: SocketAddr, cache: &Path) -> Output {
     .unwrap()
 }
 
-/// `build`'s files, by path.
+/// `build`'s documents, by path (without the static hosts' header files).
 fn build(feeds: &Path, out: &Path) -> BTreeMap<String, Vec<u8>> {
     let status = std::process::Command::new(env!("CARGO_BIN_EXE_stadtfeed"))
         .args(["build", "--feeds"])
@@ -58,6 +58,10 @@ fn build(feeds: &Path, out: &Path) -> BTreeMap<String, Vec<u8>> {
         .into_iter()
         .map(Result::unwrap)
         .filter(|e| e.file_type().is_file())
+        .filter(|e| {
+            let name = e.path().strip_prefix(out).unwrap();
+            name != Path::new("_headers") && name != Path::new("nginx-stadtfeed.conf")
+        })
         .map(|e| {
             let path = e.path().strip_prefix(out).unwrap();
             (

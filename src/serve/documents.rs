@@ -4,7 +4,6 @@
 //! ever needs invalidating: a changed document has a new fingerprint.
 
 use std::collections::HashMap;
-use std::io::Write;
 use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
@@ -16,7 +15,7 @@ use crate::content::store::ArticleStore;
 use crate::index::Index;
 use crate::site::key::DocKey;
 use crate::site::plan::Plan;
-use crate::site::{self, RenderError};
+use crate::site::{self, compress, RenderError};
 
 /// Which encoding of a document is sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,7 +83,7 @@ impl Meta {
             .unwrap_or_else(|_| HeaderValue::from_static("Thu, 01 Jan 1970 00:00:00 GMT")),
             cache_control: HeaderValue::from_str(&plan.cache_control(index))
                 .unwrap_or_else(|_| HeaderValue::from_static("public, max-age=300")),
-            compressible: !matches!(plan, Plan::Media(_) | Plan::Favicon(_)),
+            compressible: plan.is_text(),
         }
     }
 
@@ -135,8 +134,8 @@ impl ServedDocument {
     /// sent as they are).
     pub fn compress(&self) {
         if self.meta.compressible {
-            self.gzip.get_or_init(|| gzip(&self.identity));
-            self.brotli.get_or_init(|| brotli(&self.identity));
+            self.gzip.get_or_init(|| compress::gzip(&self.identity));
+            self.brotli.get_or_init(|| compress::brotli(&self.identity));
         }
     }
 
@@ -278,28 +277,4 @@ impl ServedState {
             .par_iter()
             .for_each(|(_, document)| document.compress());
     }
-}
-
-/// gzip at level 5 (zlib-rs): on feed pages 2.3× faster than the default
-/// level 6 for 8 % more bytes, which keeps reloads short. Deterministic
-/// (no name, mtime 0), so every replica sends the same bytes.
-fn gzip(bytes: &[u8]) -> Bytes {
-    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(5));
-    // Writing into a Vec cannot fail.
-    let _ = encoder.write_all(bytes);
-    Bytes::from(encoder.finish().unwrap_or_default())
-}
-
-/// brotli at quality 5: smaller than gzip at about gzip's speed, which
-/// keeps a cold archive's first request short.
-fn brotli(bytes: &[u8]) -> Bytes {
-    let mut out = Vec::with_capacity(bytes.len() / 3);
-    let params = brotli::enc::BrotliEncoderParams {
-        quality: 5,
-        lgwin: 22,
-        ..Default::default()
-    };
-    // Reading from a slice and writing into a Vec cannot fail.
-    let _ = brotli::BrotliCompress(&mut &bytes[..], &mut out, &params);
-    Bytes::from(out)
 }

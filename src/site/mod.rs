@@ -2,6 +2,7 @@
 //! shows ([`Plan`](plan::Plan)), and its bytes. One code path renders for
 //! `build` and `serve`.
 
+pub mod compress;
 pub mod key;
 pub mod plan;
 

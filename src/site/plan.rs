@@ -295,6 +295,12 @@ impl Plan {
         hash
     }
 
+    /// Whether the document is text, sent compressed when asked (media
+    /// files are sent as they are).
+    pub fn is_text(&self) -> bool {
+        !matches!(self, Plan::Media(_) | Plan::Favicon(_))
+    }
+
     /// The records it shows.
     pub fn members(&self) -> &[Member] {
         match self {

@@ -7,6 +7,12 @@
 //! the documents that link to them, and files of documents that no longer
 //! exist are removed last, so that a build killed at any moment leaves
 //! every file complete and every link of the old or new site working.
+//!
+//! Beside the site it writes what a static host needs to send `serve`'s
+//! headers (see [`headers`]) and, with `--precompress`, the `.gz` and
+//! `.br` forms of every text document.
+
+pub mod headers;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -19,7 +25,7 @@ use crate::content::store::ArticleStore;
 use crate::index::Index;
 use crate::site::key::DocKey;
 use crate::site::plan::Plan;
-use crate::site::{self, RenderError};
+use crate::site::{self, compress, RenderError};
 
 /// Why the site could not be written.
 #[derive(Debug, thiserror::Error)]
@@ -35,6 +41,14 @@ pub enum WriteError {
     /// A document could not be rendered.
     #[error(transparent)]
     Render(#[from] RenderError),
+}
+
+/// How to build.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BuildOptions {
+    /// Also write `<file>.gz` and `<file>.br` beside every text document,
+    /// for nginx's `gzip_static` and `brotli_static`.
+    pub precompress: bool,
 }
 
 /// What a build did, for its summary line.
@@ -61,12 +75,18 @@ struct Written {
     fingerprint: [u8; 16],
     length: u64,
     modified: Option<SystemTime>,
+    /// Whether `.gz` and `.br` files were written beside it.
+    compressed: bool,
 }
 
 /// What became of one document.
-enum Outcome {
-    Written(String, Written),
-    Unchanged(String, Written),
+struct Outcome {
+    path: String,
+    written: Written,
+    /// Whether it was (re)written.
+    changed: bool,
+    /// Its headers, for the static host's configuration.
+    headers: headers::Rule,
 }
 
 /// Writes the site of `index` under `out`, comparing with the manifest in
@@ -77,6 +97,7 @@ pub fn write_site(
     store: &ArticleStore,
     out: &Path,
     manifest_file: Option<&Path>,
+    options: BuildOptions,
 ) -> Result<BuildReport, WriteError> {
     let old = manifest_file
         .and_then(|file| std::fs::read(file).ok())
@@ -98,24 +119,22 @@ pub fn write_site(
     let keys = site::all_keys(index);
     let mut report = BuildReport::default();
     let mut manifest = Manifest::default();
+    let mut rules = Vec::with_capacity(keys.len());
     for phase in 0..site::PHASES {
         let outcomes: Vec<Outcome> = keys
             .par_iter()
             .filter(|key| site::build_phase(key) == phase)
             .filter_map(|key| Plan::of(index, key).map(|plan| (key, plan)))
-            .map(|(key, plan)| write_document(index, store, out, key, &plan, &old))
+            .map(|(key, plan)| write_document(index, store, out, key, &plan, &old, options))
             .collect::<Result<_, _>>()?;
         for outcome in outcomes {
-            match outcome {
-                Outcome::Written(path, written) => {
-                    report.written += 1;
-                    manifest.files.insert(path, written);
-                }
-                Outcome::Unchanged(path, written) => {
-                    report.unchanged += 1;
-                    manifest.files.insert(path, written);
-                }
+            if outcome.changed {
+                report.written += 1;
+            } else {
+                report.unchanged += 1;
             }
+            rules.push(outcome.headers);
+            manifest.files.insert(outcome.path, outcome.written);
         }
     }
     for path in old.files.keys() {
@@ -126,12 +145,15 @@ pub fn write_site(
         match std::fs::remove_file(&file) {
             Ok(()) => {
                 report.removed += 1;
+                remove_compressed(&file);
                 remove_empty_folders(out, &file);
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(source) => return Err(WriteError::Io { path: file, source }),
         }
     }
+    headers::write_files(index, out, &rules)
+        .map_err(|(path, source)| WriteError::Io { path, source })?;
     if let Some(file) = manifest_file {
         // Serialising plain data cannot fail.
         let bytes = postcard::to_stdvec(&manifest).unwrap_or_default();
@@ -153,21 +175,30 @@ fn write_document(
     key: &DocKey,
     plan: &Plan,
     old: &Manifest,
+    options: BuildOptions,
 ) -> Result<Outcome, WriteError> {
     let path = key.path();
     let file = out.join(&path);
     let fingerprint = plan.fingerprint(index);
-    let on_disk = |fingerprint| {
+    let compressed = options.precompress && plan.is_text();
+    let on_disk = || {
         let meta = std::fs::metadata(&file).ok()?;
         Some(Written {
             fingerprint,
             length: meta.len(),
             modified: meta.modified().ok(),
+            compressed,
         })
     };
+    let outcome = |written, changed| Outcome {
+        headers: headers::Rule::of(key, plan, index),
+        path: path.clone(),
+        written,
+        changed,
+    };
     if let Some(before) = old.files.get(&path) {
-        if before.fingerprint == fingerprint && on_disk(fingerprint) == Some(*before) {
-            return Ok(Outcome::Unchanged(path, *before));
+        if before.fingerprint == fingerprint && on_disk() == Some(*before) {
+            return Ok(outcome(*before, false));
         }
     }
     let body = site::render(index, store, key, plan)?;
@@ -175,18 +206,43 @@ fn write_document(
         path: file.clone(),
         source,
     };
-    // Same bytes: leave the file and its mtime as they are.
-    if std::fs::read(&file).is_ok_and(|existing| existing == body) {
-        let written =
-            on_disk(fingerprint).ok_or_else(|| io(std::io::ErrorKind::NotFound.into()))?;
-        return Ok(Outcome::Unchanged(path, written));
+    let same_bytes = std::fs::read(&file).is_ok_and(|existing| existing == body);
+    if !same_bytes {
+        if let Some(parent) = file.parent() {
+            std::fs::create_dir_all(parent).map_err(io)?;
+        }
+        write_whole(&file, &body).map_err(io)?;
     }
-    if let Some(parent) = file.parent() {
-        std::fs::create_dir_all(parent).map_err(io)?;
+    // The compressed forms follow their document (or go, when no longer
+    // asked for); unchanged bytes keep the file and its mtime as they are.
+    let had_compressed = old.files.get(&path).is_some_and(|b| b.compressed);
+    if compressed && (!same_bytes || !had_compressed) {
+        for (extension, bytes) in [
+            ("gz", compress::gzip(&body)),
+            ("br", compress::brotli(&body)),
+        ] {
+            write_whole(&with_extension(&file, extension), &bytes).map_err(io)?;
+        }
+    } else if !compressed && had_compressed {
+        remove_compressed(&file);
     }
-    write_whole(&file, &body).map_err(io)?;
-    let written = on_disk(fingerprint).ok_or_else(|| io(std::io::ErrorKind::NotFound.into()))?;
-    Ok(Outcome::Written(path, written))
+    let written = on_disk().ok_or_else(|| io(std::io::ErrorKind::NotFound.into()))?;
+    Ok(outcome(written, !same_bytes))
+}
+
+/// `file` with `.extension` added (`feed.rss` → `feed.rss.gz`).
+fn with_extension(file: &Path, extension: &str) -> PathBuf {
+    let mut name = file.as_os_str().to_owned();
+    name.push(".");
+    name.push(extension);
+    PathBuf::from(name)
+}
+
+/// Removes the `.gz` and `.br` forms of `file`, if any.
+fn remove_compressed(file: &Path) {
+    for extension in ["gz", "br"] {
+        let _ = std::fs::remove_file(with_extension(file, extension));
+    }
 }
 
 /// Writes `bytes` to a temporary file beside `file` and renames it over
