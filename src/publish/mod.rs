@@ -295,6 +295,7 @@ impl Bucket {
             match result {
                 Ok(object) => {
                     let path = self.site_path(object.as_ref());
+                    tracing::debug!(target: "stadtfeed::publish::objects", %path, "deleted");
                     known.remove(&path);
                     report.deleted += 1;
                 }
@@ -421,6 +422,7 @@ async fn put(
             path: path.clone(),
             source,
         })?;
+    tracing::debug!(target: "stadtfeed::publish::objects", %path, headers_only, "put");
     Ok(Settled {
         path,
         entry,
