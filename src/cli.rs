@@ -68,6 +68,11 @@ pub struct ServeArgs {
     /// Where state is kept.
     #[command(flatten)]
     pub cache_dir: CacheDirArg,
+    /// Serve Prometheus metrics (requests, subscribers stated by
+    /// aggregators, daily pollers, reloads) on this address, e.g.
+    /// 127.0.0.1:9464; never the public one. Off by default.
+    #[arg(long, value_parser = parse_addr)]
+    pub metrics_addr: Option<std::net::SocketAddr>,
     /// Keep this bucket in step with the site: s3://BUCKET[/PREFIX]
     /// (published in the background after every reload).
     #[arg(long, value_name = "S3_URL")]
@@ -128,6 +133,13 @@ pub enum Command {
         #[command(flatten)]
         cache_dir: CacheDirArg,
     },
+    /// Readers per feed and aggregator, pollers and requests of a running
+    /// `serve --metrics-addr`, as a German table.
+    Stats {
+        /// Where `serve --metrics-addr` answers.
+        #[arg(long, default_value = "127.0.0.1:9464")]
+        metrics_addr: String,
+    },
     /// Check every record; print each problem as `path:line: message`.
     Check {
         /// Where the content is.
@@ -176,6 +188,16 @@ pub fn main() -> ExitCode {
             cache_dir,
         } => publish(&feeds.feeds, &to, s3, cache_dir.cache_dir.as_deref()),
         Command::Check { feeds } => check(&feeds.feeds),
+        Command::Stats { metrics_addr } => match crate::stats::fetch(&metrics_addr) {
+            Ok(samples) => {
+                print!("{}", crate::stats::table(&samples));
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("{e}");
+                ExitCode::FAILURE
+            }
+        },
         Command::Serve(args) => serve(args),
     }
 }
@@ -185,6 +207,29 @@ fn print_problems(problems: &[Problem], feeds: &Path) {
         eprintln!("{}", problem.in_dir(feeds));
     }
 }
+
+/// Names the records changed in the last [`RECENT_DAYS`] days that no
+/// subscription document shows (back-dated beyond the newest `items`
+/// entries of the site and of each of their categories): no subscriber
+/// will see them, only the archive has them.
+fn print_outside_subscriptions(library: &Library, index: &crate::index::Index, feeds: &Path) {
+    let recent = chrono::Utc::now() - chrono::Duration::days(RECENT_DAYS);
+    for summary in index.records() {
+        if summary.file_modified < recent || index.in_a_subscription_feed(&summary.id) {
+            continue;
+        }
+        if let Some(path) = library.path_of(&summary.id) {
+            eprintln!(
+                "{}: erscheint in keinem Abo-Feed – älter als die {} neuesten Meldungen der Seite und ihrer Kategorien, nur im Archiv zu finden",
+                feeds.join(path).display(),
+                index.config().items_per_page
+            );
+        }
+    }
+}
+
+/// How recent a change `check` treats as new, for the warning above.
+const RECENT_DAYS: i64 = 7;
 
 /// Lists the records dated in the future: `path: geplant für …`.
 fn print_scheduled(library: &Library, feeds: &Path, what_then: &str) {
@@ -390,6 +435,9 @@ fn check(feeds: &Path) -> ExitCode {
         }
     }
     print_scheduled(&library, feeds, "published then by `serve`");
+    if let Ok(index) = library.index() {
+        print_outside_subscriptions(&library, &index, feeds);
+    }
     eprintln!(
         "{} records, {} problems",
         library.records_seen(),
@@ -415,6 +463,7 @@ fn serve(args: ServeArgs) -> ExitCode {
     config.max_connections_per_client = args.max_per_client;
     config.trusted_proxies = args.trusted_proxy;
     config.cache_dir = args.cache_dir.cache_dir;
+    config.metrics_addr = args.metrics_addr;
     if let Some(url) = &args.publish_to {
         match crate::publish::Target::parse(url, args.s3.endpoint, args.s3.region) {
             Ok(target) => config.publish_to = Some(target),

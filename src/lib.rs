@@ -16,6 +16,7 @@
 //!   bucket in step).
 //! - [`cli`] is the command line on top of all that; `main.rs` only calls it.
 //! - [`state`] is what is kept between runs (store, stamps, manifest).
+//! - [`stats`] reads a running service's `/metrics` into a German table.
 //! - [`de`] holds the German month and weekday names that dates are read
 //!   and written with.
 
@@ -32,3 +33,4 @@ pub mod render;
 pub mod serve;
 pub mod site;
 pub mod state;
+pub mod stats;

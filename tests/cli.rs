@@ -345,3 +345,35 @@ fn article_pages_link_their_neighbours_and_shift_body_headings() {
         "{d}"
     );
 }
+
+#[test]
+fn check_names_new_records_that_no_subscription_document_shows() {
+    let fixture = Fixture::new();
+    fixture.write(
+        "site.toml",
+        common::SITE_TOML.replace("items = 50", "items = 2"),
+    );
+    for (name, date) in [
+        ("r1", "01.03.2022"),
+        ("r2", "02.03.2022"),
+        ("r3", "03.03.2022"),
+    ] {
+        fixture.record(&format!("{name}.md"), &good_record(name, date));
+    }
+    // A press release dated back, added today: beyond the 2 newest entries
+    // of the site and of its category.
+    fixture.record("rueckdatiert.md", &good_record("Alt", "01.01.2020"));
+    let dir = fixture.path().to_str().unwrap();
+    let (code, _, stderr) = stadtfeed(&["check", "--feeds", dir]);
+    assert_eq!(code, 0, "a warning, not a problem: {stderr}");
+    let warned: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("erscheint in keinem Abo-Feed"))
+        .collect();
+    assert_eq!(warned.len(), 2, "{stderr}");
+    assert!(
+        warned.iter().any(|l| l.contains("rueckdatiert.md")),
+        "{stderr}"
+    );
+    assert!(warned.iter().any(|l| l.contains("r1.md")), "{stderr}");
+}

@@ -629,6 +629,12 @@ impl Library {
         !due.is_empty()
     }
 
+    /// The file a published record was read from (relative to the content
+    /// directory).
+    pub fn path_of(&self, id: &ArticleId) -> Option<&Path> {
+        self.claims.get(id)?.first().map(PathBuf::as_path)
+    }
+
     /// The records published since the last call (new files, or ids that
     /// were not published before), with their files.
     pub fn take_newly_published(&mut self) -> Vec<(ArticleId, PathBuf)> {

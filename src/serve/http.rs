@@ -33,6 +33,8 @@ pub struct Context {
     pub history: Arc<FeedHistory>,
     /// How publishing to a bucket goes (`--publish-to`), for `/healthz`.
     pub publish: Option<crate::publish::keeper::SharedStatus>,
+    /// Counters for `--metrics-addr`.
+    pub metrics: Arc<super::metrics::Metrics>,
 }
 
 /// Where the lookup of a path leads.
@@ -171,8 +173,10 @@ async fn cold_document(
     meta: Meta,
 ) -> Option<Arc<ServedDocument>> {
     if let Some(document) = context.cache.get(&meta.fingerprint) {
+        context.metrics.cache_lookup(true);
         return Some(document);
     }
+    context.metrics.cache_lookup(false);
     let context = context.clone();
     let state = Arc::clone(state);
     tokio::task::spawn_blocking(move || {

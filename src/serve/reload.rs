@@ -130,6 +130,11 @@ impl Publisher {
                 cache,
                 store,
                 publish: None,
+                metrics: {
+                    let metrics = super::metrics::Metrics::new();
+                    metrics.loaded(health.records_published, health.records_refused.len());
+                    Arc::new(metrics)
+                },
             },
             sites: None,
             state,
@@ -227,6 +232,11 @@ impl Publisher {
             micros = started.elapsed().as_micros() as u64,
             rendered = changed_keys.len(),
             "reload"
+        );
+        self.context.metrics.reloaded(
+            started.elapsed(),
+            health.records_published,
+            health.records_refused.len(),
         );
         let ping = hub.and_then(|hub| {
             let urls = websub::changed_urls(&changed_keys, &base_url);

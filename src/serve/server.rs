@@ -57,6 +57,9 @@ pub struct Config {
     pub cache_mb: u64,
     /// A bucket to keep in step with the site (`--publish-to`).
     pub publish_to: Option<crate::publish::Target>,
+    /// Where to serve `/metrics` (Prometheus text format), apart from the
+    /// public address; `None`: nowhere.
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 impl Config {
@@ -75,6 +78,7 @@ impl Config {
             cache_dir: None,
             cache_mb: DEFAULT_CACHE_MB,
             publish_to: None,
+            metrics_addr: None,
         }
     }
 }
@@ -109,6 +113,8 @@ pub enum StartError {
 pub struct Server {
     config: Config,
     listener: TcpListener,
+    /// The `--metrics-addr` listener.
+    metrics_listener: Option<TcpListener>,
     publisher: Arc<Mutex<Publisher>>,
     context: Context,
     /// What the watcher reported since before the content was read.
@@ -147,7 +153,16 @@ impl Server {
                 addr: config.addr,
                 source,
             })?;
+        let metrics_listener = match config.metrics_addr {
+            Some(addr) => Some(
+                TcpListener::bind(addr)
+                    .await
+                    .map_err(|source| StartError::Bind { addr, source })?,
+            ),
+            None => None,
+        };
         Ok(Server {
+            metrics_listener,
             changes,
             context: publisher.context(),
             publisher: Arc::new(Mutex::new(publisher)),
@@ -167,11 +182,19 @@ impl Server {
         self.listener.local_addr()
     }
 
+    /// The address `/metrics` is served on, if any.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener.as_ref()?.local_addr().ok()
+    }
+
     /// Serves until `shutdown` completes, then stops accepting and lets
     /// in-flight requests finish within the grace period.
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), StartError> {
         if let Some(changes) = self.changes {
             reload::spawn_reloader(changes, Arc::clone(&self.publisher));
+        }
+        if let Some(listener) = self.metrics_listener {
+            spawn_metrics(listener, self.context.clone());
         }
         let limit = Arc::new(Semaphore::new(self.config.max_connections));
         let clients = Arc::new(Clients::default());
@@ -231,17 +254,18 @@ impl Server {
                 let forwarded = forwarded.clone();
                 async move {
                     // Behind a trusted proxy, the client is the forwarded one.
-                    let _slot = match forwarded
+                    let forwarded_ip = forwarded
                         .as_ref()
-                        .and_then(|c| forwarded_client(&request).map(|ip| (c, ip)))
-                    {
+                        .and_then(|c| forwarded_client(&request).map(|ip| (c, ip)));
+                    let client = forwarded_ip.as_ref().map_or(peer.ip(), |(_, ip)| *ip);
+                    let _slot = match forwarded_ip {
                         Some((clients, ip)) => match clients.enter(ip, per_client) {
                             Some(slot) => Some(slot),
                             None => return Ok::<_, Infallible>(too_many_requests()),
                         },
                         None => None,
                     };
-                    Ok::<_, Infallible>(handle(&context, &request).await)
+                    Ok::<_, Infallible>(handle(&context, &request, client).await)
                 }
             });
             let connection = graceful.watch(
@@ -342,8 +366,12 @@ fn too_many_requests() -> HttpResponse {
     response
 }
 
-/// Answers one request and logs it.
-async fn handle(context: &Context, request: &Request<Incoming>) -> HttpResponse {
+/// Answers one request, logs and counts it.
+async fn handle(
+    context: &Context,
+    request: &Request<Incoming>,
+    client: std::net::IpAddr,
+) -> HttpResponse {
     let started = Instant::now();
     let response = respond(
         context,
@@ -363,7 +391,69 @@ async fn handle(context: &Context, request: &Request<Incoming>) -> HttpResponse 
         micros = started.elapsed().as_micros() as u64,
         "request"
     );
+    let user_agent = request
+        .headers()
+        .get(hyper::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    context.metrics.request(
+        request.uri().path(),
+        response.status().as_u16(),
+        bytes,
+        client,
+        user_agent,
+    );
     response
+}
+
+/// Serves `GET /metrics` on the `--metrics-addr` listener until the
+/// runtime ends; HTTP/1.1 only, one small task per connection.
+fn spawn_metrics(listener: TcpListener, context: Context) {
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            };
+            let context = context.clone();
+            let service = service_fn(move |request: Request<Incoming>| {
+                let context = context.clone();
+                async move {
+                    let mut response = if request.uri().path() == "/metrics" {
+                        let text = context.metrics.encode(context.cache.weighted_size());
+                        let mut response = hyper::Response::new(http_body_util::Full::new(
+                            bytes::Bytes::from(text),
+                        ));
+                        response.headers_mut().insert(
+                            hyper::header::CONTENT_TYPE,
+                            hyper::header::HeaderValue::from_static(
+                                "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                            ),
+                        );
+                        response
+                    } else {
+                        let mut response = hyper::Response::new(http_body_util::Full::new(
+                            bytes::Bytes::from_static(b"/metrics\n"),
+                        ));
+                        *response.status_mut() = hyper::StatusCode::NOT_FOUND;
+                        response
+                    };
+                    response.headers_mut().insert(
+                        hyper::header::CACHE_CONTROL,
+                        hyper::header::HeaderValue::from_static("no-store"),
+                    );
+                    Ok::<_, Infallible>(response)
+                }
+            });
+            tokio::spawn(async move {
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .timer(TokioTimer::new())
+                    .header_read_timeout(Duration::from_secs(10))
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
 }
 
 /// Runs the server until SIGINT or SIGTERM; the CLI's `serve`.

@@ -21,6 +21,8 @@ use tokio::task::JoinHandle;
 /// A server running in this test process until `stop`.
 pub struct Running {
     pub addr: SocketAddr,
+    /// Where `/metrics` answers, when asked for.
+    pub metrics_addr: Option<SocketAddr>,
     /// What the server answers from.
     pub context: stadtfeed::serve::http::Context,
     /// Its state directory, gone with the server.
@@ -43,6 +45,7 @@ impl Running {
         adjust(&mut config);
         let server = Server::bind(config).await.expect("server starts");
         let addr = server.local_addr().unwrap();
+        let metrics_addr = server.metrics_addr();
         let context = server.context();
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
@@ -55,6 +58,7 @@ impl Running {
         });
         Running {
             addr,
+            metrics_addr,
             context,
             _state: state,
             stop: Some(stop),
