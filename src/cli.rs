@@ -430,7 +430,10 @@ fn check(feeds: &Path) -> ExitCode {
         println!("{}", problem.in_dir(feeds));
     }
     if let Ok(index) = library.index() {
-        for warning in crate::content::config::legal_warnings(index.config()) {
+        for warning in crate::content::config::legal_warnings(index.config())
+            .into_iter()
+            .chain(crate::content::config::color_warning(index.config()))
+        {
             eprintln!("{}", feeds.join(warning).display());
         }
     }

@@ -377,3 +377,24 @@ fn check_names_new_records_that_no_subscription_document_shows() {
     );
     assert!(warned.iter().any(|l| l.contains("r1.md")), "{stderr}");
 }
+
+#[test]
+fn check_warns_about_a_link_colour_too_light_to_read() {
+    let fixture = Fixture::new();
+    fixture.write(
+        "site.toml",
+        format!("{}color = \"#7fbfff\"\n", common::SITE_TOML),
+    );
+    fixture.record("a.md", &good_record("A", "11.01.2022"));
+    let dir = fixture.path().to_str().unwrap();
+    let (code, _, stderr) = stadtfeed(&["check", "--feeds", dir]);
+    assert_eq!(code, 0, "a warning, not a problem: {stderr}");
+    assert!(
+        stderr.contains("color = \"#7fbfff\" hat auf dem weißen Hintergrund der Seiten nur einen Kontrast von 1.9:1"),
+        "{stderr}"
+    );
+    // The shipped colour passes.
+    let feeds = common::shipped_feeds();
+    let (_, _, stderr) = stadtfeed(&["check", "--feeds", feeds.to_str().unwrap()]);
+    assert!(!stderr.contains("Kontrast"), "{stderr}");
+}

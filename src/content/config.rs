@@ -61,6 +61,37 @@ pub fn legal_warnings(config: &SiteConfig) -> Vec<String> {
     .collect()
 }
 
+/// The WCAG 2.1 minimum contrast of normal text (1.4.3, level AA).
+const MINIMUM_CONTRAST: f64 = 4.5;
+
+/// A warning when the pages' link colour (`color`) is too light (or too
+/// faint) on their white background for people with low vision:
+/// WCAG 2.1 asks 4.5:1 for text.
+pub fn color_warning(config: &SiteConfig) -> Option<String> {
+    let ratio = contrast_on_white(&config.color)?;
+    (ratio < MINIMUM_CONTRAST).then(|| {
+        format!(
+            "{FILE_NAME}: Warnung: color = \"{}\" hat auf dem weißen Hintergrund der Seiten nur einen Kontrast von {ratio:.1}:1; Links brauchen mindestens {MINIMUM_CONTRAST}:1 (WCAG 2.1, 1.4.3), z. B. ein dunkleres \"{DEFAULT_COLOR}\"",
+            config.color
+        )
+    })
+}
+
+/// The WCAG contrast ratio of `#rrggbb` against white.
+fn contrast_on_white(color: &str) -> Option<f64> {
+    let hex = color.strip_prefix('#')?;
+    let channel = |i: usize| -> Option<f64> {
+        let value = f64::from(u8::from_str_radix(hex.get(i..i + 2)?, 16).ok()?) / 255.0;
+        Some(if value <= 0.04045 {
+            value / 12.92
+        } else {
+            ((value + 0.055) / 1.055).powf(2.4)
+        })
+    };
+    let luminance = 0.2126 * channel(0)? + 0.7152 * channel(2)? + 0.0722 * channel(4)?;
+    Some(1.05 / (luminance + 0.05))
+}
+
 /// Reads and checks `feeds_dir/site.toml`.
 pub fn load(feeds_dir: &Path) -> Result<SiteConfig, Problem> {
     let path = feeds_dir.join(FILE_NAME);
@@ -208,4 +239,20 @@ pub fn load(feeds_dir: &Path) -> Result<SiteConfig, Problem> {
         hub,
         max_age: file.max_age.unwrap_or(300),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn link_colours_need_contrast_on_white() {
+        // Reference values of the WebAIM contrast checker.
+        let ratio = |c| (contrast_on_white(c).unwrap() * 100.0).round() / 100.0;
+        assert_eq!(ratio("#000000"), 21.0);
+        assert_eq!(ratio("#ffffff"), 1.0);
+        assert_eq!(ratio("#0b5394"), 7.84);
+        assert_eq!(ratio("#777777"), 4.48);
+        assert!(contrast_on_white("#767676").unwrap() >= MINIMUM_CONTRAST);
+    }
 }

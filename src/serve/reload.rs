@@ -105,7 +105,10 @@ impl Publisher {
         // Everything read at start is "new"; only later additions are news.
         library.take_newly_published();
         let index = library.index()?;
-        for warning in crate::content::config::legal_warnings(index.config()) {
+        for warning in crate::content::config::legal_warnings(index.config())
+            .into_iter()
+            .chain(crate::content::config::color_warning(index.config()))
+        {
             tracing::warn!("{}", feeds_dir.join(warning).display());
         }
         let cache = document_cache(cache_mb);
