@@ -14,7 +14,7 @@ use crate::render::Format;
 
 /// Bump when a renderer or template changes its output for the same input,
 /// so that ETags change with the bytes (the golden test reminds you).
-pub const RENDERER_REVISION: u32 = 14;
+pub const RENDERER_REVISION: u32 = 15;
 
 /// `Cache-Control` of documents that stay as they are: archives of earlier
 /// months, and images.
