@@ -73,7 +73,9 @@ sleep 1
 record=$(find "$root/content1/articles" -name '*.md' | sort | sed -n 2p)
 sed -i '0,/^title *= *"/s//title = "Bei zwei Knoten: /' "$record"
 publish "$root/content1" site1
-curl -sf -H "Host: site1.web.garage.localhost" http://127.0.0.1:3912/feed.rss | grep -c "Bei zwei Knoten" \
-    | sed 's/^/  website endpoint of node 1: feed.rss carries the edit: /'
+id=$(sed -n 's/^id *= *"\(.*\)".*/\1/p' "$record" | head -1)
+id=${id:-$(basename "$record" .md)}
+curl -sf -H "Host: site1.web.garage.localhost" "http://127.0.0.1:3912/artikel/$id/" | grep -c "Bei zwei Knoten" \
+    | sed "s|^|  website endpoint of node 1: /artikel/$id/ carries the edit: |"
 $bin build --feeds "$root/content1" --out "$root/out1" --cache-dir "$root/build-state1" 2>/dev/null
 $venv/bin/python bench/publish_check.py "$root/out1" site1 http://127.0.0.1:3910 http://127.0.0.1:3912

@@ -420,6 +420,8 @@ fn spawn_metrics(listener: TcpListener, context: Context) {
                 let context = context.clone();
                 async move {
                     let mut response = if request.uri().path() == "/metrics" {
+                        // The cache counts its size lazily; bring it up to date.
+                        context.cache.run_pending_tasks();
                         let text = context.metrics.encode(context.cache.weighted_size());
                         let mut response = hyper::Response::new(http_body_util::Full::new(
                             bytes::Bytes::from(text),
