@@ -44,16 +44,7 @@ async fn publish(feeds: &Path, store: SocketAddr, cache: &Path) -> Output {
 
 /// `build`'s documents, by path (without the static hosts' header files).
 fn build(feeds: &Path, out: &Path) -> BTreeMap<String, Vec<u8>> {
-    let status = std::process::Command::new(env!("CARGO_BIN_EXE_stadtfeed"))
-        .args(["build", "--feeds"])
-        .arg(feeds)
-        .arg("--out")
-        .arg(out)
-        .arg("--cache-dir")
-        .arg(out.with_extension("state"))
-        .status()
-        .unwrap();
-    assert!(status.success());
+    common::build_site(feeds, out, &[]);
     walkdir::WalkDir::new(out)
         .into_iter()
         .map(Result::unwrap)

@@ -158,19 +158,6 @@ impl Reply {
     }
 }
 
-fn build(feeds: &Path, out: &Path) {
-    let status = Command::new(env!("CARGO_BIN_EXE_stadtfeed"))
-        .args(["build", "--precompress", "--feeds"])
-        .arg(feeds)
-        .arg("--out")
-        .arg(out)
-        .arg("--cache-dir")
-        .arg(out.with_extension("state"))
-        .status()
-        .unwrap();
-    assert!(status.success());
-}
-
 /// A copy of the shipped content, readable by nginx's workers.
 fn readable_tempdir() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
@@ -209,7 +196,7 @@ async fn nginx_with_the_snippet_sends_the_headers_serve_sends() {
     let feeds = common::shipped_feeds();
     let root = readable_tempdir();
     let out = root.path().join("site");
-    build(&feeds, &out);
+    common::build_site(&feeds, &out, &["--precompress"]);
     let server = Running::start(&feeds).await;
     let web = Nginx::start(
         &nginx,

@@ -132,6 +132,23 @@ impl Fixture {
     }
 }
 
+/// Runs `stadtfeed build` of `feeds` into `out` (state beside it, as
+/// `out.state`) with `extra` arguments; panics unless it succeeds.
+pub fn build_site(feeds: &Path, out: &Path, extra: &[&str]) {
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_stadtfeed"))
+        .arg("build")
+        .args(extra)
+        .arg("--feeds")
+        .arg(feeds)
+        .arg("--out")
+        .arg(out)
+        .arg("--cache-dir")
+        .arg(out.with_extension("state"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
 /// A minimal good record.
 pub fn good_record(title: &str, date: &str) -> String {
     format!("+++\ntitle = \"{title}\"\ndate = \"{date}\"\ncategories = [\"Kultur\"]\n+++\nText von {title}.\n")

@@ -53,6 +53,16 @@ impl Memory {
         std::mem::take(&mut *self.log.lock().unwrap())
     }
 
+    /// One object, or S3's `NoSuchKey`.
+    fn object(&self, bucket: String, key: String) -> S3Result<Object> {
+        self.objects
+            .lock()
+            .unwrap()
+            .get(&(bucket, key))
+            .cloned()
+            .ok_or_else(|| s3_error!(NoSuchKey))
+    }
+
     /// The objects of `bucket`, by key.
     pub fn bucket(&self, bucket: &str) -> BTreeMap<String, Object> {
         self.objects
@@ -113,14 +123,7 @@ impl S3 for Store {
     ) -> S3Result<S3Response<GetObjectOutput>> {
         let input = req.input;
         self.0.record("GET", &input.key);
-        let object = self
-            .0
-            .objects
-            .lock()
-            .unwrap()
-            .get(&(input.bucket, input.key))
-            .cloned()
-            .ok_or_else(|| s3_error!(NoSuchKey))?;
+        let object = self.0.object(input.bucket, input.key)?;
         Ok(S3Response::new(GetObjectOutput {
             content_length: Some(object.body.len() as i64),
             e_tag: Some(ETag::Strong(format!("{:x}", object.body.len()))),
@@ -139,14 +142,7 @@ impl S3 for Store {
     ) -> S3Result<S3Response<HeadObjectOutput>> {
         let input = req.input;
         self.0.record("HEAD", &input.key);
-        let object = self
-            .0
-            .objects
-            .lock()
-            .unwrap()
-            .get(&(input.bucket, input.key))
-            .cloned()
-            .ok_or_else(|| s3_error!(NoSuchKey))?;
+        let object = self.0.object(input.bucket, input.key)?;
         Ok(S3Response::new(HeadObjectOutput {
             content_length: Some(object.body.len() as i64),
             content_type: object.content_type,
