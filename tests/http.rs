@@ -421,3 +421,36 @@ async fn http2_without_tls() {
     drop(sender);
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn media_are_streamed_from_disk_not_held_in_memory() {
+    let fixture = common::Fixture::new();
+    // A 6 MB image (a PNG header and padding the decoder never reads).
+    let mut big = std::fs::read(fixture.path().join("media/logo.png")).unwrap();
+    big.resize(6 * 1024 * 1024, 0);
+    fixture.write("media/gross.png", &big);
+    fixture.record(
+        "bild.md",
+        "+++\ntitle = \"Großes Bild\"\ndate = \"11.01.2022\"\n[image]\nsrc = \"media/gross.png\"\nalt = \"x\"\n+++\nText\n",
+    );
+    let server = Running::start(fixture.path()).await;
+    for _ in 0..3 {
+        let reply = server.get("/media/gross.png", &[]).await;
+        assert_eq!(reply.status, 200);
+        assert_eq!(reply.header("content-length"), big.len().to_string());
+        assert_eq!(reply.body.len(), big.len());
+        assert!(reply.body[..] == big[..]);
+        let etag = reply.header("etag").to_owned();
+        let again = server
+            .get("/media/gross.png", &[("if-none-match", &etag)])
+            .await;
+        assert_eq!(again.status, 304);
+    }
+    let head = server.request("HEAD", "/media/gross.png", &[]).await;
+    assert_eq!(head.header("content-length"), big.len().to_string());
+    assert!(head.body.is_empty());
+    // Nothing of it went into the memory of documents rendered on request.
+    server.context.cache.run_pending_tasks();
+    assert_eq!(server.context.cache.entry_count(), 0);
+    server.stop().await;
+}

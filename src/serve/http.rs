@@ -18,7 +18,25 @@ use crate::site::key::{self, DocKey, Route};
 use crate::site::plan::Plan;
 
 /// The response type of every handler.
-pub type HttpResponse = Response<Full<Bytes>>;
+pub type HttpResponse = Response<Body>;
+
+/// A response body: a document's bytes from memory, or a media file
+/// streamed from disk in small chunks, so that a large image costs a
+/// buffer per request instead of its size.
+pub type Body = http_body_util::Either<Full<Bytes>, MediaBody>;
+
+/// A media file's bytes as they are read.
+pub type MediaBody = http_body_util::StreamBody<
+    futures_util::stream::MapOk<
+        tokio_util::io::ReaderStream<tokio::fs::File>,
+        fn(Bytes) -> hyper::body::Frame<Bytes>,
+    >,
+>;
+
+/// A body of bytes in memory.
+pub fn full(bytes: impl Into<Bytes>) -> Body {
+    http_body_util::Either::Left(Full::new(bytes.into()))
+}
 
 /// What a request is answered from.
 #[derive(Clone)]
@@ -65,7 +83,7 @@ pub async fn respond(
             .status(StatusCode::METHOD_NOT_ALLOWED)
             .header(header::ALLOW, "GET, HEAD")
             .header(header::CONTENT_TYPE, "text/plain; charset=utf-8")
-            .body(Full::new(Bytes::from_static(b"Methode nicht erlaubt\n")))
+            .body(full(Bytes::from_static(b"Methode nicht erlaubt\n")))
             .unwrap_or_else(fallback);
     }
     let head = method == Method::HEAD;
@@ -79,8 +97,16 @@ pub async fn respond(
         }
         Target::Cold(key, plan) => {
             let meta = Meta::of(&plan, &state.index);
+            let streamed = match &plan {
+                Plan::Media(file) | Plan::Favicon(Some(file)) => {
+                    media_response(file, &meta, headers, head).await
+                }
+                _ => None,
+            };
             let encoding = choose_encoding(headers, (meta.compressible, meta.compressible));
-            if is_not_modified(headers, &meta, encoding) {
+            if let Some(response) = streamed {
+                response
+            } else if is_not_modified(headers, &meta, encoding) {
                 not_modified(&meta, encoding)
             } else {
                 match cold_document(context, &state, key, plan, meta).await {
@@ -93,22 +119,20 @@ pub async fn respond(
             .status(StatusCode::MOVED_PERMANENTLY)
             .header(header::LOCATION, location)
             .header(header::CACHE_CONTROL, "public, max-age=86400")
-            .body(Full::default()),
+            .body(full(Bytes::new())),
         Target::Health => {
             let body = health_body(context, &state);
             Response::builder()
                 .header(header::CONTENT_TYPE, "application/json; charset=utf-8")
                 .header(header::CACHE_CONTROL, "no-store")
                 .header(header::CONTENT_LENGTH, body.len())
-                .body(Full::new(if head { Bytes::new() } else { body }))
+                .body(full(if head { Bytes::new() } else { body }))
         }
         Target::NotFound => not_found(&state, head),
         Target::BadRequest => Response::builder()
             .status(StatusCode::BAD_REQUEST)
             .header(header::CONTENT_TYPE, "text/plain; charset=utf-8")
-            .body(Full::new(Bytes::from_static(
-                "Ungültige Adresse\n".as_bytes(),
-            ))),
+            .body(full(Bytes::from_static("Ungültige Adresse\n".as_bytes()))),
     };
     let mut response = response.unwrap_or_else(fallback);
     // Browsers must take the Content-Type as sent, never guess a script
@@ -159,7 +183,7 @@ fn delta(
             .header(header::VARY, "Accept-Encoding, A-IM, If-None-Match")
             .header(header::CONTENT_TYPE, meta.content_type.clone())
             .header(header::CONTENT_LENGTH, body.len())
-            .body(Full::new(if head { Bytes::new() } else { body })),
+            .body(full(if head { Bytes::new() } else { body })),
     )
 }
 
@@ -282,7 +306,7 @@ fn validators(meta: &Meta, encoding: Encoding) -> hyper::http::response::Builder
 fn not_modified(meta: &Meta, encoding: Encoding) -> Result<HttpResponse, hyper::http::Error> {
     validators(meta, encoding)
         .status(StatusCode::NOT_MODIFIED)
-        .body(Full::default())
+        .body(full(Bytes::new()))
 }
 
 fn document_response(
@@ -302,7 +326,47 @@ fn document_response(
     if let Some(encoding) = encoding.header() {
         builder = builder.header(header::CONTENT_ENCODING, encoding);
     }
-    builder.body(Full::new(if head { Bytes::new() } else { body.clone() }))
+    builder.body(full(if head { Bytes::new() } else { body.clone() }))
+}
+
+/// A media file answered from disk: 304 when unchanged, else its bytes
+/// streamed as they are read. `None` when the file on disk is no longer
+/// the one the index measured (it changed a moment ago; the reload that
+/// follows takes it in): then it is answered like any other document.
+async fn media_response(
+    file: &crate::model::MediaFile,
+    meta: &Meta,
+    headers: &HeaderMap,
+    head: bool,
+) -> Option<Result<HttpResponse, hyper::http::Error>> {
+    if is_not_modified(headers, meta, Encoding::Identity) {
+        return Some(not_modified(meta, Encoding::Identity));
+    }
+    let opened = tokio::fs::File::open(&file.file).await.ok()?;
+    let on_disk = opened.metadata().await.ok()?;
+    let unchanged = on_disk.len() == file.length
+        && on_disk
+            .modified()
+            .ok()
+            .map(chrono::DateTime::<chrono::Utc>::from)
+            == Some(file.modified);
+    if !unchanged {
+        return None;
+    }
+    let builder = validators(meta, Encoding::Identity)
+        .header(header::CONTENT_TYPE, meta.content_type.clone())
+        .header(header::CONTENT_LENGTH, file.length);
+    if head {
+        return Some(builder.body(full(Bytes::new())));
+    }
+    let frames: fn(Bytes) -> hyper::body::Frame<Bytes> = hyper::body::Frame::data;
+    let stream = futures_util::TryStreamExt::map_ok(
+        tokio_util::io::ReaderStream::with_capacity(opened, 64 * 1024),
+        frames,
+    );
+    Some(builder.body(http_body_util::Either::Right(
+        http_body_util::StreamBody::new(stream),
+    )))
 }
 
 /// Picks br, gzip or identity by the client's q-values among the forms
@@ -379,7 +443,7 @@ fn not_found(state: &ServedState, head: bool) -> Result<HttpResponse, hyper::htt
         .header(header::CONTENT_TYPE, "text/html; charset=utf-8")
         .header(header::CONTENT_LENGTH, state.not_found.len())
         .header(header::CACHE_CONTROL, "public, max-age=60")
-        .body(Full::new(if head {
+        .body(full(if head {
             Bytes::new()
         } else {
             state.not_found.clone()
@@ -388,7 +452,7 @@ fn not_found(state: &ServedState, head: bool) -> Result<HttpResponse, hyper::htt
 
 /// Only reached if a header value were invalid, which the values above never are.
 fn fallback(_: hyper::http::Error) -> HttpResponse {
-    let mut response = Response::new(Full::new(Bytes::from_static(b"Interner Fehler\n")));
+    let mut response = Response::new(full(Bytes::from_static(b"Interner Fehler\n")));
     *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
     response
 }

@@ -355,7 +355,7 @@ fn forwarded_client(request: &Request<Incoming>) -> Option<std::net::IpAddr> {
 }
 
 fn too_many_requests() -> HttpResponse {
-    let mut response = hyper::Response::new(http_body_util::Full::new(bytes::Bytes::from_static(
+    let mut response = hyper::Response::new(super::http::full(bytes::Bytes::from_static(
         "Zu viele gleichzeitige Anfragen\n".as_bytes(),
     )));
     *response.status_mut() = hyper::StatusCode::TOO_MANY_REQUESTS;
@@ -380,8 +380,18 @@ async fn handle(
         request.headers(),
     )
     .await;
+    // Streamed media have no exact size hint; their Content-Length says it.
     let bytes = hyper::body::Body::size_hint(response.body())
         .exact()
+        .or_else(|| {
+            response
+                .headers()
+                .get(hyper::header::CONTENT_LENGTH)?
+                .to_str()
+                .ok()?
+                .parse()
+                .ok()
+        })
         .unwrap_or(0);
     tracing::info!(
         method = %request.method(),
