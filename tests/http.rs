@@ -424,11 +424,15 @@ async fn http2_without_tls() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn media_are_streamed_from_disk_not_held_in_memory() {
+    // Images and other media (a town's PDFs) alike.
     let fixture = common::Fixture::new();
     // A 6 MB image (a PNG header and padding the decoder never reads).
     let mut big = std::fs::read(fixture.path().join("media/logo.png")).unwrap();
     big.resize(6 * 1024 * 1024, 0);
     fixture.write("media/gross.png", &big);
+    let mut pdf = b"%PDF-1.7\n".to_vec();
+    pdf.resize(3 * 1024 * 1024, b' ');
+    fixture.write("media/satzung.pdf", &pdf);
     fixture.record(
         "bild.md",
         "+++\ntitle = \"Großes Bild\"\ndate = \"11.01.2022\"\n[image]\nsrc = \"media/gross.png\"\nalt = \"x\"\n+++\nText\n",
@@ -446,6 +450,11 @@ async fn media_are_streamed_from_disk_not_held_in_memory() {
             .await;
         assert_eq!(again.status, 304);
     }
+    // A town's PDF beside the images: the same.
+    let pdf = server.get("/media/satzung.pdf", &[]).await;
+    assert_eq!(pdf.status, 200);
+    assert_eq!(pdf.header("content-type"), "application/pdf");
+    assert_eq!(pdf.body.len(), 3 * 1024 * 1024);
     let head = server.request("HEAD", "/media/gross.png", &[]).await;
     assert_eq!(head.header("content-length"), big.len().to_string());
     assert!(head.body.is_empty());
