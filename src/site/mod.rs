@@ -264,24 +264,29 @@ pub fn all_keys(index: &Index) -> Vec<DocKey> {
 }
 
 /// How many phases [`build_phase`] has.
-pub const PHASES: u8 = 3;
+pub const PHASES: u8 = 5;
 
-/// When a document is written (or put) in a build or publish: leaves
-/// first (media, articles, archives, month pages); then the feeds and
-/// pages of categories and the OPML list; then the site's own feeds and
-/// start page, which link to all of it. A run cut short between phases
-/// leaves no document linking to one that is not there yet.
+/// When a document is written (or put) in a build or publish, so that a
+/// run cut short between phases leaves no feed linking to a document
+/// that is not there yet: media and article pages first; then the
+/// archive feeds, which list articles; then the month pages and archive
+/// overviews, which link both; then each category's feeds and page; last
+/// the site's own feeds and start page and the lists of everything (OPML,
+/// sitemaps, robots.txt, /abonnieren/). Within a phase documents go in
+/// parallel; pages that link each other (an article's neighbours) can
+/// have no order.
 pub fn build_phase(key: &DocKey) -> u8 {
     match key {
-        DocKey::Feed { scope, .. } | DocKey::FrontPage(scope) => {
-            if *scope == Scope::Site {
-                2
-            } else {
-                1
-            }
-        }
-        DocKey::Opml => 1,
-        _ => 0,
+        DocKey::Media(_) | DocKey::Favicon | DocKey::Article(_) | DocKey::NotFound => 0,
+        DocKey::Archive { .. } => 1,
+        DocKey::MonthPage(..) | DocKey::ArchiveIndex(_) => 2,
+        DocKey::Feed { scope, .. } | DocKey::FrontPage(scope) if *scope != Scope::Site => 3,
+        DocKey::Feed { .. }
+        | DocKey::FrontPage(_)
+        | DocKey::Opml
+        | DocKey::Subscribe
+        | DocKey::Sitemap(_)
+        | DocKey::Robots => 4,
     }
 }
 

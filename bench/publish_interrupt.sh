@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# An interrupted `publish` on a real store (3-node Garage, bench/garage.sh):
+# a first publish of CORPUS killed (SIGKILL) after a while, then checked:
+# no feed or start page may link to a missing object; a second run must
+# complete it (every document equal to `build`'s through S3 and the website
+# endpoint). Then 40 new records and 2 000 retitled ones, killed again
+# after 6 s, checked and completed the same way.
+#   bench/publish_interrupt.sh [CORPUS]      # default /work/corpora/c10k
+set -euo pipefail
+cd "$(dirname "$0")/.."
+corpus=${1:-/work/corpora/c10k}
+root=$(mktemp -d /tmp/stadtfeed-interrupt.XXXXXX)
+trap 'bench/garage.sh stop "$root/garage" || true; rm -rf "$root"' EXIT
+venv=~/.cache/stadtfeed-bench/venv
+[ -x $venv/bin/python ] || { python3 -m venv $venv && $venv/bin/pip install -q boto3; }
+cargo build --release -q
+bin=$PWD/target/release/stadtfeed
+eval "$(bench/garage.sh start "$root/garage")"
+bench/garage.sh bucket "$root/garage" site
+cp -a "$corpus" "$root/content"
+
+publish() { $bin publish --feeds "$root/content" --to s3://site --endpoint "$GARAGE_S3" --cache-dir "$root/state" 2>&1 | tail -1; }
+interrupted() { # seconds
+    $bin publish --feeds "$root/content" --to s3://site --endpoint "$GARAGE_S3" --cache-dir "$root/state" >/dev/null 2>&1 &
+    local pid=$!
+    sleep "$1"
+    kill -9 $pid 2>/dev/null && echo "  killed after $1 s" || echo "  (finished before $1 s)"
+    wait $pid 2>/dev/null || true
+    $venv/bin/python - <<'EOF'
+import os, re
+import boto3
+from botocore.config import Config
+s3 = boto3.client("s3", endpoint_url=os.environ["GARAGE_S3"], region_name="garage",
+                  config=Config(s3={"addressing_style": "path"}))
+keys = set()
+for page in s3.get_paginator("list_objects_v2").paginate(Bucket="site"):
+    keys.update(o["Key"] for o in page.get("Contents", []))
+missing = 0
+for key in [k for k in keys if k.endswith(("feed.rss", "index.html")) and "artikel/" not in k]:
+    text = s3.get_object(Bucket="site", Key=key)["Body"].read().decode()
+    for link in re.findall(r'(?:<link>|href=")https://www\.werdau\.de/feeds/(artikel/[^<"]+/)', text):
+        missing += link + "index.html" not in keys
+print(f"  {len(keys)} objects; links from feeds and pages to missing articles: {missing}")
+EOF
+}
+
+check() {
+    $bin build --feeds "$root/content" --out "$root/out" --cache-dir "$root/build-state" >/dev/null 2>&1
+    $venv/bin/python bench/publish_check.py "$root/out" site http://127.0.0.1:3920 http://127.0.0.1:3932 | tail -1
+}
+
+echo "== first publish of $corpus, interrupted"
+interrupted 25
+publish
+check
+echo "== 40 new records, 2 000 retitled, interrupted"
+for i in $(seq 1 40); do
+    printf '+++\ntitle = "Neue Meldung %s"\ndate = "20.11.2026 10:%02d"\ncategories = ["Rathaus"]\n+++\nText %s.\n' \
+        "$i" "$i" "$i" >"$root/content/articles/neu-$i.md"
+done
+mapfile -t retitled < <(find "$root/content/articles" -name '*.md' ! -name 'neu-*' | sort | sed -n 1,2000p)
+sed -i '0,/^title *= *"/s//title = "Überarbeitet: /' "${retitled[@]}"
+interrupted 6
+publish
+check
