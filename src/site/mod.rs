@@ -272,18 +272,19 @@ pub const PHASES: u8 = 5;
 /// archive feeds, which list articles; then the month pages and archive
 /// overviews, which link both; then each category's feeds and page; last
 /// the site's own feeds and start page and the lists of everything (OPML,
-/// sitemaps, robots.txt, /abonnieren/). Within a phase documents go in
+/// sitemaps, robots.txt, /abonnieren/, the 404 page with the newest). Within a phase documents go in
 /// parallel; pages that link each other (an article's neighbours) can
 /// have no order.
 pub fn build_phase(key: &DocKey) -> u8 {
     match key {
-        DocKey::Media(_) | DocKey::Favicon | DocKey::Article(_) | DocKey::NotFound => 0,
+        DocKey::Media(_) | DocKey::Favicon | DocKey::Article(_) => 0,
         DocKey::Archive { .. } => 1,
         DocKey::MonthPage(..) | DocKey::ArchiveIndex(_) => 2,
         DocKey::Feed { scope, .. } | DocKey::FrontPage(scope) if *scope != Scope::Site => 3,
         DocKey::Feed { .. }
         | DocKey::FrontPage(_)
         | DocKey::Opml
+        | DocKey::NotFound
         | DocKey::Subscribe
         | DocKey::Sitemap(_)
         | DocKey::Robots => 4,
