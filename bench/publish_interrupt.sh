@@ -35,12 +35,15 @@ s3 = boto3.client("s3", endpoint_url=os.environ["GARAGE_S3"], region_name="garag
 keys = set()
 for page in s3.get_paginator("list_objects_v2").paginate(Bucket="site"):
     keys.update(o["Key"] for o in page.get("Contents", []))
-missing = 0
+missing = []
 for key in [k for k in keys if k.endswith(("feed.rss", "index.html")) and "artikel/" not in k]:
     text = s3.get_object(Bucket="site", Key=key)["Body"].read().decode()
     for link in re.findall(r'(?:<link>|href=")https://www\.werdau\.de/feeds/(artikel/[^<"]+/)', text):
-        missing += link + "index.html" not in keys
-print(f"  {len(keys)} objects; links from feeds and pages to missing articles: {missing}")
+        if link + "index.html" not in keys:
+            missing.append(f"{key} -> {link}")
+print(f"  {len(keys)} objects; links from feeds and pages to missing articles: {len(missing)}")
+for line in missing[:8]:
+    print("    " + line)
 EOF
 }
 
