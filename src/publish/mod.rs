@@ -171,6 +171,7 @@ impl PublishReport {
 
 /// One object to put.
 struct Upload {
+    path: String,
     key: DocKey,
     plan: Plan,
     entry: Entry,
@@ -233,34 +234,31 @@ impl Bucket {
         let mut report = PublishReport::default();
         let mut present = std::collections::HashSet::with_capacity(keys.len());
         for phase in 0..PHASES {
-            let uploads: Vec<Upload> = keys
+            let compared: Vec<(String, Option<Upload>)> = keys
                 .par_iter()
                 .filter(|key| build_phase(key) == phase)
                 .filter_map(|key| {
                     let plan = Plan::of(&index, key)?;
-                    Some(self.compare(&index, key, plan, &known, now))
-                })
-                .collect::<Vec<Result<Option<Upload>, String>>>()
-                .into_iter()
-                .filter_map(|compared| match compared {
-                    Ok(upload) => upload,
-                    Err(path) => {
-                        report.unchanged += 1;
-                        present.insert(path);
-                        None
-                    }
+                    Some(compare(&index, key, plan, &known, now))
                 })
                 .collect();
-            let mut changed = false;
+            let mut uploads = Vec::new();
+            for (path, upload) in compared {
+                present.insert(path);
+                match upload {
+                    Some(upload) => uploads.push(upload),
+                    None => report.unchanged += 1,
+                }
+            }
+            let phase_put_something = !uploads.is_empty();
             let mut running = JoinSet::new();
             for upload in uploads {
-                present.insert(upload.key.path());
                 if running.len() >= CONCURRENT_UPLOADS {
                     if let Some(done) = running.join_next().await {
-                        changed |= self.settle(done, &mut known, &mut report)?;
+                        settle(done, &mut known, &mut report)?;
                     }
                 }
-                let object = self.object(&upload.key.path())?;
+                let object = self.object(&upload.path)?;
                 running.spawn(put(
                     Arc::clone(&self.store),
                     Arc::clone(&index),
@@ -270,9 +268,9 @@ impl Bucket {
                 ));
             }
             while let Some(done) = running.join_next().await {
-                changed |= self.settle(done, &mut known, &mut report)?;
+                settle(done, &mut known, &mut report)?;
             }
-            if changed {
+            if phase_put_something {
                 // What this phase put is in the bucket: say so before the
                 // next phase links to it, so an interrupted run resumes here.
                 manifest::write(self.store.as_ref(), &manifest_path, &known).await?;
@@ -319,58 +317,58 @@ impl Bucket {
         self.known = Some(known);
         Ok(report)
     }
+}
 
-    /// What must happen to one document: `Err(path)` when the bucket holds
-    /// it as it is, otherwise the upload (of the bytes, or of the headers).
-    fn compare(
-        &self,
-        index: &Index,
-        key: &DocKey,
-        plan: Plan,
-        known: &Manifest,
-        now: SystemTime,
-    ) -> Result<Option<Upload>, String> {
-        let path = key.path();
-        let fingerprint = plan.fingerprint(index);
-        let content_type = site::content_type_of(&plan).to_owned();
-        let cache_control = plan.cache_control(index);
-        let headers = headers_hash(&content_type, &cache_control);
-        let before = known.get(&path);
-        if before.is_some_and(|b| b.fingerprint == fingerprint && b.headers == headers) {
-            return Err(path);
-        }
-        let last_modified = SystemTime::from(plan.last_modified(index)).min(now);
-        Ok(Some(Upload {
-            key: key.clone(),
-            headers_only: before.is_some_and(|b| b.fingerprint == fingerprint),
-            plan,
-            entry: Entry {
-                fingerprint,
-                headers,
-            },
-            content_type,
-            cache_control,
-            last_modified: httpdate::fmt_http_date(last_modified),
-        }))
+/// What must happen to one document: its path, and the upload (of the
+/// bytes, or of the headers only) unless the bucket holds it as it is.
+fn compare(
+    index: &Index,
+    key: &DocKey,
+    plan: Plan,
+    known: &Manifest,
+    now: SystemTime,
+) -> (String, Option<Upload>) {
+    let path = key.path();
+    let fingerprint = plan.fingerprint(index);
+    let content_type = site::content_type_of(&plan).to_owned();
+    let cache_control = plan.cache_control(index);
+    let headers = headers_hash(&content_type, &cache_control);
+    let before = known.get(&path);
+    if before.is_some_and(|b| b.fingerprint == fingerprint && b.headers == headers) {
+        return (path, None);
     }
+    let last_modified = SystemTime::from(plan.last_modified(index)).min(now);
+    let upload = Upload {
+        path: path.clone(),
+        key: key.clone(),
+        headers_only: before.is_some_and(|b| b.fingerprint == fingerprint),
+        plan,
+        entry: Entry {
+            fingerprint,
+            headers,
+        },
+        content_type,
+        cache_control,
+        last_modified: httpdate::fmt_http_date(last_modified),
+    };
+    (path, Some(upload))
+}
 
-    /// Takes in one finished upload; `Ok(true)` when it changed the bucket.
-    fn settle(
-        &self,
-        done: Result<Result<Settled, PublishError>, tokio::task::JoinError>,
-        known: &mut Manifest,
-        report: &mut PublishReport,
-    ) -> Result<bool, PublishError> {
-        let settled = done.map_err(|e| PublishError::Cancelled(e.to_string()))??;
-        if settled.headers_only {
-            report.headers += 1;
-        } else {
-            report.uploaded += 1;
-        }
-        report.bytes += settled.bytes;
-        known.insert(settled.path, settled.entry);
-        Ok(true)
+/// Takes in one finished upload: counted, and recorded in the manifest.
+fn settle(
+    done: Result<Result<Settled, PublishError>, tokio::task::JoinError>,
+    known: &mut Manifest,
+    report: &mut PublishReport,
+) -> Result<(), PublishError> {
+    let settled = done.map_err(|e| PublishError::Cancelled(e.to_string()))??;
+    if settled.headers_only {
+        report.headers += 1;
+    } else {
+        report.uploaded += 1;
     }
+    report.bytes += settled.bytes;
+    known.insert(settled.path, settled.entry);
+    Ok(())
 }
 
 /// One upload done.
@@ -390,6 +388,7 @@ async fn put(
     upload: Upload,
 ) -> Result<Settled, PublishError> {
     let Upload {
+        path,
         key,
         plan,
         entry,
@@ -398,7 +397,6 @@ async fn put(
         last_modified,
         headers_only,
     } = upload;
-    let path = key.path();
     let body: Bytes =
         tokio::task::spawn_blocking(move || site::render(&index, &store, &key, &plan))
             .await
