@@ -229,7 +229,7 @@ impl Bucket {
             None => manifest::read(self.store.as_ref(), &manifest_path).await?,
         };
         let index = Arc::new(index.clone());
-        let now = SystemTime::now();
+        let now = chrono::Utc::now();
         let keys = site::all_keys(&index);
         let mut report = PublishReport::default();
         let mut present = std::collections::HashSet::with_capacity(keys.len());
@@ -326,7 +326,7 @@ fn compare(
     key: &DocKey,
     plan: Plan,
     known: &Manifest,
-    now: SystemTime,
+    now: chrono::DateTime<chrono::Utc>,
 ) -> (String, Option<Upload>) {
     let path = key.path();
     let fingerprint = plan.fingerprint(index);
@@ -337,7 +337,7 @@ fn compare(
     if before.is_some_and(|b| b.fingerprint == fingerprint && b.headers == headers) {
         return (path, None);
     }
-    let last_modified = SystemTime::from(plan.last_modified(index)).min(now);
+    let last_modified = SystemTime::from(plan.last_modified(index, now));
     let upload = Upload {
         path: path.clone(),
         key: key.clone(),

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
-use chrono::{DateTime, SubsecRound, Utc};
+use chrono::{DateTime, Utc};
 use hyper::header::HeaderValue;
 use rayon::prelude::*;
 
@@ -63,7 +63,7 @@ impl Meta {
     /// The validators and headers of `plan`.
     pub fn of(plan: &Plan, index: &Index) -> Meta {
         // Never later than the response's Date (RFC 9110 §8.8.2.1).
-        let last_modified = plan.last_modified(index).min(Utc::now()).trunc_subsecs(0);
+        let last_modified = plan.last_modified(index, Utc::now());
         let fingerprint = plan.fingerprint(index);
         let hex: String = fingerprint.iter().map(|b| format!("{b:02x}")).collect();
         let etag = |suffix: &str| {

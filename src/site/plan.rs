@@ -3,7 +3,7 @@
 //! hash, so its [`fingerprint`](Plan::fingerprint) changes exactly when the
 //! document's bytes would, and is known without rendering.
 
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::{DateTime, FixedOffset, SubsecRound, Utc};
 use serde::Serialize;
 
 use super::key::{DocKey, SitemapPart};
@@ -340,8 +340,14 @@ impl Plan {
     /// them) and of `site.toml`; for the documents that list the newest
     /// records (subscription feeds, front pages, overviews) the mtimes of
     /// every records folder, since any record may enter or leave them.
-    /// Media: the file's mtime. The caller caps it at the present.
-    pub fn last_modified(&self, index: &Index) -> DateTime<Utc> {
+    /// Media: the file's mtime. Whole seconds (HTTP dates have no
+    /// fractions), and never later than `now` (RFC 9110 §8.8.2.1: not
+    /// after the response's `Date`), for `serve` and `publish` alike.
+    pub fn last_modified(&self, index: &Index, now: DateTime<Utc>) -> DateTime<Utc> {
+        self.latest_change(index).min(now).trunc_subsecs(0)
+    }
+
+    fn latest_change(&self, index: &Index) -> DateTime<Utc> {
         if let Plan::Media(file) | Plan::Favicon(Some(file)) = self {
             return file.modified;
         }
