@@ -145,6 +145,72 @@ async fn the_bucket_holds_what_build_writes_with_servers_headers() {
     assert!(stderr(&output).contains(&format!("{} uploaded", objects.len())));
 }
 
+/// `aws configure` users keep credentials in `~/.aws/`: with none in the
+/// environment, the profile named by `AWS_PROFILE` gives the keys, the
+/// region and the endpoint; a wrong secret there is refused by the store.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credentials_region_and_endpoint_come_from_the_aws_profile() {
+    let (store, memory) = s3::start().await;
+    let feeds = shipped_copy();
+    let aws = tempfile::tempdir().unwrap();
+    let run = |secret: &str| {
+        std::fs::write(
+            aws.path().join("credentials"),
+            format!(
+                "[default]\naws_access_key_id = nobody\naws_secret_access_key = nothing\n\n\
+                 [werdau]\naws_access_key_id = {}\naws_secret_access_key = {secret}\n",
+                s3::ACCESS_KEY
+            ),
+        )
+        .unwrap();
+        std::fs::write(
+            aws.path().join("config"),
+            format!("[profile werdau]\nregion = us-east-1\nendpoint_url = http://{store}\n"),
+        )
+        .unwrap();
+        let cache = tempfile::tempdir().unwrap();
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_stadtfeed"));
+        command
+            .args(["publish", "--feeds"])
+            .arg(feeds.path())
+            .args(["--to", &format!("s3://{BUCKET}/{PREFIX}")])
+            .arg("--cache-dir")
+            .arg(cache.path())
+            .env("AWS_PROFILE", "werdau")
+            .env(
+                "AWS_SHARED_CREDENTIALS_FILE",
+                aws.path().join("credentials"),
+            )
+            .env("AWS_CONFIG_FILE", aws.path().join("config"));
+        for name in [
+            "AWS_ACCESS_KEY_ID",
+            "AWS_SECRET_ACCESS_KEY",
+            "AWS_SESSION_TOKEN",
+            "AWS_REGION",
+            "AWS_DEFAULT_REGION",
+            "AWS_ENDPOINT",
+            "AWS_ENDPOINT_URL",
+        ] {
+            command.env_remove(name);
+        }
+        command
+    };
+    let mut wrong = run("not-the-secret");
+    let refused = tokio::task::spawn_blocking(move || wrong.output().unwrap())
+        .await
+        .unwrap();
+    assert!(!refused.status.success(), "a wrong secret must be refused");
+    assert!(site_objects(&memory).is_empty());
+    let mut right = run(s3::SECRET_KEY);
+    let output = tokio::task::spawn_blocking(move || right.output().unwrap())
+        .await
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let objects = site_objects(&memory);
+    assert!(objects.contains_key("feed.rss"), "{:?}", objects.keys());
+    assert!(objects.contains_key("index.html"));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn later_runs_put_only_what_changed_leaves_first_deletions_last() {
     let (store, memory) = s3::start().await;

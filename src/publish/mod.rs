@@ -10,6 +10,7 @@
 
 pub mod keeper;
 mod manifest;
+pub mod profile;
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -43,6 +44,9 @@ pub enum PublishError {
     /// The store could not be set up (missing region, bad endpoint).
     #[error("cannot use the bucket: {0}")]
     Setup(object_store::Error),
+    /// An AWS shared credentials or config file could not be read.
+    #[error("cannot read the AWS profile: {0}")]
+    Profile(String),
     /// The store refused or did not answer (after its retries).
     #[error("{path}: {source}")]
     Store {
@@ -116,8 +120,9 @@ impl Target {
     }
 
     /// A client for the bucket, with credentials from the environment
-    /// (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`,
-    /// container and instance credentials) and retries with backoff.
+    /// (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`),
+    /// else from the AWS profile (`AWS_PROFILE`, `~/.aws/credentials`),
+    /// else container and instance credentials; retries with backoff.
     pub fn connect(&self) -> Result<Bucket, PublishError> {
         let mut builder = AmazonS3Builder::from_env()
             .with_bucket_name(&self.bucket)
@@ -126,6 +131,30 @@ impl Target {
                 retry_timeout: Duration::from_secs(120),
                 ..RetryConfig::default()
             });
+        let profile = profile::Profile::from_env().map_err(PublishError::Profile)?;
+        let unset = |name: &str| std::env::var_os(name).is_none_or(|v| v.is_empty());
+        if unset("AWS_ACCESS_KEY_ID") {
+            if let (Some(id), Some(secret)) = (profile.access_key_id, profile.secret_access_key) {
+                builder = builder
+                    .with_access_key_id(id)
+                    .with_secret_access_key(secret);
+                if let Some(token) = profile.session_token {
+                    builder = builder.with_token(token);
+                }
+            }
+        }
+        if unset("AWS_REGION") && unset("AWS_DEFAULT_REGION") {
+            if let Some(region) = profile.region {
+                builder = builder.with_region(region);
+            }
+        }
+        if unset("AWS_ENDPOINT") && unset("AWS_ENDPOINT_URL") {
+            if let Some(endpoint) = profile.endpoint_url {
+                builder = builder
+                    .with_allow_http(endpoint.starts_with("http://"))
+                    .with_endpoint(endpoint);
+            }
+        }
         if let Some(endpoint) = &self.endpoint {
             builder = builder
                 .with_endpoint(endpoint)
