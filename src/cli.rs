@@ -303,13 +303,20 @@ fn load(
 }
 
 impl Loaded {
-    /// Keeps the library and compacts the store for the next run.
-    fn save(&mut self) {
-        if let Some(state) = &self.state {
-            if let Err(e) = self.library.save(&state.library_file()) {
-                eprintln!("cannot save {}: {e}", state.library_file().display());
-            }
+    /// Drops from the store what no record uses any more.
+    fn compact_store(&self) {
+        if self.state.is_some() {
             self.store.compact(&self.library.live_articles());
+        }
+    }
+}
+
+/// Keeps what was read for the next run. It depends only on the content
+/// read, never on the output, so it may be written while the site is.
+fn save_library(state: Option<&StateDir>, library: &mut Library) {
+    if let Some(state) = state {
+        if let Err(e) = library.save(&state.library_file()) {
+            eprintln!("cannot save {}: {e}", state.library_file().display());
         }
     }
 }
@@ -324,13 +331,18 @@ fn build(
         return ExitCode::FAILURE;
     };
     let manifest = loaded.state.as_ref().map(StateDir::manifest_file);
-    let report = match crate::build::write_site(
-        &loaded.index,
-        &loaded.store,
-        out,
-        manifest.as_deref(),
-        options,
-    ) {
+    let Loaded {
+        state,
+        store,
+        library,
+        index,
+        ..
+    } = &mut loaded;
+    let written = std::thread::scope(|scope| {
+        scope.spawn(|| save_library(state.as_ref(), library));
+        crate::build::write_site(index, store, out, manifest.as_deref(), options)
+    });
+    let report = match written {
         Ok(report) => report,
         Err(e) => {
             eprintln!("{e}");
@@ -338,7 +350,7 @@ fn build(
         }
     };
     tracing::debug!(elapsed = ?loaded.started.elapsed(), "site written");
-    loaded.save();
+    loaded.compact_store();
     eprintln!(
         "built {}: {} records published, {} refused; {} files written, {} unchanged, {} removed in {:.0?}",
         out.display(),
@@ -386,7 +398,18 @@ fn publish(feeds: &Path, to: &str, s3: S3Args, cache_dir: Option<&Path>) -> Exit
             return ExitCode::FAILURE;
         }
     };
-    let report = match runtime.block_on(bucket.publish(&loaded.index, &loaded.store)) {
+    let Loaded {
+        state,
+        store,
+        library,
+        index,
+        ..
+    } = &mut loaded;
+    let published = std::thread::scope(|scope| {
+        scope.spawn(|| save_library(state.as_ref(), library));
+        runtime.block_on(bucket.publish(index, store))
+    });
+    let report = match published {
         Ok(report) => report,
         Err(e) => {
             eprintln!("{e}");
@@ -394,7 +417,7 @@ fn publish(feeds: &Path, to: &str, s3: S3Args, cache_dir: Option<&Path>) -> Exit
             return ExitCode::FAILURE;
         }
     };
-    loaded.save();
+    loaded.compact_store();
     let what = if report.is_nothing() {
         "nothing to upload".to_owned()
     } else {

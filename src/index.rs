@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::path::Path;
 
 use chrono::{DateTime, Datelike, FixedOffset, Utc};
-use imbl::{OrdMap, OrdSet};
+use imbl::OrdMap;
 use serde::{Deserialize, Serialize};
 
 use crate::content::store::ArticleHash;
@@ -168,10 +168,12 @@ impl EntryKey {
     }
 }
 
-/// One feed's entries in order, and how many each month has.
+/// One feed's entries in order, and how many each month has. Each entry
+/// holds its summary, so a document's plan reads its members without a
+/// lookup by id.
 #[derive(Debug, Clone, Default)]
 pub struct FeedIndex {
-    entries: OrdSet<EntryKey>,
+    entries: OrdMap<EntryKey, Arc<Summary>>,
     months: OrdMap<Month, usize>,
 }
 
@@ -187,13 +189,8 @@ impl FeedIndex {
     }
 
     /// The newest `n` entries, newest first.
-    pub fn newest(&self, n: usize) -> impl Iterator<Item = &ArticleId> {
-        self.entries.iter().take(n).map(|k| &k.id)
-    }
-
-    /// Every entry, newest first.
-    pub fn all(&self) -> impl Iterator<Item = &ArticleId> {
-        self.entries.iter().map(|k| &k.id)
+    pub fn newest(&self, n: usize) -> impl Iterator<Item = &Arc<Summary>> {
+        self.entries.values().take(n)
     }
 
     /// Months with entries and their counts, oldest first.
@@ -207,10 +204,10 @@ impl FeedIndex {
     }
 
     /// The entries of `month`, newest first.
-    pub fn month(&self, month: Month) -> impl Iterator<Item = &ArticleId> {
+    pub fn month(&self, month: Month) -> impl Iterator<Item = &Arc<Summary>> {
         self.entries
             .range(EntryKey::month_start(month)..EntryKey::month_start(month.previous()))
-            .map(|k| &k.id)
+            .map(|(_, summary)| summary)
     }
 
     /// How many archive parts `month` has (0 when it has no entries).
@@ -219,7 +216,7 @@ impl FeedIndex {
     }
 
     /// The entries of one archive part, newest first.
-    pub fn part(&self, part: ArchivePart) -> Vec<&ArticleId> {
+    pub fn part(&self, part: ArchivePart) -> Vec<&Arc<Summary>> {
         let count = self.count(part.month);
         let index = part.part as usize;
         if index == 0 || index > self.parts(part.month) as usize {
@@ -236,14 +233,22 @@ impl FeedIndex {
 
     /// The entry just newer than `summary`'s and the `older` entries just
     /// older than it, newest first: an article page's neighbours.
-    pub fn around(&self, summary: &Summary, older: usize) -> (Option<&ArticleId>, Vec<&ArticleId>) {
+    pub fn around(
+        &self,
+        summary: &Summary,
+        older: usize,
+    ) -> (Option<&Arc<Summary>>, Vec<&Arc<Summary>>) {
         let key = EntryKey::of(summary);
-        let newer = self.entries.range(..key.clone()).next_back().map(|k| &k.id);
+        let newer = self
+            .entries
+            .range(..key.clone())
+            .next_back()
+            .map(|(_, s)| s);
         let older = self
             .entries
             .range((std::ops::Bound::Excluded(key), std::ops::Bound::Unbounded))
             .take(older)
-            .map(|k| &k.id)
+            .map(|(_, s)| s)
             .collect();
         (newer, older)
     }
@@ -301,9 +306,9 @@ impl FeedIndex {
         (before, after)
     }
 
-    fn insert(&mut self, key: EntryKey) {
+    fn insert(&mut self, key: EntryKey, summary: Arc<Summary>) {
         let month = key.month.0;
-        if self.entries.insert(key).is_none() {
+        if self.entries.insert(key, summary).is_none() {
             *self.months.entry(month).or_insert(0) += 1;
         }
     }
@@ -404,7 +409,10 @@ impl Index {
         self.remove(&summary.id);
         let key = EntryKey::of(&summary);
         for scope in summary.scopes() {
-            self.feeds.entry(scope).or_default().insert(key.clone());
+            self.feeds
+                .entry(scope)
+                .or_default()
+                .insert(key.clone(), Arc::clone(&summary));
         }
         self.records.insert(summary.id.clone(), summary);
     }
@@ -465,29 +473,29 @@ impl Index {
         summary.scopes().any(|scope| {
             self.feeds
                 .get(&scope)
-                .is_some_and(|feed| feed.newest(items).any(|newest| newest == id))
+                .is_some_and(|feed| feed.newest(items).any(|newest| &newest.id == id))
         })
     }
 
     /// The name of a category as its newest article spells it.
     pub fn category_name(&self, slug: &CategorySlug) -> Option<&str> {
         let feed = self.feeds.get(&Scope::Category(slug.clone()))?;
-        let newest = self.records.get(feed.newest(1).next()?)?;
-        newest
+        feed.newest(1)
+            .next()?
             .categories
             .iter()
             .find(|c| &c.slug == slug)
             .map(|c| &*c.name)
     }
 
-    /// The newest change among `ids` (for documents' dates); the Unix epoch
+    /// The newest change among `summaries` (for documents' dates); the Unix epoch
     /// in the site's zone for none, so an empty feed stays deterministic.
     pub fn newest_change<'a>(
         &self,
-        ids: impl IntoIterator<Item = &'a ArticleId>,
+        summaries: impl IntoIterator<Item = &'a Arc<Summary>>,
     ) -> DateTime<FixedOffset> {
-        ids.into_iter()
-            .filter_map(|id| self.records.get(id))
+        summaries
+            .into_iter()
             .map(|s| s.last_change())
             .max()
             .unwrap_or_else(|| {

@@ -65,7 +65,7 @@ pub struct BuildReport {
 /// What the last build wrote: per path, the document's fingerprint and the
 /// file as it was left (length and mtime), so an unchanged document whose
 /// file nobody touched is neither rendered nor read.
-#[derive(Debug, Default, Serialize, Deserialize)]
+#[derive(Debug, Default, PartialEq, Serialize, Deserialize)]
 struct Manifest {
     files: HashMap<String, Written>,
 }
@@ -119,6 +119,7 @@ pub fn write_site(
     let keys = site::all_keys(index);
     let mut report = BuildReport::default();
     let mut manifest = Manifest::default();
+    manifest.files.reserve(keys.len());
     let mut rules = Vec::with_capacity(keys.len());
     for phase in 0..site::PHASES {
         let outcomes: Vec<Outcome> = keys
@@ -154,7 +155,9 @@ pub fn write_site(
     }
     headers::write_files(index, out, &rules)
         .map_err(|(path, source)| WriteError::Io { path, source })?;
-    if let Some(file) = manifest_file {
+    // An unchanged site leaves the manifest as it is (12 MB at 100 000
+    // records: rewriting it would be most of an unchanged build's writes).
+    if let Some(file) = manifest_file.filter(|_| manifest != old) {
         // Serialising plain data cannot fail.
         let bytes = postcard::to_stdvec(&manifest).unwrap_or_default();
         write_whole(file, &bytes).map_err(|source| WriteError::Io {

@@ -3,12 +3,14 @@
 //! hash, so its [`fingerprint`](Plan::fingerprint) changes exactly when the
 //! document's bytes would, and is known without rendering.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, FixedOffset, SubsecRound, Utc};
 use serde::Serialize;
 
 use super::key::{DocKey, SitemapPart};
 use crate::content::store::ArticleHash;
-use crate::index::{ArchivePart, Index, Month, Scope};
+use crate::index::{ArchivePart, Index, Month, Scope, Summary};
 use crate::model::{ArticleId, Category, MediaFile};
 use crate::render::Format;
 
@@ -167,7 +169,7 @@ impl Plan {
                     archive: None,
                     prev_archive: feed.newest_archive(),
                     next_archive: None,
-                    entries: members(index, feed.newest(config.items_per_page)),
+                    entries: members(feed.newest(config.items_per_page)),
                 })
             }
             DocKey::Archive {
@@ -188,7 +190,7 @@ impl Plan {
                     archive: Some(*part),
                     prev_archive: feed.previous_archive(*part),
                     next_archive: feed.next_archive(*part),
-                    entries: members(index, entries),
+                    entries: members(entries),
                 })
             }
             DocKey::FrontPage(scope) => {
@@ -206,7 +208,7 @@ impl Plan {
                     title: feed_title(index, scope)?,
                     heading,
                     description: feed_description(index, scope)?,
-                    entries: members(index, feed.newest(config.items_per_page)),
+                    entries: members(feed.newest(config.items_per_page)),
                     categories,
                 })
             }
@@ -232,7 +234,7 @@ impl Plan {
                     title: feed_title(index, scope)?,
                     month: *month,
                     parts: feed.parts(*month),
-                    entries: members(index, feed.month(*month)),
+                    entries: members(feed.month(*month)),
                     previous,
                     next,
                 })
@@ -247,10 +249,10 @@ impl Plan {
                     .map(|feed| feed.around(summary, 3).1)
                     .unwrap_or_default();
                 Plan::Article(ArticlePlan {
-                    article: members(index, [id]).pop()?,
-                    newer: members(index, newer).pop(),
-                    older: members(index, older).pop(),
-                    related: members(index, related),
+                    article: Member::of(summary),
+                    newer: newer.map(|s| Member::of(s)),
+                    older: older.first().map(|s| Member::of(s)),
+                    related: members(related),
                 })
             }
             DocKey::Opml => Plan::Opml {
@@ -329,7 +331,7 @@ impl Plan {
                     .into_iter()
                     .flat_map(|f| f.newest(1)),
             ),
-            _ => index.newest_change(self.members().iter().map(|m| &m.id)),
+            _ => index.newest_change(self.members().iter().filter_map(|m| index.get(&m.id))),
         }
     }
 
@@ -396,7 +398,8 @@ fn sitemap(index: &Index, part: SitemapPart) -> Option<Plan> {
         years.dedup();
         years
     };
-    let newest_of = |ids: &mut dyn Iterator<Item = &ArticleId>| index.newest_change(ids);
+    let newest_of =
+        |summaries: &mut dyn Iterator<Item = &Arc<Summary>>| index.newest_change(summaries);
     let urls = match part {
         SitemapPart::Index => {
             let mut urls = vec![(
@@ -407,7 +410,6 @@ fn sitemap(index: &Index, part: SitemapPart) -> Option<Plan> {
                 let newest = (1..=12)
                     .rev()
                     .flat_map(|month| site.month(Month { year: *year, month }))
-                    .filter_map(|id| index.get(id))
                     .map(|s| s.last_change())
                     .max()?;
                 urls.push((DocKey::Sitemap(SitemapPart::Year(*year)).path(), newest));
@@ -440,7 +442,6 @@ fn sitemap(index: &Index, part: SitemapPart) -> Option<Plan> {
             (1..=12)
                 .rev()
                 .flat_map(|month| site.month(Month { year, month }))
-                .filter_map(|id| index.get(id))
                 .map(|s| (DocKey::Article(s.id.clone()).link_path(), s.last_change()))
                 .collect()
         }
@@ -448,14 +449,17 @@ fn sitemap(index: &Index, part: SitemapPart) -> Option<Plan> {
     Some(Plan::Sitemap { index: false, urls })
 }
 
-fn members<'a>(index: &Index, ids: impl IntoIterator<Item = &'a ArticleId>) -> Vec<Member> {
-    ids.into_iter()
-        .filter_map(|id| index.get(id))
-        .map(|summary| Member {
+fn members<'a>(summaries: impl IntoIterator<Item = &'a Arc<Summary>>) -> Vec<Member> {
+    summaries.into_iter().map(|s| Member::of(s)).collect()
+}
+
+impl Member {
+    fn of(summary: &Summary) -> Member {
+        Member {
             id: summary.id.clone(),
             hash: summary.hash,
-        })
-        .collect()
+        }
+    }
 }
 
 fn categories(index: &Index) -> Vec<Category> {

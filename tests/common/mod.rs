@@ -44,8 +44,8 @@ pub fn open(dir: &Path) -> Result<Published, Problem> {
     let articles = index
         .feed(&Scope::Site)
         .map(|feed| {
-            feed.all()
-                .map(|id| store.get(&index.get(id).unwrap().hash).unwrap())
+            feed.newest(feed.len())
+                .map(|summary| store.get(&summary.hash).unwrap())
                 .collect()
         })
         .unwrap_or_default();
