@@ -27,7 +27,7 @@ interrupted() { # seconds
     kill -9 $pid 2>/dev/null && echo "  killed after $1 s" || echo "  (finished before $1 s)"
     wait $pid 2>/dev/null || true
     $venv/bin/python - <<'EOF'
-import os, re
+import os, re, urllib.request
 import boto3
 from botocore.config import Config
 s3 = boto3.client("s3", endpoint_url=os.environ["GARAGE_S3"], region_name="garage",
@@ -36,14 +36,40 @@ keys = set()
 for page in s3.get_paginator("list_objects_v2").paginate(Bucket="site"):
     keys.update(o["Key"] for o in page.get("Contents", []))
 missing = []
+checked = 0
 for key in [k for k in keys if k.endswith(("feed.rss", "index.html")) and "artikel/" not in k]:
     text = s3.get_object(Bucket="site", Key=key)["Body"].read().decode()
-    for link in re.findall(r'(?:<link>|href=")https://www\.werdau\.de/feeds/(artikel/[^<"]+/)', text):
+    # Item links of feeds and links of pages; not links inside article
+    # bodies (gen-corpus writes some to articles that never existed).
+    pattern = r'<link>https://www\.werdau\.de/feeds/(artikel/[^<"]+/)</link>' if key.endswith(".rss") \
+        else r'href="(?:https://www\.werdau\.de/feeds/|(?:\.\./)*)(artikel/[^<"]+/)"'
+    for link in re.findall(pattern, text):
+        checked += 1
         if link + "index.html" not in keys:
-            missing.append(f"{key} -> {link}")
-print(f"  {len(keys)} objects; links from feeds and pages to missing articles: {len(missing)}")
-for line in missing[:8]:
-    print("    " + line)
+            missing.append((key, link))
+# The listing may hide a key whose newest version is an aborted upload
+# while a GET still serves the complete older one: what a reader gets is
+# the GET, through the S3 API and through the website endpoint.
+unserved = []
+for key, link in missing:
+    try:
+        s3.head_object(Bucket="site", Key=link + "index.html")
+        api = True
+    except Exception:
+        api = False
+    try:
+        web = urllib.request.urlopen(urllib.request.Request(
+            f"http://127.0.0.1:3932/{link}index.html", headers={"Host": "site.web.garage.localhost"})).status == 200
+    except Exception:
+        web = False
+    if not (api and web):
+        unserved.append(f"{key} -> {link} (S3 {api}, web {web})")
+print(f"  {len(keys)} objects listed; {checked} links checked; links from feeds and pages to articles missing "
+      f"from the listing: {len(missing)}; of these not served by GET: {len(unserved)}")
+for key, link in missing[:4]:
+    print(f"    listed missing: {key} -> {link}")
+for line in unserved[:8]:
+    print("    NOT SERVED: " + line)
 EOF
 }
 
