@@ -3,8 +3,10 @@
 # a first publish of CORPUS killed (SIGKILL) after a while, then checked:
 # no feed or start page may link to a missing object; a second run must
 # complete it (every document equal to `build`'s through S3 and the website
-# endpoint). Then 40 new records and 2 000 retitled ones, killed again
-# after 6 s, checked and completed the same way.
+# endpoint). Then 40 new records and 2 000 retitled ones, stopped by
+# SIGTERM after 6 s (publish finishes the uploads under way), checked and
+# completed the same way; then twice 2 000 retitled, killed with SIGKILL
+# (uploads cut off), checked and completed.
 #   bench/publish_interrupt.sh [CORPUS]      # default /work/corpora/c10k
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,11 +22,11 @@ bench/garage.sh bucket "$root/garage" site
 cp -a "$corpus" "$root/content"
 
 publish() { $bin publish --feeds "$root/content" --to s3://site --endpoint "$GARAGE_S3" --cache-dir "$root/state" 2>&1 | tail -1; }
-interrupted() { # seconds
+interrupted() { # seconds signal
     $bin publish --feeds "$root/content" --to s3://site --endpoint "$GARAGE_S3" --cache-dir "$root/state" >/dev/null 2>&1 &
     local pid=$!
     sleep "$1"
-    kill -9 $pid 2>/dev/null && echo "  killed after $1 s" || echo "  (finished before $1 s)"
+    kill "-$2" $pid 2>/dev/null && echo "  SIG$2 after $1 s" || echo "  (finished before $1 s)"
     wait $pid 2>/dev/null || true
     $venv/bin/python - <<'EOF'
 import os, re, urllib.request
@@ -78,17 +80,27 @@ check() {
     $venv/bin/python bench/publish_check.py "$root/out" site http://127.0.0.1:3920 http://127.0.0.1:3932 | tail -1
 }
 
-echo "== first publish of $corpus, interrupted"
-interrupted 25
+echo "== first publish of $corpus, killed"
+interrupted 25 KILL
 publish
 check
-echo "== 40 new records, 2 000 retitled, interrupted"
+retitle() { # prefix
+    mapfile -t retitled < <(find "$root/content/articles" -name '*.md' ! -name 'neu-*' | sort | sed -n 1,2000p)
+    sed -i "0,/^title *= *\"/s//title = \"$1: /" "${retitled[@]}"
+}
+echo "== 40 new records, 2 000 retitled, stopped by SIGTERM"
 for i in $(seq 1 40); do
     printf '+++\ntitle = "Neue Meldung %s"\ndate = "20.11.2026 10:%02d"\ncategories = ["Rathaus"]\n+++\nText %s.\n' \
         "$i" "$i" "$i" >"$root/content/articles/neu-$i.md"
 done
-mapfile -t retitled < <(find "$root/content/articles" -name '*.md' ! -name 'neu-*' | sort | sed -n 1,2000p)
-sed -i '0,/^title *= *"/s//title = "Überarbeitet: /' "${retitled[@]}"
-interrupted 6
+retitle "Überarbeitet"
+interrupted 6 TERM
 publish
+check
+for k in 6 9; do
+    echo "== 2 000 retitled, killed (SIGKILL) after $k s"
+    retitle "Runde $k"
+    interrupted $k KILL
+    publish
+done
 check

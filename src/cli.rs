@@ -398,6 +398,16 @@ fn publish(feeds: &Path, to: &str, s3: S3Args, cache_dir: Option<&Path>) -> Exit
             return ExitCode::FAILURE;
         }
     };
+    // Ctrl-C or SIGTERM: finish and record the uploads under way, start
+    // no more; a second one exits at once.
+    let stop = bucket.stop_flag();
+    runtime.spawn(async move {
+        crate::serve::server::shutdown_signal().await;
+        eprintln!("stopping: finishing the uploads under way (again to quit at once)");
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        crate::serve::server::shutdown_signal().await;
+        std::process::exit(130);
+    });
     let Loaded {
         state,
         store,

@@ -343,6 +343,76 @@ async fn an_interrupted_publish_links_to_nothing_missing_and_the_next_completes_
     }
 }
 
+/// SIGTERM (or Ctrl-C) in the middle of a publish: no upload is started
+/// after it, the ones under way are finished and recorded in the manifest
+/// (a store may lose an object whose overwrite is cut off), and the next
+/// run puts exactly what is still missing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_finishes_the_uploads_under_way_and_records_them() {
+    let (store, memory) = s3::start().await;
+    let feeds = shipped_copy();
+    let cache = tempfile::tempdir().unwrap();
+    memory
+        .put_delay_ms
+        .store(100, std::sync::atomic::Ordering::SeqCst);
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_stadtfeed"))
+        .args(["publish", "--feeds"])
+        .arg(feeds.path())
+        .args(["--to", &format!("s3://{BUCKET}/{PREFIX}")])
+        .args(["--endpoint", &format!("http://{store}")])
+        .args(["--region", "us-east-1"])
+        .arg("--cache-dir")
+        .arg(cache.path())
+        .env("AWS_ACCESS_KEY_ID", s3::ACCESS_KEY)
+        .env("AWS_SECRET_ACCESS_KEY", s3::SECRET_KEY)
+        .env_remove("AWS_ENDPOINT")
+        .env_remove("AWS_PROFILE")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while puts(&memory.log.lock().unwrap()).len() < 20 {
+        assert!(started.elapsed().as_secs() < 30, "no puts");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let requested_at_signal = puts(&memory.log.lock().unwrap()).len();
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    assert!(!output.status.success(), "a stopped publish is no success");
+    assert!(stderr(&output).contains("stopped"), "{}", stderr(&output));
+    let put = puts(&memory.take_log());
+    let stored = site_objects(&memory);
+    // Every put asked for was completed, and at most the ones under way
+    // at the signal (16 at a time) were asked for after it.
+    assert_eq!(put.len(), stored.len(), "{put:?}");
+    assert!(
+        put.len() <= requested_at_signal + 16,
+        "{} puts, {requested_at_signal} at the signal",
+        put.len()
+    );
+    memory
+        .put_delay_ms
+        .store(0, std::sync::atomic::Ordering::SeqCst);
+    let output = publish(feeds.path(), store, cache.path()).await;
+    assert!(output.status.success(), "{}", stderr(&output));
+    let second = puts(&memory.take_log());
+    let out = tempfile::tempdir().unwrap();
+    let files = build(feeds.path(), &out.path().join("site"));
+    assert!(stored.len() < files.len(), "it stopped early");
+    assert_eq!(site_objects(&memory).len(), files.len());
+    assert_eq!(
+        second.len() + stored.len(),
+        files.len(),
+        "the next run puts only what the stopped one had not"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_keeps_the_bucket_in_step_and_catches_up_after_a_failure() {
     let (store, memory) = s3::start().await;

@@ -12,6 +12,7 @@ pub mod keeper;
 mod manifest;
 pub mod profile;
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -70,6 +71,10 @@ pub enum PublishError {
     /// An upload task ended without an answer (the runtime shut down).
     #[error("an upload was cancelled: {0}")]
     Cancelled(String),
+    /// Asked to stop (SIGINT, SIGTERM): the uploads under way were
+    /// finished and recorded, no further one was started.
+    #[error("stopped on request; {0} objects were put before")]
+    Stopped(usize),
 }
 
 /// Where to publish: a bucket, a prefix inside it, and how to reach it.
@@ -174,6 +179,10 @@ pub struct Bucket {
     prefix: String,
     /// What the bucket holds, once read; kept between runs of one process.
     known: Option<Manifest>,
+    /// Set to stop a run between uploads: the ones under way are finished
+    /// and recorded first, because a store may lose an object whose
+    /// overwrite is cut off (Garage 2.5 does; see bench/README.md).
+    stopping: Arc<AtomicBool>,
 }
 
 /// What one run did, for its summary line.
@@ -217,7 +226,14 @@ impl Bucket {
             store,
             prefix: prefix.trim_matches('/').to_owned(),
             known: None,
+            stopping: Arc::default(),
         }
+    }
+
+    /// A flag that, once set, stops a running publish after the uploads
+    /// under way (for SIGINT and SIGTERM).
+    pub fn stop_flag(&self) -> Arc<AtomicBool> {
+        Arc::clone(&self.stopping)
     }
 
     /// The object name of a site path.
@@ -282,6 +298,9 @@ impl Bucket {
             let phase_put_something = !uploads.is_empty();
             let mut running = JoinSet::new();
             for upload in uploads {
+                if self.stopping.load(Ordering::SeqCst) {
+                    break;
+                }
                 if running.len() >= CONCURRENT_UPLOADS {
                     if let Some(done) = running.join_next().await {
                         settle(done, &mut known, &mut report)?;
@@ -298,6 +317,11 @@ impl Bucket {
             }
             while let Some(done) = running.join_next().await {
                 settle(done, &mut known, &mut report)?;
+            }
+            if self.stopping.load(Ordering::SeqCst) {
+                manifest::write(self.store.as_ref(), &manifest_path, &known).await?;
+                self.known = Some(known);
+                return Err(PublishError::Stopped(report.uploaded + report.headers));
             }
             if phase_put_something {
                 // What this phase put is in the bucket: say so before the

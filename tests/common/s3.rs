@@ -2,11 +2,11 @@
 //! (request parsing, SigV4 signature checks, XML errors) over real TCP;
 //! the objects live in memory, with the headers they were put with. It
 //! logs every request, and can be told to refuse puts (a store that goes
-//! away in the middle of a publish).
+//! away in the middle of a publish) or to take its time over each.
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
@@ -41,6 +41,8 @@ pub struct Memory {
     /// Puts still accepted before every further one is refused
     /// (`usize::MAX`: no limit).
     pub puts_left: AtomicUsize,
+    /// Milliseconds each put takes (a slow store).
+    pub put_delay_ms: AtomicU64,
 }
 
 impl Memory {
@@ -94,6 +96,10 @@ impl S3 for Store {
             .is_ok();
         if !allowed {
             return Err(s3_error!(AccessDenied, "puts refused by the test"));
+        }
+        let delay = self.0.put_delay_ms.load(Ordering::SeqCst);
+        if delay > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
         }
         let mut body = Vec::new();
         if let Some(mut stream) = input.body {
