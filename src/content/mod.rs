@@ -216,23 +216,30 @@ impl Library {
         let mut library = Library::open_empty(dir, store);
         library.refresh_config();
         library.reset_index();
-        if let (Some(config), Ok(bytes)) = (&library.config, std::fs::read(state)) {
-            match postcard::from_bytes::<Saved>(&bytes) {
-                Ok(saved)
-                    if saved.program == program_hash()
-                        && saved.config == *Index::new(config.clone()).config_hash() =>
-                {
-                    library.restore(saved);
-                    library.modified = false;
+        // Listing 100 000 record files needs only the folder: it runs
+        // beside the restore, which needs only the saved state.
+        let articles = dir.join(ARTICLES_DIR);
+        let listed = std::thread::scope(|scope| {
+            let listing = scope.spawn(|| list_records(dir, &articles));
+            if let (Some(config), Ok(bytes)) = (&library.config, std::fs::read(state)) {
+                match postcard::from_bytes::<Saved>(&bytes) {
+                    Ok(saved)
+                        if saved.program == program_hash()
+                            && saved.config == *Index::new(config.clone()).config_hash() =>
+                    {
+                        library.restore(saved);
+                        library.modified = false;
+                    }
+                    _ => tracing::info!(
+                        "{}: from another version; reading everything",
+                        state.display()
+                    ),
                 }
-                _ => tracing::info!(
-                    "{}: from another version; reading everything",
-                    state.display()
-                ),
             }
-        }
+            listing.join().ok()
+        });
         tracing::debug!(elapsed = ?started.elapsed(), rss_mb = resident_mb(), "saved state restored");
-        library.refresh();
+        library.refresh_listed(listed);
         tracing::debug!(elapsed = ?started.elapsed(), rss_mb = resident_mb(), "files checked");
         library
     }
@@ -378,6 +385,12 @@ impl Library {
 
     /// Re-reads everything whose stamp moved; returns whether anything changed.
     pub fn refresh(&mut self) -> bool {
+        self.refresh_listed(None)
+    }
+
+    /// [`refresh`](Library::refresh) with the record files already listed
+    /// (by [`list_records`], while the saved state was being restored).
+    fn refresh_listed(&mut self, listed: Option<RecordListing>) -> bool {
         if !self.available() {
             return false;
         }
@@ -386,7 +399,10 @@ impl Library {
             self.reset_index();
         }
         let mut changed = config_change != ConfigChange::None;
-        let files = self.record_files();
+        let files = match listed {
+            Some(listing) => self.take_listing(listing, &self.dir.join(ARTICLES_DIR)),
+            None => self.record_files(),
+        };
         let folders: BTreeSet<PathBuf> = files
             .iter()
             .chain(self.entries.keys())
@@ -1029,30 +1045,19 @@ impl Library {
     }
 
     fn record_files_under(&self, root: &Path) -> HashSet<PathBuf> {
-        let mut unreadable = Vec::new();
-        let files = walk(root, &mut unreadable)
-            .into_iter()
-            .filter_map(|path| path.strip_prefix(&self.dir).ok().map(Path::to_path_buf))
-            .filter(|path| is_record_path(path))
-            .collect();
-        let problems: Vec<Problem> = unreadable
-            .into_iter()
-            .map(|(path, error)| Problem {
-                path: path
-                    .strip_prefix(&self.dir)
-                    .map(Path::to_path_buf)
-                    .unwrap_or(path),
-                line: None,
-                kind: ProblemKind::UnreadableFolder(error),
-            })
-            .collect();
+        self.take_listing(list_records(&self.dir, root), root)
+    }
+
+    /// The files of a listing under `root`; its unreadable folders replace
+    /// the problems known under `root`.
+    fn take_listing(&self, listing: RecordListing, root: &Path) -> HashSet<PathBuf> {
         let mut known = self
             .folder_problems
             .lock()
             .unwrap_or_else(|e| e.into_inner());
         known.retain(|p| !self.dir.join(&p.path).starts_with(root));
-        known.extend(problems);
-        files
+        known.extend(listing.unreadable);
+        listing.files
     }
 
     /// What is published, or the reason there is nothing (no usable
@@ -1144,6 +1149,37 @@ fn program_hash() -> [u8; 16] {
         hash.copy_from_slice(&hasher.finalize().as_bytes()[..16]);
         hash
     })
+}
+
+/// The record files under a folder, relative to the content directory,
+/// and the folders that could not be listed.
+struct RecordListing {
+    files: HashSet<PathBuf>,
+    unreadable: Vec<Problem>,
+}
+
+/// Lists the record files under `root` (inside the content directory
+/// `dir`). Needs nothing of the library, so it can run while the saved
+/// state is restored.
+fn list_records(dir: &Path, root: &Path) -> RecordListing {
+    let mut unreadable = Vec::new();
+    let files = walk(root, &mut unreadable)
+        .into_iter()
+        .filter_map(|path| path.strip_prefix(dir).ok().map(Path::to_path_buf))
+        .filter(|path| is_record_path(path))
+        .collect();
+    let unreadable = unreadable
+        .into_iter()
+        .map(|(path, error)| Problem {
+            path: path
+                .strip_prefix(dir)
+                .map(Path::to_path_buf)
+                .unwrap_or(path),
+            line: None,
+            kind: ProblemKind::UnreadableFolder(error),
+        })
+        .collect();
+    RecordListing { files, unreadable }
 }
 
 /// Like [`visible_files`] but in no particular order (its callers make a
