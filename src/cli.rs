@@ -303,6 +303,26 @@ fn load(
 }
 
 impl Loaded {
+    /// Runs `work` (writing or publishing the site) while the library is
+    /// saved beside it: the saved state depends only on the content read,
+    /// never on the output.
+    fn with_library_saved<T>(
+        &mut self,
+        work: impl FnOnce(&crate::index::Index, &Arc<ArticleStore>) -> T,
+    ) -> T {
+        let Loaded {
+            state,
+            store,
+            library,
+            index,
+            ..
+        } = self;
+        std::thread::scope(|scope| {
+            scope.spawn(|| save_library(state.as_ref(), library));
+            work(index, store)
+        })
+    }
+
     /// Drops from the store what no record uses any more.
     fn compact_store(&self) {
         if self.state.is_some() {
@@ -311,8 +331,7 @@ impl Loaded {
     }
 }
 
-/// Keeps what was read for the next run. It depends only on the content
-/// read, never on the output, so it may be written while the site is.
+/// Keeps what was read for the next run.
 fn save_library(state: Option<&StateDir>, library: &mut Library) {
     if let Some(state) = state {
         if let Err(e) = library.save(&state.library_file()) {
@@ -331,15 +350,7 @@ fn build(
         return ExitCode::FAILURE;
     };
     let manifest = loaded.state.as_ref().map(StateDir::manifest_file);
-    let Loaded {
-        state,
-        store,
-        library,
-        index,
-        ..
-    } = &mut loaded;
-    let written = std::thread::scope(|scope| {
-        scope.spawn(|| save_library(state.as_ref(), library));
+    let written = loaded.with_library_saved(|index, store| {
         crate::build::write_site(index, store, out, manifest.as_deref(), options)
     });
     let report = match written {
@@ -408,17 +419,8 @@ fn publish(feeds: &Path, to: &str, s3: S3Args, cache_dir: Option<&Path>) -> Exit
         crate::serve::server::shutdown_signal().await;
         std::process::exit(130);
     });
-    let Loaded {
-        state,
-        store,
-        library,
-        index,
-        ..
-    } = &mut loaded;
-    let published = std::thread::scope(|scope| {
-        scope.spawn(|| save_library(state.as_ref(), library));
-        runtime.block_on(bucket.publish(index, store))
-    });
+    let published =
+        loaded.with_library_saved(|index, store| runtime.block_on(bucket.publish(index, store)));
     let report = match published {
         Ok(report) => report,
         Err(e) => {

@@ -18,28 +18,30 @@ use common::Fixture;
 const BUCKET: &str = "site";
 const PREFIX: &str = "werdau";
 
+/// `stadtfeed publish` for `feeds` into the in-process store.
+fn publish_command(feeds: &Path, store: SocketAddr, cache: &Path) -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_stadtfeed"));
+    command
+        .args(["publish", "--feeds"])
+        .arg(feeds)
+        .args(["--to", &format!("s3://{BUCKET}/{PREFIX}")])
+        .args(["--endpoint", &format!("http://{store}")])
+        .args(["--region", "us-east-1"])
+        .arg("--cache-dir")
+        .arg(cache)
+        .env("AWS_ACCESS_KEY_ID", s3::ACCESS_KEY)
+        .env("AWS_SECRET_ACCESS_KEY", s3::SECRET_KEY)
+        .env_remove("AWS_ENDPOINT")
+        .env_remove("AWS_PROFILE");
+    command
+}
+
 /// Runs `stadtfeed publish` for `feeds` into the in-process store.
 async fn publish(feeds: &Path, store: SocketAddr, cache: &Path) -> Output {
-    let feeds = feeds.to_path_buf();
-    let cache = cache.to_path_buf();
-    tokio::task::spawn_blocking(move || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_stadtfeed"))
-            .args(["publish", "--feeds"])
-            .arg(&feeds)
-            .args(["--to", &format!("s3://{BUCKET}/{PREFIX}")])
-            .args(["--endpoint", &format!("http://{store}")])
-            .args(["--region", "us-east-1"])
-            .arg("--cache-dir")
-            .arg(&cache)
-            .env("AWS_ACCESS_KEY_ID", s3::ACCESS_KEY)
-            .env("AWS_SECRET_ACCESS_KEY", s3::SECRET_KEY)
-            .env_remove("AWS_ENDPOINT")
-            .env_remove("AWS_PROFILE")
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap()
+    let mut command = publish_command(feeds, store, cache);
+    tokio::task::spawn_blocking(move || command.output().unwrap())
+        .await
+        .unwrap()
 }
 
 /// `build`'s documents, by path (without the static hosts' header files).
@@ -355,18 +357,7 @@ async fn sigterm_finishes_the_uploads_under_way_and_records_them() {
     memory
         .put_delay_ms
         .store(100, std::sync::atomic::Ordering::SeqCst);
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_stadtfeed"))
-        .args(["publish", "--feeds"])
-        .arg(feeds.path())
-        .args(["--to", &format!("s3://{BUCKET}/{PREFIX}")])
-        .args(["--endpoint", &format!("http://{store}")])
-        .args(["--region", "us-east-1"])
-        .arg("--cache-dir")
-        .arg(cache.path())
-        .env("AWS_ACCESS_KEY_ID", s3::ACCESS_KEY)
-        .env("AWS_SECRET_ACCESS_KEY", s3::SECRET_KEY)
-        .env_remove("AWS_ENDPOINT")
-        .env_remove("AWS_PROFILE")
+    let child = publish_command(feeds.path(), store, cache.path())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
