@@ -307,11 +307,10 @@ impl Library {
                 *image = self.intern_path(image);
             }
             if let Some(Good::Article(summary)) = &mut entry.good {
-                let mut copy = Summary::clone(summary);
-                for category in &mut copy.categories {
+                // Freshly decoded, so not shared: changed in place.
+                for category in &mut Arc::make_mut(summary).categories {
                     *category = self.intern(category);
                 }
-                *summary = Arc::new(copy);
             }
             self.set_entry(path, Some(entry));
         }
