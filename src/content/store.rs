@@ -11,7 +11,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fs::{File, OpenOptions};
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
@@ -179,22 +179,17 @@ impl Pack {
         let mut slots = HashMap::new();
         let mut offset = 0;
         let mut header = [0u8; HEADER as usize];
-        // One sequential pass in large reads: the headers of 100 000
-        // articles one `pread` each cost more than reading the pack.
-        let mut reader = io::BufReader::with_capacity(1 << 22, &file);
         while offset + HEADER <= len {
-            reader.read_exact(&mut header)?;
+            file.read_exact_at(&mut header, offset)?;
             let size = u32::from_le_bytes([header[16], header[17], header[18], header[19]]);
             if offset + HEADER + u64::from(size) > len {
                 break;
             }
-            reader.seek_relative(i64::from(size))?;
             let mut hash = [0; 16];
             hash.copy_from_slice(&header[..16]);
             slots.insert(hash, (offset + HEADER, size));
             offset += HEADER + u64::from(size);
         }
-        drop(reader);
         if offset < len {
             // A torn append: drop it, the record is read again from its file.
             file.set_len(offset)?;
