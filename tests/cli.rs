@@ -398,3 +398,30 @@ fn check_warns_about_a_link_colour_too_light_to_read() {
     let (_, _, stderr) = stadtfeed(&["check", "--feeds", feeds.to_str().unwrap()]);
     assert!(!stderr.contains("Kontrast"), "{stderr}");
 }
+
+/// A title with pasted markup is published verbatim (PRODUCT.md §1.2),
+/// but the newsroom is told, with file and line; words in angle brackets
+/// are no markup.
+#[test]
+fn check_warns_about_html_pasted_into_a_title() {
+    let fixture = Fixture::new();
+    fixture.write("site.toml", common::SITE_TOML);
+    fixture.record(
+        "markup.md",
+        &good_record("Rathaus <b>geschlossen</b>", "01.03.2022"),
+    );
+    fixture.record(
+        "wort.md",
+        &good_record("Liste <Entwurf> online", "02.03.2022"),
+    );
+    let dir = fixture.path().to_str().unwrap();
+    let (code, _, stderr) = stadtfeed(&["check", "--feeds", dir]);
+    assert_eq!(code, 0, "a warning, not a problem: {stderr}");
+    let warned: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("der Titel enthält HTML"))
+        .collect();
+    assert_eq!(warned.len(), 1, "{stderr}");
+    assert!(warned[0].contains("markup.md:2:"), "{stderr}");
+    assert!(warned[0].contains("(<b>)"), "{stderr}");
+}

@@ -131,6 +131,13 @@ pub fn parse(
             ProblemKind::Empty("title"),
         ));
     }
+    if let Some(tag) = super::text::html_tag(&title_text) {
+        tracing::warn!(
+            "{}:{}: Warnung: der Titel enthält HTML ({tag}); er wird wörtlich als Text veröffentlicht, manche RSS-Leser deuten Titel aber als HTML – eingefügtes Markup entfernen?",
+            feeds_dir.join(path).display(),
+            front_line(title.span()).unwrap_or(1)
+        );
+    }
 
     let read_date = |value: &Spanned<toml::Value>| -> Result<DateTime<FixedOffset>, Problem> {
         let result = match value.get_ref() {

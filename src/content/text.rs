@@ -42,9 +42,97 @@ pub fn plain_line(text: &str) -> String {
         .to_owned()
 }
 
+/// HTML elements whose tags in a title are almost surely pasted markup,
+/// not words in angle brackets (`<Entwurf>` is a word).
+const HTML_ELEMENTS: &[&str] = &[
+    "a",
+    "b",
+    "big",
+    "blockquote",
+    "br",
+    "button",
+    "code",
+    "div",
+    "em",
+    "embed",
+    "font",
+    "form",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "i",
+    "iframe",
+    "img",
+    "input",
+    "li",
+    "link",
+    "math",
+    "meta",
+    "object",
+    "ol",
+    "p",
+    "pre",
+    "s",
+    "script",
+    "small",
+    "span",
+    "strong",
+    "style",
+    "sub",
+    "sup",
+    "svg",
+    "table",
+    "td",
+    "th",
+    "tr",
+    "u",
+    "ul",
+];
+
+/// The first HTML tag in plain text (`<b>`, `</script>`, `<img src=…>`),
+/// if any: such text is shown verbatim, but the editor probably pasted
+/// markup, and some RSS readers read titles as HTML.
+pub fn html_tag(text: &str) -> Option<&str> {
+    let mut rest = text;
+    while let Some(start) = rest.find('<') {
+        let after = &rest[start + 1..];
+        let name_start = usize::from(after.starts_with('/'));
+        let name_len = after[name_start..]
+            .find(|c: char| !c.is_ascii_alphanumeric())
+            .unwrap_or(after.len() - name_start);
+        let name = &after[name_start..name_start + name_len];
+        let tail = &after[name_start + name_len..];
+        // `<b>`, `<br/>`, `<img src=…>`; not `a<b bleibt` (no `>` follows).
+        let closes = tail.starts_with(['>', '/']) || (tail.starts_with(' ') && tail.contains('>'));
+        if closes && HTML_ELEMENTS.contains(&name.to_ascii_lowercase().as_str()) {
+            let end = after.find('>').map_or(after.len(), |i| i + 1);
+            return Some(&rest[start..start + 1 + end]);
+        }
+        rest = after;
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn finds_pasted_html_tags_not_words_in_angle_brackets() {
+        assert_eq!(
+            html_tag("Rathaus <script>alert(1)</script>"),
+            Some("<script>")
+        );
+        assert_eq!(html_tag("Nur </b> am Ende"), Some("</b>"));
+        assert_eq!(html_tag("Bild <img src=x>"), Some("<img src=x>"));
+        assert_eq!(html_tag("Liste <Entwurf> veröffentlicht"), None);
+        assert_eq!(html_tag("Tarif a<b bleibt"), None);
+        assert_eq!(html_tag("a < b und c > d"), None);
+        assert_eq!(html_tag("]]> & <b"), None);
+    }
 
     #[test]
     fn drops_only_what_xml_cannot_carry() {
