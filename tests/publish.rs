@@ -18,13 +18,21 @@ use common::Fixture;
 const BUCKET: &str = "site";
 const PREFIX: &str = "werdau";
 
-/// `stadtfeed publish` for `feeds` into the in-process store.
-fn publish_command(feeds: &Path, store: SocketAddr, cache: &Path) -> std::process::Command {
+/// `stadtfeed <command> --feeds FEEDS <to> s3://…` with the in-process
+/// store's endpoint and credentials; `to` is `--to` or `--publish-to`.
+fn store_command(
+    args: &[&str],
+    to: &str,
+    feeds: &Path,
+    store: SocketAddr,
+    cache: &Path,
+) -> std::process::Command {
     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_stadtfeed"));
     command
-        .args(["publish", "--feeds"])
+        .args(args)
+        .arg("--feeds")
         .arg(feeds)
-        .args(["--to", &format!("s3://{BUCKET}/{PREFIX}")])
+        .args([to, &format!("s3://{BUCKET}/{PREFIX}")])
         .args(["--endpoint", &format!("http://{store}")])
         .args(["--region", "us-east-1"])
         .arg("--cache-dir")
@@ -34,6 +42,11 @@ fn publish_command(feeds: &Path, store: SocketAddr, cache: &Path) -> std::proces
         .env_remove("AWS_ENDPOINT")
         .env_remove("AWS_PROFILE");
     command
+}
+
+/// `stadtfeed publish` for `feeds` into the in-process store.
+fn publish_command(feeds: &Path, store: SocketAddr, cache: &Path) -> std::process::Command {
+    store_command(&["publish"], "--to", feeds, store, cache)
 }
 
 /// Runs `stadtfeed publish` for `feeds` into the in-process store.
@@ -402,6 +415,49 @@ async fn sigterm_finishes_the_uploads_under_way_and_records_them() {
         files.len(),
         "the next run puts only what the stopped one had not"
     );
+}
+
+/// `serve --publish-to` stopped by SIGTERM while it publishes: like
+/// `publish`, it finishes the uploads it started before it exits, so no
+/// object is left with a cut-off overwrite.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_finishes_its_uploads_when_stopped() {
+    let (store, memory) = s3::start().await;
+    let feeds = shipped_copy();
+    let cache = tempfile::tempdir().unwrap();
+    memory
+        .put_delay_ms
+        .store(100, std::sync::atomic::Ordering::SeqCst);
+    let child = store_command(
+        &["serve", "--addr", "127.0.0.1:0"],
+        "--publish-to",
+        feeds.path(),
+        store,
+        cache.path(),
+    )
+    .stderr(std::process::Stdio::piped())
+    .spawn()
+    .unwrap();
+    let started = std::time::Instant::now();
+    while puts(&memory.log.lock().unwrap()).len() < 20 {
+        assert!(started.elapsed().as_secs() < 30, "no puts");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let put = puts(&memory.take_log());
+    let stored = site_objects(&memory);
+    assert_eq!(put.len(), stored.len(), "every put asked for was completed");
+    let out = tempfile::tempdir().unwrap();
+    let files = build(feeds.path(), &out.path().join("site"));
+    assert!(stored.len() < files.len(), "it stopped early");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -4,13 +4,14 @@
 //! a failure is logged, shown in `/healthz`, and retried with backoff,
 //! and the next success catches up with everything changed meanwhile.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use tokio::sync::watch;
 
-use super::Bucket;
+use super::{Bucket, PublishError};
 use crate::content::store::ArticleStore;
 use crate::index::Index;
 
@@ -42,26 +43,53 @@ pub struct PublishStatus {
 /// The shared status a keeper updates.
 pub type SharedStatus = Arc<Mutex<PublishStatus>>;
 
+/// A running keeper: its status, and how to stop it.
+pub struct Keeper {
+    /// What `/healthz` shows.
+    pub status: SharedStatus,
+    /// Stops a publish between uploads (see [`Bucket::stop_flag`]).
+    stop: Arc<AtomicBool>,
+    /// The keeper's task, ended once it has stopped.
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Keeper {
+    /// Stops the keeper for a shutdown: a publish under way finishes the
+    /// uploads it started and records them (a store may lose an object
+    /// whose overwrite is cut off), no further one starts. Completes when
+    /// the keeper has stopped. The sender of its sites must be dropped too.
+    pub async fn stop(self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = self.task.await;
+    }
+}
+
 /// Starts the keeper on the current runtime: publishes `sites`' current
-/// index at once, then after every change, until the sender is dropped.
+/// index at once, then after every change, until the sender is dropped or
+/// it is stopped.
 pub fn spawn(
     mut bucket: Bucket,
     target: String,
     store: Arc<ArticleStore>,
     mut sites: watch::Receiver<Index>,
-) -> SharedStatus {
+) -> Keeper {
     let status = Arc::new(Mutex::new(PublishStatus {
         target: target.clone(),
         state: "pending",
         ..PublishStatus::default()
     }));
     let shared = Arc::clone(&status);
-    tokio::spawn(async move {
+    let stop = bucket.stop_flag();
+    let task = tokio::spawn(async move {
         let mut backoff = FIRST_BACKOFF;
         loop {
             let index = sites.borrow_and_update().clone();
             let started = Instant::now();
             let outcome = bucket.publish(&index, &store).await;
+            if let Err(PublishError::Stopped(put)) = outcome {
+                tracing::info!("publishing to {target} stopped after {put} objects");
+                break;
+            }
             let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
             let failed = {
                 let mut status = shared.lock().unwrap_or_else(|e| e.into_inner());
@@ -111,5 +139,5 @@ pub fn spawn(
             }
         }
     });
-    status
+    Keeper { status, stop, task }
 }

@@ -43,6 +43,8 @@ pub struct Publisher {
     /// Where each new index goes to be published to a bucket
     /// (`--publish-to`).
     sites: Option<tokio::sync::watch::Sender<crate::index::Index>>,
+    /// The keeper of that bucket, to stop at shutdown.
+    keeper: Option<crate::publish::keeper::Keeper>,
 }
 
 /// Counts of one load, for the startup line and logs.
@@ -140,6 +142,7 @@ impl Publisher {
                 },
             },
             sites: None,
+            keeper: None,
             state,
             unsaved: true,
             last_good_load: loaded,
@@ -154,14 +157,22 @@ impl Publisher {
     pub fn publish_to(&mut self, bucket: crate::publish::Bucket, target: String) {
         let index = self.context.state.load().index.clone();
         let (sites, receiver) = tokio::sync::watch::channel(index);
-        let status = crate::publish::keeper::spawn(
+        let keeper = crate::publish::keeper::spawn(
             bucket,
             target,
             std::sync::Arc::clone(&self.context.store),
             receiver,
         );
         self.sites = Some(sites);
-        self.context.publish = Some(status);
+        self.context.publish = Some(std::sync::Arc::clone(&keeper.status));
+        self.keeper = Some(keeper);
+    }
+
+    /// Stops keeping the bucket in step, for a shutdown: the keeper, if
+    /// any, hands back once the uploads it started are finished.
+    pub fn stop_publishing(&mut self) -> Option<crate::publish::keeper::Keeper> {
+        self.sites = None;
+        self.keeper.take()
     }
 
     /// What requests are answered from.

@@ -289,6 +289,20 @@ impl Server {
                 tracing::warn!("grace period over; closing remaining connections");
             }
         }
+        let keeper = self
+            .publisher
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .stop_publishing();
+        if let Some(keeper) = keeper {
+            tracing::info!("finishing the uploads under way");
+            if tokio::time::timeout(self.config.shutdown_grace, keeper.stop())
+                .await
+                .is_err()
+            {
+                tracing::warn!("grace period over; publishing cut off");
+            }
+        }
         let publisher = Arc::clone(&self.publisher);
         let _ = tokio::task::spawn_blocking(move || {
             publisher.lock().unwrap_or_else(|e| e.into_inner()).save();
