@@ -3,7 +3,7 @@
 # prints the variables to reach it. Installs garage with `cargo install`
 # when it is missing (about 10 minutes on 2 cores).
 #
-#   eval "$(bench/garage.sh start /tmp/garage)"   # GARAGE_* and AWS_* variables
+#   eval "$(bench/garage.sh start /tmp/garage)"   # GARAGE_*, AWS_* and BENCH_PYTHON (with boto3)
 #   bench/garage.sh stop-node /tmp/garage 3        # stop one node
 #   bench/garage.sh stop /tmp/garage
 #
@@ -18,6 +18,9 @@ cli() { garage -c "$(node_conf 1)" "$@"; }
 
 start() {
     command -v garage >/dev/null || cargo install garage --locked --version 2.5.0 >&2
+    # boto3, for the scripts that read the bucket back.
+    local venv=~/.cache/stadtfeed-bench/venv
+    [ -x $venv/bin/python ] || { python3 -m venv $venv && $venv/bin/pip install -q boto3; } >&2
     mkdir -p "$dir"
     local secret
     secret=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
@@ -72,6 +75,7 @@ EOF
     echo "export AWS_SECRET_ACCESS_KEY=$secret_key"
     echo "export AWS_REGION=garage"
     echo "export GARAGE_S3=http://127.0.0.1:3910"
+    echo "export BENCH_PYTHON=$venv/bin/python"
 }
 
 bucket() {

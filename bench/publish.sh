@@ -11,14 +11,12 @@
 # uploaded objects compared with the documents `build` rewrote. Last, node 3
 # is stopped and an edit is published and read through node 1.
 # Corpora are copied first (they are edited). Needs python3 (boto3 is put
-# into a venv under ~/.cache/stadtfeed-bench).
+# into a venv under ~/.cache/stadtfeed-bench by bench/garage.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(mktemp -d /tmp/stadtfeed-publish.XXXXXX)
 trap 'bench/garage.sh stop "$root/garage" || true' EXIT
 
-venv=~/.cache/stadtfeed-bench/venv
-[ -x $venv/bin/python ] || { python3 -m venv $venv && $venv/bin/pip install -q boto3; }
 cargo build --release -q
 bin=$PWD/target/release/stadtfeed
 
@@ -46,7 +44,7 @@ for corpus in "${corpora[@]}"; do
     publish "$content" $bucket
     publish "$content" $bucket
     $bin build --feeds "$content" --out "$root/out$n" --cache-dir "$root/build-state$n" 2>/dev/null
-    $venv/bin/python bench/publish_check.py "$root/out$n" $bucket http://127.0.0.1:3920 http://127.0.0.1:3932
+    "$BENCH_PYTHON" bench/publish_check.py "$root/out$n" $bucket http://127.0.0.1:3920 http://127.0.0.1:3932
 
     # One edited record: the uploaded objects must be the rewritten documents.
     record=$(find "$content/articles" -name '*.md' | sort | sed -n 1p)
@@ -64,7 +62,7 @@ for corpus in "${corpora[@]}"; do
         echo "  one edit: uploaded ≠ rewritten:"; diff "$root/rewritten$n" "$root/uploaded$n" | head
         exit 1
     fi
-    $venv/bin/python bench/publish_check.py "$root/out$n" $bucket http://127.0.0.1:3920 http://127.0.0.1:3932
+    "$BENCH_PYTHON" bench/publish_check.py "$root/out$n" $bucket http://127.0.0.1:3920 http://127.0.0.1:3932
 done
 
 echo "== node 3 stopped"
@@ -78,4 +76,4 @@ id=${id:-$(basename "$record" .md)}
 curl -sf -H "Host: site1.web.garage.localhost" "http://127.0.0.1:3912/artikel/$id/" | grep -c "Bei zwei Knoten" \
     | sed "s|^|  website endpoint of node 1: /artikel/$id/ carries the edit: |"
 $bin build --feeds "$root/content1" --out "$root/out1" --cache-dir "$root/build-state1" 2>/dev/null
-$venv/bin/python bench/publish_check.py "$root/out1" site1 http://127.0.0.1:3910 http://127.0.0.1:3912
+"$BENCH_PYTHON" bench/publish_check.py "$root/out1" site1 http://127.0.0.1:3910 http://127.0.0.1:3912

@@ -13,8 +13,6 @@ cd "$(dirname "$0")/.."
 corpus=${1:-/work/corpora/c10k}
 root=$(mktemp -d /tmp/stadtfeed-interrupt.XXXXXX)
 trap 'bench/garage.sh stop "$root/garage" || true; rm -rf "$root"' EXIT
-venv=~/.cache/stadtfeed-bench/venv
-[ -x $venv/bin/python ] || { python3 -m venv $venv && $venv/bin/pip install -q boto3; }
 cargo build --release -q
 bin=$PWD/target/release/stadtfeed
 eval "$(bench/garage.sh start "$root/garage")"
@@ -28,7 +26,7 @@ interrupted() { # seconds signal
     sleep "$1"
     kill "-$2" $pid 2>/dev/null && echo "  SIG$2 after $1 s" || echo "  (finished before $1 s)"
     wait $pid 2>/dev/null || true
-    $venv/bin/python - <<'EOF'
+    "$BENCH_PYTHON" - <<'EOF'
 import os, re, urllib.request
 import boto3
 from botocore.config import Config
@@ -77,7 +75,7 @@ EOF
 
 check() {
     $bin build --feeds "$root/content" --out "$root/out" --cache-dir "$root/build-state" >/dev/null 2>&1
-    $venv/bin/python bench/publish_check.py "$root/out" site http://127.0.0.1:3920 http://127.0.0.1:3932 | tail -1
+    "$BENCH_PYTHON" bench/publish_check.py "$root/out" site http://127.0.0.1:3920 http://127.0.0.1:3932 | tail -1
 }
 
 echo "== first publish of $corpus, killed"
