@@ -417,6 +417,44 @@ async fn sigterm_finishes_the_uploads_under_way_and_records_them() {
     );
 }
 
+/// A second SIGTERM does not wait for the uploads under way: it quits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_sigterm_quits_at_once() {
+    let (store, memory) = s3::start().await;
+    let feeds = shipped_copy();
+    let cache = tempfile::tempdir().unwrap();
+    memory
+        .put_delay_ms
+        .store(10_000, std::sync::atomic::Ordering::SeqCst);
+    let child = publish_command(feeds.path(), store, cache.path())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while puts(&memory.log.lock().unwrap()).is_empty() {
+        assert!(started.elapsed().as_secs() < 30, "no puts");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let term = || {
+        std::process::Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap()
+    };
+    assert!(term().success());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(term().success());
+    let signalled = std::time::Instant::now();
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(output.status.code(), Some(130), "{}", stderr(&output));
+    assert!(
+        signalled.elapsed() < Duration::from_secs(5),
+        "it did not wait for the 10 s uploads"
+    );
+}
+
 /// `serve --publish-to` stopped by SIGTERM while it publishes: like
 /// `publish`, it finishes the uploads it started before it exits, so no
 /// object is left with a cut-off overwrite.
