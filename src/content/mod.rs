@@ -1133,16 +1133,28 @@ fn is_record_path(path: &Path) -> bool {
             .any(|c| c.as_os_str().to_string_lossy().starts_with('.'))
 }
 
-/// A hash of the running program, so that saved state is only reused by
-/// the build that wrote it.
+/// A name of the running program, so that saved state is only reused by
+/// the build that wrote it: its version and its file's identity (device,
+/// inode, length, modification time), which every build or install of the
+/// binary changes. (Hashing the 120 MB file itself cost a tenth of a
+/// second at every start.)
 fn program_hash() -> [u8; 16] {
     static HASH: std::sync::OnceLock<[u8; 16]> = std::sync::OnceLock::new();
     *HASH.get_or_init(|| {
+        use std::os::unix::fs::MetadataExt;
         let mut hasher = blake3::Hasher::new();
         hasher.update(env!("CARGO_PKG_VERSION").as_bytes());
-        if let Ok(mut exe) = std::env::current_exe().and_then(std::fs::File::open) {
-            // Unreadable: the version alone must do.
-            let _ = hasher.update_reader(&mut exe);
+        // Without the file's identity, the version alone must do.
+        if let Ok(meta) = std::env::current_exe().and_then(std::fs::metadata) {
+            for part in [
+                meta.dev(),
+                meta.ino(),
+                meta.len(),
+                meta.mtime() as u64,
+                meta.mtime_nsec() as u64,
+            ] {
+                hasher.update(&part.to_le_bytes());
+            }
         }
         let mut hash = [0; 16];
         hash.copy_from_slice(&hasher.finalize().as_bytes()[..16]);

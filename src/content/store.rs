@@ -14,7 +14,8 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::thread::JoinHandle;
 
 use crate::model::Article;
 
@@ -47,10 +48,21 @@ enum Backend {
 struct Pack {
     path: PathBuf,
     file: RwLock<File>,
+    /// Where each record is, once the scan begun by [`Pack::open`] is done:
+    /// the first use waits for it, so a caller that reads the saved library
+    /// meanwhile does not wait for 100 000 headers to be read.
+    slots: OnceLock<RwLock<Slots>>,
+    /// The scan under way, until the first use takes its result.
+    scan: Mutex<Option<JoinHandle<Slots>>>,
+}
+
+/// The pack's table of contents.
+#[derive(Default)]
+struct Slots {
     /// Where each record's payload is: offset and length.
-    slots: RwLock<HashMap<ArticleHash, (u64, u32)>>,
+    at: HashMap<ArticleHash, (u64, u32)>,
     /// End of the file, where the next record goes.
-    end: Mutex<u64>,
+    end: u64,
 }
 
 const HEADER: u64 = 20;
@@ -131,9 +143,10 @@ impl ArticleStore {
                 .unwrap_or_else(|e| e.into_inner())
                 .contains_key(hash),
             Backend::Pack(pack) => pack
-                .slots
+                .slots()
                 .read()
                 .unwrap_or_else(|e| e.into_inner())
+                .at
                 .contains_key(hash),
         }
     }
@@ -175,38 +188,90 @@ impl Pack {
             .create(true)
             .truncate(false)
             .open(path)?;
-        let len = file.metadata()?.len();
-        let mut slots = HashMap::new();
-        let mut offset = 0;
+        let pack = Pack {
+            path: path.to_path_buf(),
+            slots: OnceLock::new(),
+            scan: Mutex::new(None),
+            file: RwLock::new(file.try_clone()?),
+        };
+        let scanning = path.to_path_buf();
+        let scan = std::thread::Builder::new()
+            .name("pack scan".into())
+            .spawn(move || Pack::scan(&scanning, &file));
+        match scan {
+            Ok(scan) => *pack.scan.lock().unwrap_or_else(|e| e.into_inner()) = Some(scan),
+            Err(_) => {
+                let file = pack.file.read().unwrap_or_else(|e| e.into_inner());
+                let _ = pack.slots.set(RwLock::new(Pack::scan(path, &file)));
+            }
+        }
+        Ok(pack)
+    }
+
+    /// Reads the header of every record. A torn tail (a crash while
+    /// appending) is cut off: its record is read again from its file. When
+    /// the pack cannot be read, what was found so far is kept and new
+    /// records go after the end.
+    fn scan(path: &Path, file: &File) -> Slots {
+        let mut slots = Slots::default();
+        let len = match file.metadata() {
+            Ok(meta) => meta.len(),
+            Err(e) => {
+                tracing::warn!("cannot read {}: {e}", path.display());
+                return slots;
+            }
+        };
         let mut header = [0u8; HEADER as usize];
-        while offset + HEADER <= len {
-            file.read_exact_at(&mut header, offset)?;
+        while slots.end + HEADER <= len {
+            if let Err(e) = file.read_exact_at(&mut header, slots.end) {
+                tracing::warn!("cannot read {}: {e}", path.display());
+                slots.end = len;
+                return slots;
+            }
             let size = u32::from_le_bytes([header[16], header[17], header[18], header[19]]);
-            if offset + HEADER + u64::from(size) > len {
+            if slots.end + HEADER + u64::from(size) > len {
                 break;
             }
             let mut hash = [0; 16];
             hash.copy_from_slice(&header[..16]);
-            slots.insert(hash, (offset + HEADER, size));
-            offset += HEADER + u64::from(size);
+            slots.at.insert(hash, (slots.end + HEADER, size));
+            slots.end += HEADER + u64::from(size);
         }
-        if offset < len {
-            // A torn append: drop it, the record is read again from its file.
-            file.set_len(offset)?;
+        if slots.end < len {
+            if let Err(e) = file.set_len(slots.end) {
+                tracing::warn!("cannot cut the torn end of {}: {e}", path.display());
+                slots.end = len;
+            }
         }
-        Ok(Pack {
-            path: path.to_path_buf(),
-            file: RwLock::new(file),
-            slots: RwLock::new(slots),
-            end: Mutex::new(offset),
+        slots
+    }
+
+    /// The table of contents, once the scan is done.
+    fn slots(&self) -> &RwLock<Slots> {
+        self.slots.get_or_init(|| {
+            let scan = self.scan.lock().unwrap_or_else(|e| e.into_inner()).take();
+            // The scan never panics; if it did, the pack is treated as
+            // unreadable and grows from its end.
+            RwLock::new(scan.and_then(|s| s.join().ok()).unwrap_or_else(|| {
+                Slots {
+                    at: HashMap::new(),
+                    end: self
+                        .file
+                        .read()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .metadata()
+                        .map_or(0, |m| m.len()),
+                }
+            }))
         })
     }
 
     fn append(&self, hash: ArticleHash, bytes: &[u8]) -> io::Result<()> {
         if self
-            .slots
+            .slots()
             .read()
             .unwrap_or_else(|e| e.into_inner())
+            .at
             .contains_key(&hash)
         {
             return Ok(());
@@ -216,22 +281,21 @@ impl Pack {
         record.extend_from_slice(&hash);
         record.extend_from_slice(&size.to_le_bytes());
         record.extend_from_slice(bytes);
-        let mut end = self.end.lock().unwrap_or_else(|e| e.into_inner());
+        let mut slots = self.slots().write().unwrap_or_else(|e| e.into_inner());
         let file = self.file.read().unwrap_or_else(|e| e.into_inner());
-        file.write_all_at(&record, *end)?;
-        self.slots
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(hash, (*end + HEADER, size));
-        *end += record.len() as u64;
+        let end = slots.end;
+        file.write_all_at(&record, end)?;
+        slots.at.insert(hash, (end + HEADER, size));
+        slots.end += record.len() as u64;
         Ok(())
     }
 
     fn read(&self, hash: &ArticleHash) -> Option<Article> {
         let (offset, size) = *self
-            .slots
+            .slots()
             .read()
             .unwrap_or_else(|e| e.into_inner())
+            .at
             .get(hash)?;
         let mut bytes = vec![0; size as usize];
         let file = self.file.read().unwrap_or_else(|e| e.into_inner());
@@ -247,14 +311,14 @@ impl Pack {
     }
 
     fn compact(&self, live: &HashSet<ArticleHash>) -> io::Result<()> {
-        let mut end = self.end.lock().unwrap_or_else(|e| e.into_inner());
-        let mut slots = self.slots.write().unwrap_or_else(|e| e.into_inner());
+        let mut slots = self.slots().write().unwrap_or_else(|e| e.into_inner());
         let live_bytes: u64 = slots
+            .at
             .iter()
             .filter(|(hash, _)| live.contains(*hash))
             .map(|(_, (_, size))| HEADER + u64::from(*size))
             .sum();
-        let dead = end.saturating_sub(live_bytes);
+        let dead = slots.end.saturating_sub(live_bytes);
         if dead < 8 * 1024 * 1024 || dead < live_bytes {
             return Ok(());
         }
@@ -263,7 +327,7 @@ impl Pack {
         let mut out = io::BufWriter::new(File::create(&temporary)?);
         let mut new_slots = HashMap::new();
         let mut offset = 0;
-        let mut ordered: Vec<_> = slots.iter().filter(|(h, _)| live.contains(*h)).collect();
+        let mut ordered: Vec<_> = slots.at.iter().filter(|(h, _)| live.contains(*h)).collect();
         ordered.sort_by_key(|(_, (at, _))| *at);
         for (hash, (at, size)) in ordered {
             let mut bytes = vec![0; *size as usize];
@@ -279,8 +343,10 @@ impl Pack {
             .sync_all()?;
         std::fs::rename(&temporary, &self.path)?;
         *file = OpenOptions::new().read(true).write(true).open(&self.path)?;
-        *slots = new_slots;
-        *end = offset;
+        *slots = Slots {
+            at: new_slots,
+            end: offset,
+        };
         tracing::info!(freed = dead, "compacted the article store");
         Ok(())
     }
@@ -336,7 +402,7 @@ mod tests {
     impl ArticleStore {
         fn backend_slot(&self, hash: &ArticleHash) -> (u64, u32) {
             match &self.backend {
-                Backend::Pack(pack) => pack.slots.read().unwrap()[hash],
+                Backend::Pack(pack) => pack.slots().read().unwrap().at[hash],
                 _ => unreachable!(),
             }
         }
