@@ -244,3 +244,37 @@ async fn the_hub_is_told_which_feeds_changed() {
     );
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_max_age_is_sent_at_once_with_the_same_etags() {
+    let fixture = Fixture::new();
+    fixture.record("a.md", &good_record("Erste Meldung", "11.01.2022"));
+    let server = Running::start(fixture.path()).await;
+    let limit = Duration::from_secs(2);
+    // A hot document and a cold one (rendered now, kept in the cache).
+    let feed = server.get("/feed.rss", &[]).await;
+    let page = server.get("/artikel/a/", &[]).await;
+    for reply in [&feed, &page] {
+        assert_eq!(reply.header("cache-control"), "public, max-age=300");
+    }
+
+    fixture.write("site.toml", format!("max_age = 900\n{}", common::SITE_TOML));
+    eventually(&server, "/feed.rss", limit, |r| {
+        r.header("cache-control") == "public, max-age=900"
+    })
+    .await;
+    let page_after = server.get("/artikel/a/", &[]).await;
+    assert_eq!(page_after.header("cache-control"), "public, max-age=900");
+    // The bytes did not change, so neither did their ETags: pollers keep
+    // getting 304s.
+    let feed_after = server.get("/feed.rss", &[]).await;
+    assert_eq!(feed_after.header("etag"), feed.header("etag"));
+    assert_eq!(feed_after.body, feed.body);
+    assert_eq!(page_after.header("etag"), page.header("etag"));
+    let revalidated = server
+        .get("/artikel/a/", &[("if-none-match", page.header("etag"))])
+        .await;
+    assert_eq!(revalidated.status, StatusCode::NOT_MODIFIED);
+    assert_eq!(revalidated.header("cache-control"), "public, max-age=900");
+    server.stop().await;
+}

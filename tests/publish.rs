@@ -558,3 +558,66 @@ async fn serve_keeps_the_bucket_in_step_and_catches_up_after_a_failure() {
     assert!(objects.contains_key("artikel/c/index.html"));
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_max_age_rewrites_headers_in_place_without_sending_bytes() {
+    let (store, memory) = s3::start().await;
+    let feeds = shipped_copy();
+    let cache = tempfile::tempdir().unwrap();
+    let output = publish(feeds.path(), store, cache.path()).await;
+    assert!(output.status.success(), "{}", stderr(&output));
+    let before = site_objects(&memory);
+    let short = |objects: &BTreeMap<String, s3::Object>, value: &str| {
+        objects
+            .values()
+            .filter(|o| o.cache_control.as_deref() == Some(value))
+            .count()
+    };
+    let short_before = short(&before, "public, max-age=300");
+    assert!(short_before > 50, "{short_before} short-lived objects");
+
+    let config = feeds.path().join("site.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    let changed = text.replace("max_age     = 300", "max_age     = 600");
+    assert_ne!(changed, text, "the shipped site.toml sets max_age = 300");
+    std::fs::write(&config, changed).unwrap();
+    memory.take_log();
+    let output = publish(feeds.path(), store, cache.path()).await;
+    assert!(output.status.success(), "{}", stderr(&output));
+    let log = memory.take_log();
+
+    // No document was sent again; each short-lived one was copied onto
+    // itself with new headers.
+    assert_eq!(puts(&log), Vec::<String>::new(), "{log:?}");
+    let copies = log.iter().filter(|(m, _)| *m == "COPY").count();
+    assert_eq!(copies, short_before);
+    assert!(
+        stderr(&output).contains(&format!(
+            "0 uploaded (0 bytes), {short_before} with new headers"
+        )),
+        "{}",
+        stderr(&output)
+    );
+    let after = site_objects(&memory);
+    assert_eq!(short(&after, "public, max-age=600"), short_before);
+    assert_eq!(short(&after, "public, max-age=300"), 0);
+    for (path, object) in &after {
+        let old = &before[path];
+        assert_eq!(object.body, old.body, "{path}: bytes");
+        assert_eq!(object.content_type, old.content_type, "{path}");
+        assert_eq!(
+            object.metadata.get("last-modified"),
+            old.metadata.get("last-modified"),
+            "{path}: Last-Modified"
+        );
+    }
+    // What build writes is still what the bucket holds, headers included.
+    let out = tempfile::tempdir().unwrap();
+    let built = build(feeds.path(), out.path());
+    assert_eq!(built.len(), after.len());
+    for (path, bytes) in &built {
+        assert_eq!(&after[path].body[..], &bytes[..], "{path}");
+    }
+    let rules = std::fs::read_to_string(out.path().join("_headers")).unwrap();
+    assert!(rules.contains("max-age=600"), "{rules}");
+}

@@ -11,6 +11,7 @@
 pub mod keeper;
 mod manifest;
 pub mod profile;
+mod rewrite;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -18,7 +19,7 @@ use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use futures_util::StreamExt;
-use object_store::aws::AmazonS3Builder;
+use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
 use object_store::path::Path as ObjectPath;
 use object_store::{Attribute, Attributes, ObjectStore, PutOptions, PutPayload, RetryConfig};
 use rayon::prelude::*;
@@ -168,14 +169,24 @@ impl Target {
         if let Some(region) = &self.region {
             builder = builder.with_region(region);
         }
-        let store = builder.build().map_err(PublishError::Setup)?;
-        Ok(Bucket::new(Arc::new(store), &self.prefix))
+        let region = builder
+            .get_config_value(&AmazonS3ConfigKey::Region)
+            .unwrap_or_else(|| "us-east-1".to_owned());
+        let store = Arc::new(builder.build().map_err(PublishError::Setup)?);
+        let rewriter = rewrite::HeaderRewriter::new(Arc::clone(&store), &self.bucket, &region)
+            .map_err(PublishError::Setup)?;
+        let mut bucket = Bucket::new(store, &self.prefix);
+        bucket.rewriter = Some(Arc::new(rewriter));
+        Ok(bucket)
     }
 }
 
 /// A bucket (and prefix) with what is known of its contents.
 pub struct Bucket {
     store: Arc<dyn ObjectStore>,
+    /// Changes an object's headers without re-sending its bytes (S3 only;
+    /// without it, such objects are put again whole).
+    rewriter: Option<Arc<rewrite::HeaderRewriter>>,
     prefix: String,
     /// What the bucket holds, once read; kept between runs of one process.
     known: Option<Manifest>,
@@ -224,6 +235,7 @@ impl Bucket {
     pub fn new(store: Arc<dyn ObjectStore>, prefix: &str) -> Bucket {
         Bucket {
             store,
+            rewriter: None,
             prefix: prefix.trim_matches('/').to_owned(),
             known: None,
             stopping: Arc::default(),
@@ -309,6 +321,7 @@ impl Bucket {
                 let object = self.object(&upload.path)?;
                 running.spawn(put(
                     Arc::clone(&self.store),
+                    self.rewriter.clone(),
                     Arc::clone(&index),
                     Arc::clone(store),
                     object,
@@ -432,9 +445,11 @@ struct Settled {
     bytes: u64,
 }
 
-/// Renders one document (off the async threads) and puts it.
+/// Renders one document (off the async threads) and puts it; or, when
+/// only its headers changed, gives the object new headers in place.
 async fn put(
     bucket: Arc<dyn ObjectStore>,
+    rewriter: Option<Arc<rewrite::HeaderRewriter>>,
     index: Arc<Index>,
     store: Arc<ArticleStore>,
     object: ObjectPath,
@@ -450,6 +465,27 @@ async fn put(
         last_modified,
         headers_only,
     } = upload;
+    if let (true, Some(rewriter)) = (headers_only, rewriter) {
+        let headers = rewrite::ObjectHeaders {
+            content_type: &content_type,
+            cache_control: &cache_control,
+            last_modified: &last_modified,
+        };
+        match rewriter.rewrite(&object, &headers).await {
+            Ok(()) => {
+                tracing::debug!(target: "stadtfeed::publish::objects", %path, "headers rewritten");
+                return Ok(Settled {
+                    path,
+                    entry,
+                    headers_only,
+                    bytes: 0,
+                });
+            }
+            Err(e) => {
+                tracing::warn!("{path}: cannot change its headers in place ({e}); putting it whole")
+            }
+        }
+    }
     let body: Bytes =
         tokio::task::spawn_blocking(move || site::render(&index, &store, &key, &plan))
             .await

@@ -130,6 +130,23 @@ impl ServedDocument {
         })
     }
 
+    /// The same document with the headers `plan` gives now: the
+    /// fingerprint covers the bytes, not `Cache-Control` (the site's
+    /// `max_age` is not part of it), so a document kept by fingerprint may
+    /// have been made under another one. Shares the bytes.
+    pub fn with_headers_of(self: Arc<Self>, plan: &Plan, index: &Index) -> Arc<ServedDocument> {
+        let cache_control = plan.cache_control(index);
+        if self.meta.cache_control == cache_control.as_str() {
+            return self;
+        }
+        Arc::new(ServedDocument {
+            meta: Meta::of(plan, index),
+            identity: self.identity.clone(),
+            gzip: self.gzip.clone(),
+            brotli: self.brotli.clone(),
+        })
+    }
+
     /// Adds the gzip and brotli forms (documents only; media files are
     /// sent as they are).
     pub fn compress(&self) {
@@ -221,17 +238,18 @@ impl ServedState {
                 Some((key, plan, fingerprint))
             })
             .collect();
-        let reused = |key: &DocKey, fingerprint: &[u8; 16]| {
+        let reused = |key: &DocKey, plan: &Plan, fingerprint: &[u8; 16]| {
             previous
                 .and_then(|p| p.hot.get(key))
                 .filter(|d| d.meta.fingerprint == *fingerprint)
                 .cloned()
                 .or_else(|| cache.get(fingerprint))
+                .map(|document| document.with_headers_of(plan, &index))
         };
         let prepared: Vec<(DocKey, Option<Arc<ServedDocument>>, bool)> = planned
             .into_par_iter()
             .map(
-                |(key, plan, fingerprint)| match reused(&key, &fingerprint) {
+                |(key, plan, fingerprint)| match reused(&key, &plan, &fingerprint) {
                     Some(document) => {
                         let was_hot = previous
                             .and_then(|p| p.hot.get(&key))

@@ -13,8 +13,9 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use s3s::dto::{
-    DeleteObjectInput, DeleteObjectOutput, DeleteObjectsInput, DeleteObjectsOutput, DeletedObject,
-    ETag, GetObjectInput, GetObjectOutput, HeadObjectInput, HeadObjectOutput, PutObjectInput,
+    CopyObjectInput, CopyObjectOutput, CopyObjectResult, CopySource, DeleteObjectInput,
+    DeleteObjectOutput, DeleteObjectsInput, DeleteObjectsOutput, DeletedObject, ETag,
+    GetObjectInput, GetObjectOutput, HeadObjectInput, HeadObjectOutput, PutObjectInput,
     PutObjectOutput,
 };
 use s3s::{s3_error, S3Request, S3Response, S3Result, S3};
@@ -36,7 +37,7 @@ pub struct Object {
 pub struct Memory {
     /// By bucket and key.
     pub objects: Mutex<BTreeMap<(String, String), Object>>,
-    /// Every request: ("PUT" | "GET" | "HEAD" | "DELETE", key).
+    /// Every request: ("PUT" | "COPY" | "GET" | "HEAD" | "DELETE", key).
     pub log: Mutex<Vec<(&'static str, String)>>,
     /// Puts still accepted before every further one is refused
     /// (`usize::MAX`: no limit).
@@ -119,6 +120,50 @@ impl S3 for Store {
         );
         Ok(S3Response::new(PutObjectOutput {
             e_tag: Some(ETag::Strong(etag)),
+            ..Default::default()
+        }))
+    }
+
+    /// CopyObject as S3 does it: the source's bytes; its headers, or with
+    /// `x-amz-metadata-directive: REPLACE` the request's; onto itself only
+    /// with REPLACE.
+    async fn copy_object(
+        &self,
+        req: S3Request<CopyObjectInput>,
+    ) -> S3Result<S3Response<CopyObjectOutput>> {
+        let input = req.input;
+        self.0.record("COPY", &input.key);
+        let CopySource::Bucket { bucket, key, .. } = &input.copy_source else {
+            return Err(s3_error!(NotImplemented));
+        };
+        let source = self.0.object(bucket.to_string(), key.to_string())?;
+        let replace = input
+            .metadata_directive
+            .as_ref()
+            .is_some_and(|d| d.as_str() == "REPLACE");
+        if !replace && **bucket == *input.bucket && **key == *input.key {
+            return Err(s3_error!(
+                InvalidRequest,
+                "copy onto itself without REPLACE"
+            ));
+        }
+        let object = if replace {
+            Object {
+                body: source.body,
+                content_type: input.content_type,
+                cache_control: input.cache_control,
+                metadata: input.metadata.unwrap_or_default(),
+            }
+        } else {
+            source
+        };
+        self.0
+            .objects
+            .lock()
+            .unwrap()
+            .insert((input.bucket, input.key), object);
+        Ok(S3Response::new(CopyObjectOutput {
+            copy_object_result: Some(CopyObjectResult::default()),
             ..Default::default()
         }))
     }
