@@ -268,6 +268,14 @@ async fn later_runs_put_only_what_changed_leaves_first_deletions_last() {
         .map(|(path, _)| path.clone())
         .collect();
     let log = memory.take_log();
+    // A small change writes the (much larger) manifest once, at the end.
+    let manifest_puts: Vec<usize> = log
+        .iter()
+        .enumerate()
+        .filter(|(_, (m, k))| *m == "PUT" && k.ends_with(".stadtfeed/manifest"))
+        .map(|(at, _)| at)
+        .collect();
+    assert_eq!(manifest_puts, [log.len() - 1], "{log:?}");
     let mut put = puts(&log);
     let order = put.clone();
     put.sort();

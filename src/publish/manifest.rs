@@ -1,8 +1,10 @@
 //! The manifest object: what the bucket holds, per site path the
 //! document's fingerprint and a hash of its headers. Read once per run
-//! (one GET says a site is unchanged), written after each phase that put
-//! something and after deletions, so it never names an object that is not
-//! in the bucket in the version it says.
+//! (one GET says a site is unchanged), written at the end of a run that
+//! changed something, when a run stops or fails, and after a phase that
+//! put more bytes than the manifest has (so a killed first publish resumes
+//! near where it was) — never before what it names is in the bucket in
+//! the version it says.
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
@@ -26,6 +28,10 @@ const VERSION: u32 = 1;
 pub struct Manifest {
     version: u32,
     entries: HashMap<String, Entry>,
+    /// Bytes of the object as last read or written: about what writing it
+    /// again costs.
+    #[serde(skip)]
+    stored_size: u64,
 }
 
 /// One object as it was put.
@@ -75,6 +81,11 @@ impl Manifest {
         self.entries.len()
     }
 
+    /// Bytes of the manifest object as last read or written.
+    pub fn stored_size(&self) -> u64 {
+        self.stored_size
+    }
+
     /// Whether the bucket holds nothing of the site.
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
@@ -102,7 +113,9 @@ pub async fn read(store: &dyn ObjectStore, path: &ObjectPath) -> Result<Manifest
     if manifest.is_none() {
         tracing::warn!("{path}: unreadable manifest; putting every object again");
     }
-    Ok(manifest.unwrap_or_default())
+    let mut manifest = manifest.unwrap_or_default();
+    manifest.stored_size = bytes.len() as u64;
+    Ok(manifest)
 }
 
 /// Writes the manifest (gzip-compressed postcard: a 100 000-record site's
@@ -110,7 +123,7 @@ pub async fn read(store: &dyn ObjectStore, path: &ObjectPath) -> Result<Manifest
 pub async fn write(
     store: &dyn ObjectStore,
     path: &ObjectPath,
-    manifest: &Manifest,
+    manifest: &mut Manifest,
 ) -> Result<(), PublishError> {
     /// [`Manifest`] as written, without copying the entries.
     #[derive(Serialize)]
@@ -127,6 +140,7 @@ pub async fn write(
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     let _ = gz.write_all(&raw);
     let bytes = gz.finish().unwrap_or_default();
+    let size = bytes.len() as u64;
     let mut attributes = Attributes::new();
     attributes.insert(Attribute::ContentType, "application/octet-stream".into());
     attributes.insert(Attribute::CacheControl, "no-store".into());
@@ -140,9 +154,10 @@ pub async fn write(
             },
         )
         .await
-        .map(|_| ())
         .map_err(|source| PublishError::Store {
             path: path.to_string(),
             source,
-        })
+        })?;
+    manifest.stored_size = size;
+    Ok(())
 }

@@ -290,6 +290,10 @@ impl Bucket {
         let keys = site::all_keys(&index);
         let mut report = PublishReport::default();
         let mut present = std::collections::HashSet::with_capacity(keys.len());
+        // Bytes put since the manifest was last written. Ended, stopped and
+        // failed runs write it; after a phase, only a long run does (see
+        // `worth_recording`).
+        let mut unrecorded_bytes = 0;
         for phase in 0..PHASES {
             let compared: Vec<(String, Option<Upload>)> = keys
                 .par_iter()
@@ -307,15 +311,18 @@ impl Bucket {
                     None => report.unchanged += 1,
                 }
             }
-            let phase_put_something = !uploads.is_empty();
+            let bytes_before = report.bytes;
+            let mut failure = None;
             let mut running = JoinSet::new();
             for upload in uploads {
-                if self.stopping.load(Ordering::SeqCst) {
+                if self.stopping.load(Ordering::SeqCst) || failure.is_some() {
                     break;
                 }
                 if running.len() >= CONCURRENT_UPLOADS {
                     if let Some(done) = running.join_next().await {
-                        settle(done, &mut known, &mut report)?;
+                        if let Err(e) = settle(done, &mut known, &mut report) {
+                            failure.get_or_insert(e);
+                        }
                     }
                 }
                 let object = self.object(&upload.path)?;
@@ -329,17 +336,25 @@ impl Bucket {
                 ));
             }
             while let Some(done) = running.join_next().await {
-                settle(done, &mut known, &mut report)?;
+                if let Err(e) = settle(done, &mut known, &mut report) {
+                    failure.get_or_insert(e);
+                }
+            }
+            unrecorded_bytes += report.bytes - bytes_before;
+            if let Some(failure) = failure {
+                // What was put is recorded if the store still takes it; if
+                // not, the next run puts it again.
+                let _ = manifest::write(self.store.as_ref(), &manifest_path, &mut known).await;
+                return Err(failure);
             }
             if self.stopping.load(Ordering::SeqCst) {
-                manifest::write(self.store.as_ref(), &manifest_path, &known).await?;
+                manifest::write(self.store.as_ref(), &manifest_path, &mut known).await?;
                 self.known = Some(known);
                 return Err(PublishError::Stopped(report.uploaded + report.headers));
             }
-            if phase_put_something {
-                // What this phase put is in the bucket: say so before the
-                // next phase links to it, so an interrupted run resumes here.
-                manifest::write(self.store.as_ref(), &manifest_path, &known).await?;
+            if worth_recording(unrecorded_bytes, known.stored_size()) {
+                manifest::write(self.store.as_ref(), &manifest_path, &mut known).await?;
+                unrecorded_bytes = 0;
             }
         }
         let gone: Vec<String> = known
@@ -369,7 +384,7 @@ impl Bucket {
                 Err(source) => {
                     // What was deleted so far is recorded; the rest is
                     // deleted by the next run.
-                    manifest::write(self.store.as_ref(), &manifest_path, &known).await?;
+                    manifest::write(self.store.as_ref(), &manifest_path, &mut known).await?;
                     return Err(PublishError::Store {
                         path: "(deleting)".to_owned(),
                         source,
@@ -377,12 +392,22 @@ impl Bucket {
                 }
             }
         }
-        if report.deleted > 0 {
-            manifest::write(self.store.as_ref(), &manifest_path, &known).await?;
+        if !report.is_nothing() {
+            manifest::write(self.store.as_ref(), &manifest_path, &mut known).await?;
         }
         self.known = Some(known);
         Ok(report)
     }
+}
+
+/// Whether the bytes put since the manifest was last written are worth a
+/// write before the next phase: a run killed (`kill -9`, a lost machine)
+/// before its last write redoes what its manifest does not record, which
+/// for a first publish of 100 000 records is gigabytes; for an edit it is
+/// a few dozen small objects, while the manifest is megabytes and would be
+/// written up to five times. So: more than 16 MiB and a hundred manifests.
+fn worth_recording(unrecorded_bytes: u64, manifest_bytes: u64) -> bool {
+    unrecorded_bytes > (16 << 20).max(100 * manifest_bytes)
 }
 
 /// What must happen to one document: its path, and the upload (of the
