@@ -402,6 +402,9 @@ fn publish(feeds: &Path, to: &str, s3: S3Args, cache_dir: Option<&Path>) -> Exit
     ) else {
         return ExitCode::FAILURE;
     };
+    if let Some(state) = &loaded.state {
+        bucket.keep_manifest_copy_in(state.bucket_manifest_file());
+    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(e) => {

@@ -1,7 +1,7 @@
 //! The state directory: what stadtfeed keeps between runs outside the
 //! content directory and the output, so that a restart or a rebuild costs
-//! what changed — the article store, the library's file stamps, and the
-//! manifest of the last build. Deleting it is always safe: the next run
+//! what changed — the article store, the library's file stamps, the
+//! manifest of the last build, and a copy of a bucket's manifest. Deleting it is always safe: the next run
 //! reads everything again.
 
 use std::fs::File;
@@ -80,6 +80,11 @@ impl StateDir {
     /// Where the library's stamps and summaries are kept.
     pub fn library_file(&self) -> PathBuf {
         self.dir.join("library.bin")
+    }
+
+    /// Where `publish` keeps a copy of the bucket's manifest object.
+    pub fn bucket_manifest_file(&self) -> PathBuf {
+        self.dir.join("bucket-manifest.bin")
     }
 
     /// Where `build` keeps what it wrote last.

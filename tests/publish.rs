@@ -245,7 +245,8 @@ async fn later_runs_put_only_what_changed_leaves_first_deletions_last() {
         .success());
     let before = build(fixture.path(), &site);
 
-    // Unchanged: one request (the manifest), nothing put.
+    // Unchanged: one request, the manifest's, answered 304 (the run
+    // keeps a copy of it), and nothing put.
     memory.take_log();
     let output = publish(fixture.path(), store, cache.path()).await;
     assert!(
@@ -255,7 +256,7 @@ async fn later_runs_put_only_what_changed_leaves_first_deletions_last() {
     );
     let log = memory.take_log();
     assert_eq!(log.len(), 1, "{log:?}");
-    assert_eq!(log[0].0, "GET");
+    assert_eq!(log[0].0, "GET 304");
 
     // One new record: exactly the documents whose bytes changed are put.
     fixture.record("neu.md", &common::good_record("Ganz neu", "20.01.2022"));
@@ -628,4 +629,32 @@ async fn a_new_max_age_rewrites_headers_in_place_without_sending_bytes() {
     }
     let rules = std::fs::read_to_string(out.path().join("_headers")).unwrap();
     assert!(rules.contains("max-age=600"), "{rules}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_manifest_another_publisher_wrote_is_read_not_the_kept_copy() {
+    let (store, memory) = s3::start().await;
+    let fixture = Fixture::new();
+    fixture.record("a.md", &common::good_record("Erste", "10.01.2022"));
+    let (cache_a, cache_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    for cache in [&cache_a, &cache_b] {
+        let output = publish(fixture.path(), store, cache.path()).await;
+        assert!(output.status.success(), "{}", stderr(&output));
+    }
+    // B (another machine, its own state) publishes a new record.
+    fixture.record("b.md", &common::good_record("Zweite", "11.01.2022"));
+    let output = publish(fixture.path(), store, cache_b.path()).await;
+    assert!(stderr(&output).contains("uploaded"), "{}", stderr(&output));
+    // A's kept copy is stale: the store sends the new manifest, and A
+    // sees that B already put everything.
+    memory.take_log();
+    let output = publish(fixture.path(), store, cache_a.path()).await;
+    assert!(
+        stderr(&output).contains("nothing to upload"),
+        "{}",
+        stderr(&output)
+    );
+    let log = memory.take_log();
+    assert_eq!(log.len(), 1, "{log:?}");
+    assert_eq!(log[0].0, "GET", "{log:?}");
 }

@@ -8,9 +8,11 @@
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
+use std::path::Path;
 
+use bytes::Bytes;
 use object_store::path::Path as ObjectPath;
-use object_store::{Attribute, Attributes, ObjectStore, ObjectStoreExt, PutOptions, PutPayload};
+use object_store::{Attribute, Attributes, GetOptions, ObjectStore, PutOptions, PutPayload};
 use serde::{Deserialize, Serialize};
 
 use super::PublishError;
@@ -92,18 +94,85 @@ impl Manifest {
     }
 }
 
-/// Reads the manifest; none (a new bucket or prefix) or one that cannot
-/// be read is an empty one, so everything is put.
-pub async fn read(store: &dyn ObjectStore, path: &ObjectPath) -> Result<Manifest, PublishError> {
-    let bytes = match store.get(path).await {
-        Ok(got) => got.bytes().await,
-        Err(object_store::Error::NotFound { .. }) => return Ok(Manifest::default()),
-        Err(source) => Err(source),
+/// The manifest object as last read or written, with the store's ETag
+/// for it, kept in a file of the publisher's state: a run then asks for
+/// the manifest only if it changed (`If-None-Match`), so an unchanged run
+/// over a slow link costs a 304, not the megabytes of a large site's
+/// manifest. Another publisher's write changes the ETag, so a stale copy
+/// is never used.
+#[derive(Serialize, Deserialize)]
+struct LocalCopy {
+    etag: String,
+    bytes: Vec<u8>,
+}
+
+impl LocalCopy {
+    fn load(file: &Path) -> Option<LocalCopy> {
+        postcard::from_bytes(&std::fs::read(file).ok()?).ok()
     }
-    .map_err(|source| PublishError::Store {
+
+    /// Keeps `bytes` under `etag`, or forgets the copy when the store gave
+    /// no ETag. Written whole (temporary file, then rename); a failure only
+    /// costs the next run a full read.
+    fn store(file: &Path, etag: Option<&str>, bytes: &[u8]) {
+        let Some(etag) = etag else {
+            let _ = std::fs::remove_file(file);
+            return;
+        };
+        let copy = LocalCopy {
+            etag: etag.to_owned(),
+            bytes: bytes.to_vec(),
+        };
+        // Serialising plain data into memory cannot fail.
+        let encoded = postcard::to_stdvec(&copy).unwrap_or_default();
+        let temporary = file.with_extension("tmp");
+        if std::fs::write(&temporary, encoded).is_err()
+            || std::fs::rename(&temporary, file).is_err()
+        {
+            let _ = std::fs::remove_file(&temporary);
+            let _ = std::fs::remove_file(file);
+        }
+    }
+}
+
+/// Reads the manifest; none (a new bucket or prefix) or one that cannot
+/// be read is an empty one, so everything is put. With `local_copy` (a
+/// file of the publisher's state), an unchanged manifest is not sent again.
+pub async fn read(
+    store: &dyn ObjectStore,
+    path: &ObjectPath,
+    local_copy: Option<&Path>,
+) -> Result<Manifest, PublishError> {
+    let copy = local_copy.and_then(LocalCopy::load);
+    let options = GetOptions {
+        if_none_match: copy.as_ref().map(|c| c.etag.clone()),
+        ..GetOptions::default()
+    };
+    let failed = |source| PublishError::Store {
         path: path.to_string(),
         source,
-    })?;
+    };
+    let bytes = match (store.get_opts(path, options).await, copy) {
+        (Ok(got), _) => {
+            let etag = got.meta.e_tag.clone();
+            let bytes = got.bytes().await.map_err(failed)?;
+            if let Some(file) = local_copy {
+                LocalCopy::store(file, etag.as_deref(), &bytes);
+            }
+            bytes
+        }
+        (Err(object_store::Error::NotModified { .. }), Some(copy)) => {
+            tracing::debug!("{path}: unchanged since the kept copy");
+            Bytes::from(copy.bytes)
+        }
+        (Err(object_store::Error::NotFound { .. }), _) => {
+            if let Some(file) = local_copy {
+                let _ = std::fs::remove_file(file);
+            }
+            return Ok(Manifest::default());
+        }
+        (Err(source), _) => return Err(failed(source)),
+    };
     let mut raw = Vec::new();
     let manifest = flate2::read::GzDecoder::new(&bytes[..])
         .read_to_end(&mut raw)
@@ -119,11 +188,12 @@ pub async fn read(store: &dyn ObjectStore, path: &ObjectPath) -> Result<Manifest
 }
 
 /// Writes the manifest (gzip-compressed postcard: a 100 000-record site's
-/// is about a megabyte).
+/// is a few megabytes), and its local copy if one is kept.
 pub async fn write(
     store: &dyn ObjectStore,
     path: &ObjectPath,
     manifest: &mut Manifest,
+    local_copy: Option<&Path>,
 ) -> Result<(), PublishError> {
     /// [`Manifest`] as written, without copying the entries.
     #[derive(Serialize)]
@@ -144,10 +214,14 @@ pub async fn write(
     let mut attributes = Attributes::new();
     attributes.insert(Attribute::ContentType, "application/octet-stream".into());
     attributes.insert(Attribute::CacheControl, "no-store".into());
-    store
+    if let Some(file) = local_copy {
+        // Until the put is known to have landed, no copy is trusted.
+        let _ = std::fs::remove_file(file);
+    }
+    let put = store
         .put_opts(
             path,
-            PutPayload::from(bytes),
+            PutPayload::from(bytes.clone()),
             PutOptions {
                 attributes,
                 ..PutOptions::default()
@@ -158,6 +232,9 @@ pub async fn write(
             path: path.to_string(),
             source,
         })?;
+    if let Some(file) = local_copy {
+        LocalCopy::store(file, put.e_tag.as_deref(), &bytes);
+    }
     manifest.stored_size = size;
     Ok(())
 }

@@ -13,6 +13,7 @@ mod manifest;
 pub mod profile;
 mod rewrite;
 
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -190,6 +191,9 @@ pub struct Bucket {
     prefix: String,
     /// What the bucket holds, once read; kept between runs of one process.
     known: Option<Manifest>,
+    /// Where a copy of the manifest object is kept between processes, so
+    /// that it is read again only when it changed.
+    manifest_copy: Option<PathBuf>,
     /// Set to stop a run between uploads: the ones under way are finished
     /// and recorded first, because a store may lose an object whose
     /// overwrite is cut off (Garage 2.5 does; see bench/README.md).
@@ -238,8 +242,16 @@ impl Bucket {
             rewriter: None,
             prefix: prefix.trim_matches('/').to_owned(),
             known: None,
+            manifest_copy: None,
             stopping: Arc::default(),
         }
+    }
+
+    /// Keeps a copy of the bucket's manifest in `file` (in the
+    /// publisher's state), so that a later process reads it from the store
+    /// only when it changed.
+    pub fn keep_manifest_copy_in(&mut self, file: PathBuf) {
+        self.manifest_copy = Some(file);
     }
 
     /// A flag that, once set, stops a running publish after the uploads
@@ -283,7 +295,14 @@ impl Bucket {
         let manifest_path = self.object(manifest::PATH)?;
         let mut known = match self.known.take() {
             Some(known) => known,
-            None => manifest::read(self.store.as_ref(), &manifest_path).await?,
+            None => {
+                manifest::read(
+                    self.store.as_ref(),
+                    &manifest_path,
+                    self.manifest_copy.as_deref(),
+                )
+                .await?
+            }
         };
         let index = Arc::new(index.clone());
         let now = chrono::Utc::now();
@@ -344,16 +363,34 @@ impl Bucket {
             if let Some(failure) = failure {
                 // What was put is recorded if the store still takes it; if
                 // not, the next run puts it again.
-                let _ = manifest::write(self.store.as_ref(), &manifest_path, &mut known).await;
+                let _ = manifest::write(
+                    self.store.as_ref(),
+                    &manifest_path,
+                    &mut known,
+                    self.manifest_copy.as_deref(),
+                )
+                .await;
                 return Err(failure);
             }
             if self.stopping.load(Ordering::SeqCst) {
-                manifest::write(self.store.as_ref(), &manifest_path, &mut known).await?;
+                manifest::write(
+                    self.store.as_ref(),
+                    &manifest_path,
+                    &mut known,
+                    self.manifest_copy.as_deref(),
+                )
+                .await?;
                 self.known = Some(known);
                 return Err(PublishError::Stopped(report.uploaded + report.headers));
             }
             if worth_recording(unrecorded_bytes, known.stored_size()) {
-                manifest::write(self.store.as_ref(), &manifest_path, &mut known).await?;
+                manifest::write(
+                    self.store.as_ref(),
+                    &manifest_path,
+                    &mut known,
+                    self.manifest_copy.as_deref(),
+                )
+                .await?;
                 unrecorded_bytes = 0;
             }
         }
@@ -384,7 +421,13 @@ impl Bucket {
                 Err(source) => {
                     // What was deleted so far is recorded; the rest is
                     // deleted by the next run.
-                    manifest::write(self.store.as_ref(), &manifest_path, &mut known).await?;
+                    manifest::write(
+                        self.store.as_ref(),
+                        &manifest_path,
+                        &mut known,
+                        self.manifest_copy.as_deref(),
+                    )
+                    .await?;
                     return Err(PublishError::Store {
                         path: "(deleting)".to_owned(),
                         source,
@@ -393,7 +436,13 @@ impl Bucket {
             }
         }
         if !report.is_nothing() {
-            manifest::write(self.store.as_ref(), &manifest_path, &mut known).await?;
+            manifest::write(
+                self.store.as_ref(),
+                &manifest_path,
+                &mut known,
+                self.manifest_copy.as_deref(),
+            )
+            .await?;
         }
         self.known = Some(known);
         Ok(report)

@@ -15,8 +15,8 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use s3s::dto::{
     CopyObjectInput, CopyObjectOutput, CopyObjectResult, CopySource, DeleteObjectInput,
     DeleteObjectOutput, DeleteObjectsInput, DeleteObjectsOutput, DeletedObject, ETag,
-    GetObjectInput, GetObjectOutput, HeadObjectInput, HeadObjectOutput, PutObjectInput,
-    PutObjectOutput,
+    ETagCondition, GetObjectInput, GetObjectOutput, HeadObjectInput, HeadObjectOutput,
+    PutObjectInput, PutObjectOutput,
 };
 use s3s::{s3_error, S3Request, S3Response, S3Result, S3};
 
@@ -37,7 +37,8 @@ pub struct Object {
 pub struct Memory {
     /// By bucket and key.
     pub objects: Mutex<BTreeMap<(String, String), Object>>,
-    /// Every request: ("PUT" | "COPY" | "GET" | "HEAD" | "DELETE", key).
+    /// Every request: ("PUT" | "COPY" | "GET" | "GET 304" | "HEAD" |
+    /// "DELETE", key).
     pub log: Mutex<Vec<(&'static str, String)>>,
     /// Puts still accepted before every further one is refused
     /// (`usize::MAX`: no limit).
@@ -78,6 +79,16 @@ impl Memory {
     }
 }
 
+/// An object's ETag: a hash of its bytes, as S3's MD5 is.
+fn etag_of(body: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(body)
+        .iter()
+        .take(16)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 struct Store(Arc<Memory>);
 
 #[async_trait::async_trait]
@@ -108,7 +119,7 @@ impl S3 for Store {
                 body.extend_from_slice(&chunk.map_err(|_| s3_error!(IncompleteBody))?);
             }
         }
-        let etag = format!("{:x}", body.len());
+        let etag = etag_of(&body);
         self.0.objects.lock().unwrap().insert(
             (input.bucket, input.key),
             Object {
@@ -173,11 +184,18 @@ impl S3 for Store {
         req: S3Request<GetObjectInput>,
     ) -> S3Result<S3Response<GetObjectOutput>> {
         let input = req.input;
+        let object = self.0.object(input.bucket, input.key.clone())?;
+        let etag = etag_of(&object.body);
+        if let Some(ETagCondition::ETag(asked)) = &input.if_none_match {
+            if asked.value() == etag {
+                self.0.record("GET 304", &input.key);
+                return Err(s3_error!(NotModified));
+            }
+        }
         self.0.record("GET", &input.key);
-        let object = self.0.object(input.bucket, input.key)?;
         Ok(S3Response::new(GetObjectOutput {
             content_length: Some(object.body.len() as i64),
-            e_tag: Some(ETag::Strong(format!("{:x}", object.body.len()))),
+            e_tag: Some(ETag::Strong(etag)),
             last_modified: Some(std::time::SystemTime::UNIX_EPOCH.into()),
             content_type: object.content_type,
             cache_control: object.cache_control,
