@@ -7,12 +7,14 @@
 //! read the current one.
 
 use std::cmp::Reverse;
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use std::path::Path;
 
 use chrono::{DateTime, Datelike, FixedOffset, Utc};
 use imbl::OrdMap;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::content::store::ArticleHash;
@@ -427,6 +429,54 @@ impl Index {
                 .insert(key.clone(), Arc::clone(&summary));
         }
         self.records.insert(summary.id.clone(), summary);
+    }
+
+    /// Publishes many records at once, as [`insert`](Index::insert) one by
+    /// one would: each feed is built from its entries sorted, the feeds and
+    /// the id map in parallel (restoring 100 000 records made a million
+    /// single insertions).
+    pub fn insert_all(&mut self, summaries: Vec<Arc<Summary>>) {
+        if !self.records.is_empty() {
+            for summary in summaries {
+                self.insert(summary);
+            }
+            return;
+        }
+        let mut by_scope: HashMap<Scope, Vec<(EntryKey, Arc<Summary>)>> = HashMap::new();
+        for summary in &summaries {
+            let key = EntryKey::of(summary);
+            for scope in summary.scopes() {
+                by_scope
+                    .entry(scope)
+                    .or_default()
+                    .push((key.clone(), Arc::clone(summary)));
+            }
+        }
+        let (feeds, records) = rayon::join(
+            || {
+                by_scope
+                    .into_par_iter()
+                    .map(|(scope, mut entries)| {
+                        entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+                        let mut feed = FeedIndex::default();
+                        for (key, summary) in entries {
+                            feed.insert(key, summary);
+                        }
+                        (scope, feed)
+                    })
+                    .collect::<Vec<_>>()
+            },
+            || {
+                summaries
+                    .into_iter()
+                    .map(|summary| (summary.id.clone(), summary))
+                    .collect::<OrdMap<_, _>>()
+            },
+        );
+        for (scope, feed) in feeds {
+            self.feeds.insert(scope, feed);
+        }
+        self.records = records;
     }
 
     /// Withdraws the record with that id, if published.
