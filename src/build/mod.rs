@@ -85,6 +85,11 @@ struct Outcome {
     written: Written,
     /// Whether it was (re)written.
     changed: bool,
+    /// Whether the manifest's entry for it changes (a new document, new
+    /// bytes, or the same bytes under a new fingerprint).
+    recorded_anew: bool,
+    /// Whether the last manifest had no entry for it.
+    new: bool,
     /// Its headers, for the static host's configuration.
     headers: headers::Rule,
 }
@@ -121,6 +126,10 @@ pub fn write_site(
     let mut manifest = Manifest::default();
     manifest.files.reserve(keys.len());
     let mut rules = Vec::with_capacity(keys.len());
+    // Whether the manifest must be written, and how many documents the
+    // last one did not name: enough to know without comparing 128 000
+    // entries whether anything changed or is to be removed.
+    let (mut manifest_changed, mut new_documents) = (false, 0);
     for phase in 0..site::PHASES {
         let outcomes: Vec<Outcome> = keys
             .par_iter()
@@ -129,6 +138,8 @@ pub fn write_site(
             .map(|(key, plan)| write_document(index, store, out, key, &plan, &old, options))
             .collect::<Result<_, _>>()?;
         for outcome in outcomes {
+            manifest_changed |= outcome.recorded_anew;
+            new_documents += usize::from(outcome.new);
             if outcome.changed {
                 report.written += 1;
             } else {
@@ -138,7 +149,11 @@ pub fn write_site(
             manifest.files.insert(outcome.path, outcome.written);
         }
     }
-    for path in old.files.keys() {
+    // Every old path still in the site is named by the new manifest; the
+    // old ones beyond that are the documents that went away.
+    let gone = old.files.len() + new_documents - manifest.files.len();
+    manifest_changed |= gone > 0;
+    for path in old.files.keys().filter(|_| gone > 0) {
         if manifest.files.contains_key(path) {
             continue;
         }
@@ -157,7 +172,7 @@ pub fn write_site(
         .map_err(|(path, source)| WriteError::Io { path, source })?;
     // An unchanged site leaves the manifest as it is (12 MB at 100 000
     // records: rewriting it would be most of an unchanged build's writes).
-    if let Some(file) = manifest_file.filter(|_| manifest != old) {
+    if let Some(file) = manifest_file.filter(|_| manifest_changed) {
         // Serialising plain data cannot fail.
         let bytes = postcard::to_stdvec(&manifest).unwrap_or_default();
         write_whole(file, &bytes).map_err(|source| WriteError::Io {
@@ -193,13 +208,16 @@ fn write_document(
             compressed,
         })
     };
+    let before = old.files.get(&path);
     let outcome = |written, changed| Outcome {
         headers: headers::Rule::of(key, plan, index),
         path: path.clone(),
+        recorded_anew: before != Some(&written),
+        new: before.is_none(),
         written,
         changed,
     };
-    if let Some(before) = old.files.get(&path) {
+    if let Some(before) = before {
         if before.fingerprint == fingerprint && on_disk() == Some(*before) {
             return Ok(outcome(*before, false));
         }
