@@ -154,6 +154,26 @@ fn image_symlink_leaving_the_content_directory() {
         !site.documents.contains_key("media/link.png"),
         "the symlinked file is not published"
     );
+
+    // Nor what a linked folder leads to; a folder linked inside media/ is
+    // followed.
+    std::os::unix::fs::symlink(outside.path(), fixture.path().join("media/aussen")).unwrap();
+    std::os::unix::fs::symlink(
+        fixture.path().join("media/2022"),
+        fixture.path().join("media/innen"),
+    )
+    .unwrap();
+    let site = common::open(fixture.path()).unwrap();
+    assert!(
+        !site.documents.contains_key("media/aussen/secret.png"),
+        "a file under a folder linked out of media/ is not published"
+    );
+    assert!(
+        site.documents
+            .contains_key("media/innen/werdau-videokonferenz.jpg"),
+        "a folder linked inside media/ is followed"
+    );
+    assert!(site.documents.contains_key("media/logo.png"));
 }
 
 #[test]

@@ -8,19 +8,48 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 
 use super::image::sniff_mime_type;
-use super::visible_files;
 use crate::model::MediaFile;
 
 /// Regular files under `feeds_dir/media` that really lie there (symlinks
-/// inside `media/` are followed, those that leave it are not published).
+/// inside `media/` are followed, those that leave it are not published),
+/// in no particular order. Hidden files and folders are skipped.
 pub fn files_under_media(feeds_dir: &Path) -> Vec<PathBuf> {
     let root = feeds_dir.join("media");
     let Ok(real_root) = root.canonicalize() else {
         return Vec::new();
     };
-    visible_files(&root)
-        .filter(|path| path.canonicalize().is_ok_and(|p| p.starts_with(&real_root)))
-        .collect()
+    // Only a path through a symlink can lead out of `media/`; resolving
+    // every one of 20 000 images cost a tenth of a second per refresh.
+    let mut files = Vec::new();
+    // The depth of the linked folder being walked, if any.
+    let mut linked_folder: Option<usize> = None;
+    let walker = walkdir::WalkDir::new(&root)
+        .follow_links(true)
+        .into_iter()
+        .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'))
+        .filter_map(Result::ok);
+    for entry in walker {
+        if linked_folder.is_some_and(|depth| entry.depth() <= depth) {
+            linked_folder = None;
+        }
+        let through_link = linked_folder.is_some() || entry.path_is_symlink();
+        if entry.file_type().is_dir() {
+            if entry.path_is_symlink() && linked_folder.is_none() {
+                linked_folder = Some(entry.depth());
+            }
+            continue;
+        }
+        if entry.file_type().is_file()
+            && (!through_link
+                || entry
+                    .path()
+                    .canonicalize()
+                    .is_ok_and(|p| p.starts_with(&real_root)))
+        {
+            files.push(entry.into_path());
+        }
+    }
+    files
 }
 
 /// Whether `path` (under `feeds_dir`) is a media file that may be published.

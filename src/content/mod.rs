@@ -1226,8 +1226,9 @@ fn list_records(dir: &Path, root: &Path) -> RecordListing {
     RecordListing { files, unreadable }
 }
 
-/// Like [`visible_files`] but in no particular order (its callers make a
-/// set; sorting 100 000 names per run is wasted), and the folders that
+/// Regular files under `root`, any depth, following symlinks, without
+/// hidden files and folders (editors' swap and lock files, `.git`); in no
+/// particular order (its callers make a set), and the folders that
 /// could not be listed (with the reason), which would otherwise hide their
 /// records silently.
 fn walk(root: &Path, unreadable: &mut Vec<(PathBuf, String)>) -> Vec<PathBuf> {
@@ -1257,20 +1258,6 @@ fn walk(root: &Path, unreadable: &mut Vec<(PathBuf, String)>) -> Vec<PathBuf> {
         }
     }
     files
-}
-
-/// Regular files under `root`, any depth, in name order, following
-/// symlinks; hidden files and folders (editors' swap and lock files,
-/// `.git`) are skipped.
-fn visible_files(root: &Path) -> impl Iterator<Item = PathBuf> {
-    walkdir::WalkDir::new(root)
-        .follow_links(true)
-        .sort_by_file_name()
-        .into_iter()
-        .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'))
-        .filter_map(Result::ok)
-        .filter(|e| e.file_type().is_file())
-        .map(walkdir::DirEntry::into_path)
 }
 
 /// Resident memory in MiB (Linux), for the debug log of a start.
