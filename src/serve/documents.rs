@@ -139,8 +139,18 @@ impl ServedDocument {
         if self.meta.cache_control == cache_control.as_str() {
             return self;
         }
+        self.with_meta(&Meta::of(plan, index))
+    }
+
+    /// The same document with `meta`'s headers (see
+    /// [`with_headers_of`](Self::with_headers_of)), for a request that
+    /// has made them already.
+    pub fn with_meta(self: Arc<Self>, meta: &Meta) -> Arc<ServedDocument> {
+        if self.meta.cache_control == meta.cache_control {
+            return self;
+        }
         Arc::new(ServedDocument {
-            meta: Meta::of(plan, index),
+            meta: meta.clone(),
             identity: self.identity.clone(),
             gzip: self.gzip.clone(),
             brotli: self.brotli.clone(),

@@ -198,7 +198,7 @@ async fn cold_document(
 ) -> Option<Arc<ServedDocument>> {
     if let Some(document) = context.cache.get(&meta.fingerprint) {
         context.metrics.cache_lookup(true);
-        return Some(document.with_headers_of(&plan, &state.index));
+        return Some(document.with_meta(&meta));
     }
     context.metrics.cache_lookup(false);
     let context = context.clone();
@@ -211,7 +211,7 @@ async fn cold_document(
                 document.compress();
                 Ok::<_, crate::site::RenderError>(Arc::new(document))
             })
-            .map(|document| document.with_headers_of(&plan, &state.index))
+            .map(|document| document.with_meta(&meta))
             .map_err(|e| tracing::warn!("{e}"))
             .ok()
     })
