@@ -307,6 +307,26 @@ async fn cold_archives_answer_304_without_rendering() {
         full.body,
         published.documents["archiv/2022/01/feed.rss"].body
     );
+    // A cold document is compressed as requests ask: the plain request
+    // made no compressed form, a gzip one makes gzip only, a brotli one
+    // then adds brotli; each is the same document.
+    let forms = |server: &Running| {
+        let document = server.context.cache.get(&plan.fingerprint(&index)).unwrap();
+        document.ready()
+    };
+    assert_eq!(forms(&server), (false, false));
+    let gzip = server
+        .get("/archiv/2022/01/feed.rss", &[("accept-encoding", "gzip")])
+        .await;
+    assert_eq!(gzip.header("content-encoding"), "gzip");
+    assert_eq!(common::server::gunzip(&gzip.body), full.body);
+    assert_eq!(forms(&server), (false, true));
+    let br = server
+        .get("/archiv/2022/01/feed.rss", &[("accept-encoding", "br")])
+        .await;
+    assert_eq!(br.header("content-encoding"), "br");
+    assert_eq!(common::server::unbrotli(&br.body), full.body);
+    assert_eq!(forms(&server), (true, true));
 
     // The newest archive may still grow: short caching.
     let newest = server.get("/archiv/2022/11/feed.rss", &[]).await;

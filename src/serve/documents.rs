@@ -105,7 +105,8 @@ pub struct ServedDocument {
     /// The bytes `build` writes.
     pub identity: Bytes,
     /// gzip form, for documents; hot documents get it right after they
-    /// are swapped in, so that an edit is served without waiting for it.
+    /// are swapped in, so that an edit is served without waiting for it;
+    /// cold ones when a request first asks for it.
     pub gzip: OnceLock<Bytes>,
     /// brotli form, likewise.
     pub brotli: OnceLock<Bytes>,
@@ -163,6 +164,34 @@ impl ServedDocument {
         if self.meta.compressible {
             self.gzip.get_or_init(|| compress::gzip(&self.identity));
             self.brotli.get_or_init(|| compress::brotli(&self.identity));
+        }
+    }
+
+    /// Adds the form of one encoding, if it is not there yet: a cold
+    /// document is compressed only as its requests ask (feed readers
+    /// want gzip, browsers brotli; making both for every first request
+    /// was a third of a cold render).
+    pub fn compress_for(&self, encoding: Encoding) {
+        if !self.meta.compressible {
+            return;
+        }
+        match encoding {
+            Encoding::Identity => {}
+            Encoding::Gzip => {
+                self.gzip.get_or_init(|| compress::gzip(&self.identity));
+            }
+            Encoding::Brotli => {
+                self.brotli.get_or_init(|| compress::brotli(&self.identity));
+            }
+        }
+    }
+
+    /// Whether the form of `encoding` is there (identity always is).
+    pub fn has(&self, encoding: Encoding) -> bool {
+        match encoding {
+            Encoding::Identity => true,
+            Encoding::Gzip => self.gzip.get().is_some(),
+            Encoding::Brotli => self.brotli.get().is_some(),
         }
     }
 

@@ -109,7 +109,7 @@ pub async fn respond(
             } else if is_not_modified(headers, &meta, encoding) {
                 not_modified(&meta, encoding)
             } else {
-                match cold_document(context, &state, key, plan, meta).await {
+                match cold_document(context, &state, key, plan, meta, encoding).await {
                     Some(document) => document_response(&document, headers, head),
                     None => not_found(&state, head),
                 }
@@ -188,17 +188,28 @@ fn delta(
 }
 
 /// The cached document of that fingerprint, or rendered now on a blocking
-/// thread (concurrent requests for it wait for the one rendering).
+/// thread (concurrent requests for it wait for the one rendering), with
+/// the form of `encoding` made if it is not there yet.
 async fn cold_document(
     context: &Context,
     state: &Arc<ServedState>,
     key: DocKey,
     plan: Plan,
     meta: Meta,
+    encoding: Encoding,
 ) -> Option<Arc<ServedDocument>> {
     if let Some(document) = context.cache.get(&meta.fingerprint) {
         context.metrics.cache_lookup(true);
-        return Some(document.with_meta(&meta));
+        let document = document.with_meta(&meta);
+        if document.has(encoding) {
+            return Some(document);
+        }
+        return tokio::task::spawn_blocking(move || {
+            document.compress_for(encoding);
+            document
+        })
+        .await
+        .ok();
     }
     context.metrics.cache_lookup(false);
     let context = context.clone();
@@ -208,10 +219,13 @@ async fn cold_document(
             .cache
             .try_get_with(meta.fingerprint, || {
                 let document = ServedDocument::render(&state.index, &context.store, &key, &plan)?;
-                document.compress();
                 Ok::<_, crate::site::RenderError>(Arc::new(document))
             })
-            .map(|document| document.with_meta(&meta))
+            .map(|document| {
+                // Also when another request rendered it for another encoding.
+                document.compress_for(encoding);
+                document.with_meta(&meta)
+            })
             .map_err(|e| tracing::warn!("{e}"))
             .ok()
     })
