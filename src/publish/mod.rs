@@ -260,6 +260,21 @@ impl Bucket {
         Arc::clone(&self.stopping)
     }
 
+    /// Writes `known` as the bucket's manifest (and its local copy).
+    async fn record(
+        &self,
+        manifest_path: &ObjectPath,
+        known: &mut Manifest,
+    ) -> Result<(), PublishError> {
+        manifest::write(
+            self.store.as_ref(),
+            manifest_path,
+            known,
+            self.manifest_copy.as_deref(),
+        )
+        .await
+    }
+
     /// The object name of a site path.
     fn object(&self, path: &str) -> Result<ObjectPath, PublishError> {
         let name = if self.prefix.is_empty() {
@@ -363,34 +378,16 @@ impl Bucket {
             if let Some(failure) = failure {
                 // What was put is recorded if the store still takes it; if
                 // not, the next run puts it again.
-                let _ = manifest::write(
-                    self.store.as_ref(),
-                    &manifest_path,
-                    &mut known,
-                    self.manifest_copy.as_deref(),
-                )
-                .await;
+                let _ = self.record(&manifest_path, &mut known).await;
                 return Err(failure);
             }
             if self.stopping.load(Ordering::SeqCst) {
-                manifest::write(
-                    self.store.as_ref(),
-                    &manifest_path,
-                    &mut known,
-                    self.manifest_copy.as_deref(),
-                )
-                .await?;
+                self.record(&manifest_path, &mut known).await?;
                 self.known = Some(known);
                 return Err(PublishError::Stopped(report.uploaded + report.headers));
             }
             if worth_recording(unrecorded_bytes, known.stored_size()) {
-                manifest::write(
-                    self.store.as_ref(),
-                    &manifest_path,
-                    &mut known,
-                    self.manifest_copy.as_deref(),
-                )
-                .await?;
+                self.record(&manifest_path, &mut known).await?;
                 unrecorded_bytes = 0;
             }
         }
@@ -421,13 +418,7 @@ impl Bucket {
                 Err(source) => {
                     // What was deleted so far is recorded; the rest is
                     // deleted by the next run.
-                    manifest::write(
-                        self.store.as_ref(),
-                        &manifest_path,
-                        &mut known,
-                        self.manifest_copy.as_deref(),
-                    )
-                    .await?;
+                    self.record(&manifest_path, &mut known).await?;
                     return Err(PublishError::Store {
                         path: "(deleting)".to_owned(),
                         source,
@@ -436,13 +427,7 @@ impl Bucket {
             }
         }
         if !report.is_nothing() {
-            manifest::write(
-                self.store.as_ref(),
-                &manifest_path,
-                &mut known,
-                self.manifest_copy.as_deref(),
-            )
-            .await?;
+            self.record(&manifest_path, &mut known).await?;
         }
         self.known = Some(known);
         Ok(report)
