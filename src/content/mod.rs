@@ -102,9 +102,9 @@ impl Entry {
                 .is_none_or(|(image, stamp)| image_stamp(image) == *stamp)
     }
 
-    fn summary(&self) -> Option<&Summary> {
+    fn summary(&self) -> Option<&Arc<Summary>> {
         match &self.good {
-            Some(Good::Article(summary)) => Some(summary.as_ref()),
+            Some(Good::Article(summary)) => Some(summary),
             _ => None,
         }
     }
@@ -643,18 +643,13 @@ impl Library {
 
     /// Puts the owner's version of `id` into the index, or takes it out.
     fn publish_owner(&mut self, id: &ArticleId) {
+        if self.index.is_none() {
+            return;
+        }
+        let owner = self.owner(id).cloned();
         let Some(index) = &mut self.index else {
             return;
         };
-        let owner = self
-            .claims
-            .get(id)
-            .and_then(|paths| paths.first())
-            .and_then(|path| self.entries.get(path))
-            .and_then(|entry| match &entry.good {
-                Some(Good::Article(summary)) => Some(summary),
-                _ => None,
-            });
         match owner {
             // Scheduled: published when its date comes (see `publish_due`).
             Some(summary) if summary.published > Utc::now() => {
@@ -665,7 +660,7 @@ impl Library {
                 if index.get(id).is_none() {
                     self.newly_published.push(id.clone());
                 }
-                index.insert(Arc::clone(summary));
+                index.insert(summary);
                 self.scheduled.remove(id);
             }
             None => {
@@ -678,29 +673,21 @@ impl Library {
     /// Puts the owner's version of every claimed id into an index that
     /// holds none of them yet (after a restore), all at once.
     fn publish_all(&mut self) {
-        let Some(index) = &mut self.index else {
-            return;
-        };
         let now = Utc::now();
         let mut due = Vec::with_capacity(self.claims.len());
-        for (id, paths) in &self.claims {
-            let owner = paths
-                .first()
-                .and_then(|path| self.entries.get(path))
-                .and_then(|entry| match &entry.good {
-                    Some(Good::Article(summary)) => Some(summary),
-                    _ => None,
-                });
-            match owner {
+        let mut scheduled = Vec::new();
+        for id in self.claims.keys() {
+            match self.owner(id) {
                 // Scheduled: published when its date comes (see `publish_due`).
-                Some(summary) if summary.published > now => {
-                    self.scheduled.insert(id.clone());
-                }
+                Some(summary) if summary.published > now => scheduled.push(id.clone()),
                 Some(summary) => due.push(Arc::clone(summary)),
                 None => {}
             }
         }
-        index.insert_all(due);
+        self.scheduled.extend(scheduled);
+        if let Some(index) = &mut self.index {
+            index.insert_all(due);
+        }
     }
 
     /// Publishes the scheduled records whose date has come; returns
@@ -761,7 +748,7 @@ impl Library {
     }
 
     /// The summary of the record that owns `id`.
-    fn owner(&self, id: &ArticleId) -> Option<&Summary> {
+    fn owner(&self, id: &ArticleId) -> Option<&Arc<Summary>> {
         let path = self.claims.get(id)?.first()?;
         self.entries.get(path)?.summary()
     }
