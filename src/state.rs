@@ -1,8 +1,8 @@
 //! The state directory: what stadtfeed keeps between runs outside the
 //! content directory and the output, so that a restart or a rebuild costs
 //! what changed — the article store, the library's file stamps, the
-//! manifest of the last build, and a copy of a bucket's manifest. Deleting it is always safe: the next run
-//! reads everything again.
+//! manifest of the last build, and a copy of a bucket's manifest.
+//! Deleting it is always safe: the next run reads everything again.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};

@@ -65,7 +65,7 @@ pub struct BuildReport {
 /// What the last build wrote: per path, the document's fingerprint and the
 /// file as it was left (length and mtime), so an unchanged document whose
 /// file nobody touched is neither rendered nor read.
-#[derive(Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 struct Manifest {
     files: HashMap<String, Written>,
 }
