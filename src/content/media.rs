@@ -18,17 +18,12 @@ pub fn files_under_media(feeds_dir: &Path) -> Vec<PathBuf> {
     let Ok(real_root) = root.canonicalize() else {
         return Vec::new();
     };
-    // Only a path through a symlink can lead out of `media/`; resolving
-    // every one of 20 000 images cost a tenth of a second per refresh.
+    // Only a path through a symlink can lead out of `media/`, so only
+    // those are resolved, not every one of 20 000 images at each refresh.
     let mut files = Vec::new();
     // The depth of the linked folder being walked, if any.
     let mut linked_folder: Option<usize> = None;
-    let walker = walkdir::WalkDir::new(&root)
-        .follow_links(true)
-        .into_iter()
-        .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'))
-        .filter_map(Result::ok);
-    for entry in walker {
+    for entry in super::visible_entries(&root).filter_map(Result::ok) {
         if linked_folder.is_some_and(|depth| entry.depth() <= depth) {
             linked_folder = None;
         }

@@ -1220,11 +1220,7 @@ fn list_records(dir: &Path, root: &Path) -> RecordListing {
 /// records silently.
 fn walk(root: &Path, unreadable: &mut Vec<(PathBuf, String)>) -> Vec<PathBuf> {
     let mut files = Vec::new();
-    let walker = walkdir::WalkDir::new(root)
-        .follow_links(true)
-        .into_iter()
-        .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
-    for entry in walker {
+    for entry in visible_entries(root) {
         match entry {
             Ok(entry) if entry.file_type().is_file() => files.push(entry.into_path()),
             Ok(_) => {}
@@ -1245,6 +1241,15 @@ fn walk(root: &Path, unreadable: &mut Vec<(PathBuf, String)>) -> Vec<PathBuf> {
         }
     }
     files
+}
+
+/// Everything under `root`, any depth, following symlinks, without hidden
+/// files and folders: what the content directory's walks see.
+fn visible_entries(root: &Path) -> impl Iterator<Item = walkdir::Result<walkdir::DirEntry>> {
+    walkdir::WalkDir::new(root)
+        .follow_links(true)
+        .into_iter()
+        .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'))
 }
 
 /// Resident memory in MiB (Linux), for the debug log of a start.
