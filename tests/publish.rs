@@ -102,6 +102,25 @@ fn puts(log: &[(&'static str, String)]) -> Vec<String> {
         .collect()
 }
 
+/// Waits until the store has been asked for at least `n` puts of site
+/// objects.
+async fn wait_for_puts(memory: &Memory, n: usize) {
+    let started = std::time::Instant::now();
+    while puts(&memory.log.lock().unwrap()).len() < n {
+        assert!(started.elapsed().as_secs() < 30, "no puts");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// Sends SIGTERM to a child process, as `systemctl stop` would.
+fn sigterm(child: &std::process::Child) {
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
 fn shipped_copy() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     for entry in walkdir::WalkDir::new(common::shipped_feeds()) {
@@ -383,16 +402,8 @@ async fn sigterm_finishes_the_uploads_under_way_and_records_them() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let started = std::time::Instant::now();
-    while puts(&memory.log.lock().unwrap()).len() < 20 {
-        assert!(started.elapsed().as_secs() < 30, "no puts");
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
-    let status = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    wait_for_puts(&memory, 20).await;
+    sigterm(&child);
     let requested_at_signal = puts(&memory.log.lock().unwrap()).len();
     let output = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
         .await
@@ -439,20 +450,10 @@ async fn a_second_sigterm_quits_at_once() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let started = std::time::Instant::now();
-    while puts(&memory.log.lock().unwrap()).is_empty() {
-        assert!(started.elapsed().as_secs() < 30, "no puts");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    let term = || {
-        std::process::Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status()
-            .unwrap()
-    };
-    assert!(term().success());
+    wait_for_puts(&memory, 1).await;
+    sigterm(&child);
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(term().success());
+    sigterm(&child);
     let signalled = std::time::Instant::now();
     let output = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
         .await
@@ -485,16 +486,8 @@ async fn serve_finishes_its_uploads_when_stopped() {
     .stderr(std::process::Stdio::piped())
     .spawn()
     .unwrap();
-    let started = std::time::Instant::now();
-    while puts(&memory.log.lock().unwrap()).len() < 20 {
-        assert!(started.elapsed().as_secs() < 30, "no puts");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    let status = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    wait_for_puts(&memory, 20).await;
+    sigterm(&child);
     let output = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
         .await
         .unwrap();
