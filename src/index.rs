@@ -433,8 +433,8 @@ impl Index {
 
     /// Publishes many records at once, as [`insert`](Index::insert) one by
     /// one would: each feed is built from its entries sorted, the feeds and
-    /// the id map in parallel (restoring 100 000 records made a million
-    /// single insertions).
+    /// the id map in parallel (a restore inserted each record into several
+    /// maps one at a time).
     pub fn insert_all(&mut self, summaries: Vec<Arc<Summary>>) {
         if !self.records.is_empty() {
             for summary in summaries {

@@ -1156,8 +1156,7 @@ fn is_record_path(path: &Path) -> bool {
 /// A name of the running program, so that saved state is only reused by
 /// the build that wrote it: its version and its file's identity (device,
 /// inode, length, modification time), which every build or install of the
-/// binary changes. (Hashing the 120 MB file itself cost a tenth of a
-/// second at every start.)
+/// binary changes. (Hashing the file itself read 120 MB at every start.)
 fn program_hash() -> [u8; 16] {
     static HASH: std::sync::OnceLock<[u8; 16]> = std::sync::OnceLock::new();
     *HASH.get_or_init(|| {

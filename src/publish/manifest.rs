@@ -97,8 +97,7 @@ impl Manifest {
 /// The manifest object as last read or written, with the store's ETag
 /// for it, kept in a file of the publisher's state: a run then asks for
 /// the manifest only if it changed (`If-None-Match`), so an unchanged run
-/// over a slow link costs a 304, not the megabytes of a large site's
-/// manifest. Another publisher's write changes the ETag, so a stale copy
+/// over a slow link costs a 304, not a large site's whole manifest. Another publisher's write changes the ETag, so a stale copy
 /// is never used.
 #[derive(Serialize, Deserialize)]
 struct LocalCopy {
@@ -187,8 +186,8 @@ pub async fn read(
     Ok(manifest)
 }
 
-/// Writes the manifest (gzip-compressed postcard: a 100 000-record site's
-/// is a few megabytes), and its local copy if one is kept.
+/// Writes the manifest (gzip-compressed postcard, an entry per document),
+/// and its local copy if one is kept.
 pub async fn write(
     store: &dyn ObjectStore,
     path: &ObjectPath,

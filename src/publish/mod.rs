@@ -438,8 +438,8 @@ impl Bucket {
 /// write before the next phase: a run killed (`kill -9`, a lost machine)
 /// before its last write redoes what its manifest does not record, which
 /// for a first publish of 100 000 records is gigabytes; for an edit it is
-/// a few dozen small objects, while the manifest is megabytes and would be
-/// written up to five times. So: more than 16 MiB and a hundred manifests.
+/// a few dozen small objects, while the manifest has an entry for each of
+/// 128 000 documents and would be written up to five times. So: more than 16 MiB and a hundred manifests.
 fn worth_recording(unrecorded_bytes: u64, manifest_bytes: u64) -> bool {
     unrecorded_bytes > (16 << 20).max(100 * manifest_bytes)
 }
