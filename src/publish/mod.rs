@@ -156,16 +156,12 @@ impl Target {
             }
         }
         if unset("AWS_ENDPOINT") && unset("AWS_ENDPOINT_URL") {
-            if let Some(endpoint) = profile.endpoint_url {
-                builder = builder
-                    .with_allow_http(endpoint.starts_with("http://"))
-                    .with_endpoint(endpoint);
+            if let Some(endpoint) = &profile.endpoint_url {
+                builder = with_endpoint(builder, endpoint);
             }
         }
         if let Some(endpoint) = &self.endpoint {
-            builder = builder
-                .with_endpoint(endpoint)
-                .with_allow_http(endpoint.starts_with("http://"));
+            builder = with_endpoint(builder, endpoint);
         }
         if let Some(region) = &self.region {
             builder = builder.with_region(region);
@@ -180,6 +176,14 @@ impl Target {
         bucket.rewriter = Some(Arc::new(rewriter));
         Ok(bucket)
     }
+}
+
+/// The builder with `endpoint`, plain HTTP allowed only when it names it
+/// (a store on loopback or a private network).
+fn with_endpoint(builder: AmazonS3Builder, endpoint: &str) -> AmazonS3Builder {
+    builder
+        .with_allow_http(endpoint.starts_with("http://"))
+        .with_endpoint(endpoint)
 }
 
 /// A bucket (and prefix) with what is known of its contents.
