@@ -170,6 +170,10 @@ impl EntryKey {
     }
 }
 
+/// A record as one index has it and as another has it (`None`: not
+/// published there).
+pub type RecordChange<'a> = (Option<&'a Arc<Summary>>, Option<&'a Arc<Summary>>);
+
 /// One feed's entries in order, and how many each month has. Each entry
 /// holds its summary, so a document's plan reads its members without a
 /// lookup by id.
@@ -253,6 +257,17 @@ impl FeedIndex {
             .map(|(_, s)| s)
             .collect();
         (newer, older)
+    }
+
+    /// Up to `n` entries newer than `summary`'s place, nearest first: the
+    /// pages whose "older" neighbours include it.
+    pub fn newer(&self, summary: &Summary, n: usize) -> Vec<&Arc<Summary>> {
+        self.entries
+            .range(..EntryKey::of(summary))
+            .rev()
+            .take(n)
+            .map(|(_, s)| s)
+            .collect()
     }
 
     /// The archive document with the newest entries.
@@ -580,6 +595,41 @@ impl Index {
     /// The media file published at `url_path`.
     pub fn media(&self, url_path: &str) -> Option<&Arc<MediaFile>> {
         self.media.get(url_path)
+    }
+
+    /// The records published in only one of `self` and `other`, or in
+    /// both in different versions: (this one's, the other's). Nodes the
+    /// two share are skipped, so an index and its edited copy compare in
+    /// what changed.
+    pub fn record_changes<'a>(
+        &'a self,
+        other: &'a Index,
+    ) -> Vec<RecordChange<'a>> {
+        use imbl::ordmap::DiffItem;
+        self.records
+            .diff(&other.records)
+            .map(|item| match item {
+                DiffItem::Add(_, new) => (None, Some(new)),
+                DiffItem::Update {
+                    old: (_, old),
+                    new: (_, new),
+                } => (Some(old), Some(new)),
+                DiffItem::Remove(_, old) => (Some(old), None),
+            })
+            .collect()
+    }
+
+    /// The URL paths of media files added, removed or changed between
+    /// `self` and `other`.
+    pub fn media_changes<'a>(&'a self, other: &'a Index) -> Vec<&'a str> {
+        use imbl::ordmap::DiffItem;
+        self.media
+            .diff(&other.media)
+            .map(|item| match item {
+                DiffItem::Add(path, _) | DiffItem::Remove(path, _) => path.as_str(),
+                DiffItem::Update { new: (path, _), .. } => path.as_str(),
+            })
+            .collect()
     }
 
     /// Every media file, by URL path.

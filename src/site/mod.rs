@@ -5,6 +5,7 @@
 pub mod compress;
 pub mod key;
 pub mod plan;
+pub mod reach;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
