@@ -306,9 +306,13 @@ impl Loaded {
     /// Runs `work` (writing or publishing the site) while the library is
     /// saved beside it: the saved state depends only on the content read,
     /// never on the output.
+    ///
+    /// `work` is also told what the saved state described when it was
+    /// restored, and the generation of the state saved now (see
+    /// [`Restored`](crate::content::Restored)).
     fn with_library_saved<T>(
         &mut self,
-        work: impl FnOnce(&crate::index::Index, &Arc<ArticleStore>) -> T,
+        work: impl FnOnce(&crate::index::Index, &Arc<ArticleStore>, Lineage) -> T,
     ) -> T {
         let Loaded {
             state,
@@ -317,9 +321,17 @@ impl Loaded {
             index,
             ..
         } = self;
+        let lineage = Lineage {
+            restored: library.take_restored(),
+            generation: library.next_generation(),
+        };
         std::thread::scope(|scope| {
-            scope.spawn(|| save_library(state.as_ref(), library));
-            work(index, store)
+            scope.spawn(|| {
+                let started = Instant::now();
+                save_library(state.as_ref(), library);
+                tracing::debug!(elapsed = ?started.elapsed(), "library saved");
+            });
+            work(index, store, lineage)
         })
     }
 
@@ -344,6 +356,13 @@ impl Loaded {
     }
 }
 
+/// Where a run's content comes from: the index of the saved state it
+/// restored, and the generation of the state it saves.
+struct Lineage {
+    restored: Option<crate::content::Restored>,
+    generation: u64,
+}
+
 /// Keeps what was read for the next run.
 fn save_library(state: Option<&StateDir>, library: &mut Library) {
     if let Some(state) = state {
@@ -363,8 +382,15 @@ fn build(
         return ExitCode::FAILURE;
     };
     let manifest = loaded.state.as_ref().map(StateDir::manifest_file);
-    let written = loaded.with_library_saved(|index, store| {
-        crate::build::write_site(index, store, out, manifest.as_deref(), options)
+    let written = loaded.with_library_saved(|index, store, lineage| {
+        let previous = manifest
+            .as_deref()
+            .map(|manifest_file| crate::build::Previous {
+                manifest_file,
+                restored: lineage.restored.as_ref(),
+                generation: lineage.generation,
+            });
+        crate::build::write_site(index, store, out, previous, options)
     });
     let report = match written {
         Ok(report) => report,
@@ -432,7 +458,7 @@ fn publish(feeds: &Path, to: &str, s3: S3Args, cache_dir: Option<&Path>) -> Exit
         std::process::exit(130);
     });
     let published =
-        loaded.with_library_saved(|index, store| runtime.block_on(bucket.publish(index, store)));
+        loaded.with_library_saved(|index, store, _| runtime.block_on(bucket.publish(index, store)));
     let report = match published {
         Ok(report) => report,
         Err(e) => {

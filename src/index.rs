@@ -601,10 +601,7 @@ impl Index {
     /// both in different versions: (this one's, the other's). Nodes the
     /// two share are skipped, so an index and its edited copy compare in
     /// what changed.
-    pub fn record_changes<'a>(
-        &'a self,
-        other: &'a Index,
-    ) -> Vec<RecordChange<'a>> {
+    pub fn record_changes<'a>(&'a self, other: &'a Index) -> Vec<RecordChange<'a>> {
         use imbl::ordmap::DiffItem;
         self.records
             .diff(&other.records)

@@ -259,10 +259,126 @@ fn build_writes_only_what_changed_and_removes_what_is_gone() {
     assert!(!page.exists(), "the deleted record's page is still there");
     assert!(!third.contains(" 0 removed"), "{third}");
     assert!(out.path().join("eigene-datei.txt").exists());
-    // A file changed behind build's back is written again.
-    std::fs::write(out.path().join("feed.rss"), "kaputt").unwrap();
+    // An edit is written without looking at the other files: a file
+    // changed behind build's back stays until its document changes...
+    std::fs::write(out.path().join("kategorie/kultur/feed.rss"), "kaputt").unwrap();
+    let old_month = out.path().join("archiv/2024/01/index.html");
+    std::fs::write(&old_month, "kaputt").unwrap();
+    let record = fixture.path().join("articles/2024/m0039.md");
+    let text = std::fs::read_to_string(&record).unwrap();
+    std::fs::write(&record, text.replace("Text von", "Neuer Text von")).unwrap();
     let fourth = run();
-    assert!(fourth.contains("1 files written"), "{fourth}");
+    assert!(!fourth.contains(" 0 files written"), "{fourth}");
+    assert_eq!(std::fs::read(&old_month).unwrap(), b"kaputt");
+    // ...or a build compares every document: one without its state.
+    let fresh_state = tempfile::tempdir().unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_stadtfeed"))
+        .args(["build", "--feeds"])
+        .arg(fixture.path())
+        .arg("--out")
+        .arg(out.path())
+        .arg("--cache-dir")
+        .arg(fresh_state.path())
+        .output()
+        .unwrap();
+    let fifth = String::from_utf8_lossy(&output.stderr);
+    assert!(!fifth.contains(" 0 files written"), "{fifth}");
+    assert_ne!(std::fs::read(&old_month).unwrap(), b"kaputt");
+    // And what a build after an edit leaves is what a whole build writes.
+    let whole = tempfile::tempdir().unwrap();
+    build(fixture.path(), whole.path());
+    assert_eq!(
+        changed(out.path(), whole.path()),
+        [String::from("eigene-datei.txt")]
+    );
+}
+
+/// A build into a built folder plans only what the edits since reach;
+/// after each kind of edit, what it leaves must be what a build of
+/// everything writes.
+#[test]
+fn builds_after_edits_leave_what_a_whole_build_writes() {
+    let fixture = Fixture::new();
+    fixture.write("site.toml", SMALL_SITE);
+    fill_per_month(&fixture, 90, 30);
+    let root = tempfile::tempdir().unwrap();
+    let out = root.path().join("site");
+    let incremental = |what: &str| {
+        common::build_site(fixture.path(), &out, &[]);
+        let whole = root
+            .path()
+            .join(format!("whole-{}", what.replace(' ', "-")));
+        build(fixture.path(), &whole);
+        assert_eq!(changed(&out, &whole), Vec::<String>::new(), "after: {what}");
+    };
+    incremental("first build");
+    let fixture = &fixture;
+    let soon = chrono::Local::now() + chrono::Duration::seconds(3);
+    type Edit<'a> = (&'a str, Box<dyn Fn() + 'a>);
+    let edits: Vec<Edit> = vec![
+        (
+            "a new record",
+            Box::new(|| {
+                fixture.record(
+                    "2024/neu.md",
+                    &record("Neu", "20.03.2024 10:00", &["Kultur"]),
+                )
+            }),
+        ),
+        (
+            "a record moved to another month",
+            Box::new(|| {
+                fixture.record(
+                    "2024/neu.md",
+                    &record("Neu", "02.01.2024 10:00", &["Kultur"]),
+                )
+            }),
+        ),
+        (
+            "new categories",
+            Box::new(|| {
+                fixture.record(
+                    "2024/m0010.md",
+                    &record("Meldung 10", "26.01.2024 18:10", &["Jugend"]),
+                )
+            }),
+        ),
+        (
+            "a category renamed by its newest record",
+            Box::new(|| {
+                fixture.record(
+                    "2024/m0089.md",
+                    &record("Meldung 89", "23.03.2024 17:29", &["KULTUR"]),
+                )
+            }),
+        ),
+        (
+            "a month emptied",
+            Box::new(|| {
+                for i in 30..60 {
+                    std::fs::remove_file(fixture.path().join(format!("articles/2024/m{i:04}.md")))
+                        .unwrap();
+                }
+            }),
+        ),
+        (
+            "a scheduled record",
+            Box::new(move || {
+                let date = soon.to_rfc3339_opts(chrono::SecondsFormat::Secs, false);
+                fixture.record("2024/bald.md", &record("Bald", &date, &["Kultur"]))
+            }),
+        ),
+    ];
+    for (what, edit) in &edits {
+        edit();
+        incremental(what);
+    }
+    // The scheduled record's time comes: the next build publishes it.
+    std::thread::sleep(Duration::from_secs(4));
+    incremental("the scheduled record's time");
+    assert!(std::fs::read_to_string(out.join("feed.rss"))
+        .unwrap()
+        .contains("Bald"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -203,8 +203,8 @@ fn whole_site(index: &Index) -> BTreeMap<DocKey, ([u8; 16], String, String)> {
             let plan = Plan::of(index, &key)?;
             let seen = (
                 plan.fingerprint(index),
-                site::content_type_of(&plan).to_owned(),
-                plan.cache_control(index),
+                site::content_type_of(index, &key).to_owned(),
+                site::cache_control_of(index, &key),
             );
             Some((key, seen))
         })

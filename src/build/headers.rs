@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use crate::index::Index;
 use crate::site::key::DocKey;
-use crate::site::plan::{Plan, LONG_CACHE};
+use crate::site::plan::LONG_CACHE;
 
 /// The name of the Netlify / Cloudflare Pages file.
 pub const HEADERS_FILE: &str = "_headers";
@@ -56,12 +56,12 @@ const EXTENSION_TYPES: [(&str, &str); 14] = [
 
 impl Rule {
     /// The headers `serve` sends for `key`.
-    pub fn of(key: &DocKey, plan: &Plan, index: &Index) -> Rule {
+    pub fn of(key: &DocKey, index: &Index) -> Rule {
         Rule {
             path: format!("/{}", key.link_path()),
-            content_type: crate::site::content_type_of(plan).to_owned(),
-            cache_control: plan.cache_control(index),
-            text: plan.is_text(),
+            content_type: crate::site::content_type_of(index, key).to_owned(),
+            cache_control: crate::site::cache_control_of(index, key),
+            text: key.is_text(),
         }
     }
 }

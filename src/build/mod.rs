@@ -22,9 +22,11 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::content::store::ArticleStore;
+use crate::content::Restored;
 use crate::index::Index;
 use crate::site::key::DocKey;
 use crate::site::plan::Plan;
+use crate::site::reach::{reach, Reach};
 use crate::site::{self, compress, RenderError};
 
 /// Why the site could not be written.
@@ -67,7 +69,25 @@ pub struct BuildReport {
 /// file nobody touched is neither rendered nor read.
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct Manifest {
+    /// The generation of the library state saved with this build: when
+    /// the next build restores that state, the manifest describes the site
+    /// of the restored index, and only what changed since is planned.
+    generation: u64,
+    /// Whether `.gz` and `.br` files were asked for.
+    precompress: bool,
     files: HashMap<String, Written>,
+}
+
+/// What a build into a folder knows of the last one (from the state
+/// directory).
+#[derive(Debug, Clone, Copy)]
+pub struct Previous<'a> {
+    /// Where the manifest of the last build is kept (this build's replaces it).
+    pub manifest_file: &'a Path,
+    /// The index the library's saved state described, if it was restored.
+    pub restored: Option<&'a Restored>,
+    /// The generation of the library state saved with this build.
+    pub generation: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -88,22 +108,19 @@ struct Outcome {
     /// Whether the manifest's entry for it changes (a new document, new
     /// bytes, or the same bytes under a new fingerprint).
     recorded_anew: bool,
-    /// Whether the last manifest had no entry for it.
-    new: bool,
-    /// Its headers, for the static host's configuration.
-    headers: headers::Rule,
 }
 
-/// Writes the site of `index` under `out`, comparing with the manifest in
-/// `manifest_file` (if any) and updating it. Files the site does not name
-/// and that no earlier build wrote are left alone.
+/// Writes the site of `index` under `out`, comparing with the manifest of
+/// `previous` (if any) and updating it. Files the site does not name and
+/// that no earlier build wrote are left alone.
 pub fn write_site(
     index: &Index,
     store: &ArticleStore,
     out: &Path,
-    manifest_file: Option<&Path>,
+    previous: Option<Previous>,
     options: BuildOptions,
 ) -> Result<BuildReport, WriteError> {
+    let manifest_file = previous.map(|p| p.manifest_file);
     let old = manifest_file
         .and_then(|file| std::fs::read(file).ok())
         .and_then(|bytes| postcard::from_bytes::<Manifest>(&bytes).ok())
@@ -115,49 +132,90 @@ pub fn write_site(
     // A marker while writing: if it is still there, the last build was
     // killed, and its temporary files are swept away first.
     let marker = manifest_file.map(|file| file.with_extension("writing"));
+    let killed = marker.as_ref().is_some_and(|m| m.exists());
     if let Some(marker) = &marker {
-        if marker.exists() {
+        if killed {
             sweep_temporary_files(out);
         }
         let _ = std::fs::write(marker, b"");
     }
+    // Only what changed since the index the manifest describes, when that
+    // is known; else every document.
+    let reached = match previous.and_then(|p| p.restored) {
+        Some(restored)
+            if restored.generation == old.generation
+                && old.precompress == options.precompress
+                && !killed =>
+        {
+            reach(&restored.index, index)
+        }
+        _ => Reach::Everything,
+    };
     let keys = site::all_keys(index);
-    let mut report = BuildReport::default();
-    let mut manifest = Manifest::default();
-    manifest.files.reserve(keys.len());
-    let mut rules = Vec::with_capacity(keys.len());
-    // Whether the manifest must be written, and how many documents the
-    // last one did not name: enough to know without comparing 128 000
-    // entries whether anything changed or is to be removed.
-    let (mut manifest_changed, mut new_documents) = (false, 0);
+    let rules: Vec<headers::Rule> = keys
+        .par_iter()
+        .map(|key| headers::Rule::of(key, index))
+        .collect();
+    let visited: Vec<&DocKey> = match &reached {
+        Reach::Everything => keys.iter().collect(),
+        Reach::Keys(reached) => reached.iter().collect(),
+    };
+    let mut outcomes = Vec::with_capacity(visited.len());
+    // Documents visited that the site no longer has.
+    let mut absent = Vec::new();
     for phase in 0..site::PHASES {
-        let outcomes: Vec<Outcome> = keys
+        let done: Vec<Result<Outcome, String>> = visited
             .par_iter()
             .filter(|key| site::build_phase(key) == phase)
-            .filter_map(|key| Plan::of(index, key).map(|plan| (key, plan)))
-            .map(|(key, plan)| write_document(index, store, out, key, &plan, &old, options))
+            .map(|key| match Plan::of(index, key) {
+                Some(plan) => write_document(index, store, out, key, &plan, &old, options).map(Ok),
+                None => Ok(Err(key.path())),
+            })
             .collect::<Result<_, _>>()?;
-        for outcome in outcomes {
-            manifest_changed |= outcome.recorded_anew;
-            new_documents += usize::from(outcome.new);
-            if outcome.changed {
-                report.written += 1;
-            } else {
-                report.unchanged += 1;
+        for outcome in done {
+            match outcome {
+                Ok(outcome) => outcomes.push(outcome),
+                Err(path) => absent.push(path),
             }
-            rules.push(outcome.headers);
-            manifest.files.insert(outcome.path, outcome.written);
         }
     }
-    // Every old path still in the site is named by the new manifest; the
-    // old ones beyond that are the documents that went away.
-    let gone = old.files.len() + new_documents - manifest.files.len();
-    manifest_changed |= gone > 0;
-    for path in old.files.keys().filter(|_| gone > 0) {
-        if manifest.files.contains_key(path) {
-            continue;
+    let mut report = BuildReport::default();
+    let mut manifest_changed = old.generation != previous.map_or(0, |p| p.generation);
+    // The new manifest: the outcomes alone when every document was
+    // visited, else the old one with the outcomes put in.
+    let (mut files, gone): (HashMap<String, Written>, Vec<String>) = match reached {
+        Reach::Everything => {
+            let files: HashMap<String, Written> = outcomes
+                .iter()
+                .map(|o| (o.path.clone(), o.written))
+                .collect();
+            let gone = old
+                .files
+                .keys()
+                .filter(|path| !files.contains_key(*path))
+                .cloned()
+                .collect();
+            (files, gone)
         }
-        let file = out.join(path);
+        Reach::Keys(_) => {
+            let gone = absent
+                .into_iter()
+                .filter(|path| old.files.contains_key(path))
+                .collect();
+            (old.files, gone)
+        }
+    };
+    for outcome in outcomes {
+        manifest_changed |= outcome.recorded_anew;
+        if outcome.changed {
+            report.written += 1;
+        }
+        files.insert(outcome.path, outcome.written);
+    }
+    for path in gone {
+        manifest_changed = true;
+        files.remove(&path);
+        let file = out.join(&path);
         match std::fs::remove_file(&file) {
             Ok(()) => {
                 report.removed += 1;
@@ -168,11 +226,17 @@ pub fn write_site(
             Err(source) => return Err(WriteError::Io { path: file, source }),
         }
     }
+    report.unchanged = files.len() - report.written;
     headers::write_files(index, out, &rules)
         .map_err(|(path, source)| WriteError::Io { path, source })?;
     // An unchanged site leaves the manifest as it is (12 MB at 100 000
     // records: rewriting it would be most of an unchanged build's writes).
     if let Some(file) = manifest_file.filter(|_| manifest_changed) {
+        let manifest = Manifest {
+            generation: previous.map_or(0, |p| p.generation),
+            precompress: options.precompress,
+            files,
+        };
         // Serialising plain data cannot fail.
         let bytes = postcard::to_stdvec(&manifest).unwrap_or_default();
         write_whole(file, &bytes).map_err(|source| WriteError::Io {
@@ -198,7 +262,7 @@ fn write_document(
     let path = key.path();
     let file = out.join(&path);
     let fingerprint = plan.fingerprint(index);
-    let compressed = options.precompress && plan.is_text();
+    let compressed = options.precompress && key.is_text();
     let on_disk = || {
         let meta = std::fs::metadata(&file).ok()?;
         Some(Written {
@@ -210,10 +274,8 @@ fn write_document(
     };
     let before = old.files.get(&path);
     let outcome = |written, changed| Outcome {
-        headers: headers::Rule::of(key, plan, index),
         path: path.clone(),
         recorded_anew: before != Some(&written),
-        new: before.is_none(),
         written,
         changed,
     };

@@ -129,6 +129,10 @@ struct Saved {
     program: [u8; 16],
     /// The configuration the records were read with.
     config: [u8; 16],
+    /// Which saved state this is (see [`Restored`]).
+    generation: u64,
+    /// The instant up to which scheduled records were published.
+    published_as_of: DateTime<Utc>,
     entries: Vec<(PathBuf, Entry)>,
     media: Vec<(PathBuf, Option<Stamp>, MediaFile)>,
 }
@@ -139,6 +143,8 @@ struct Saved {
 struct SavedRef<'a> {
     program: [u8; 16],
     config: [u8; 16],
+    generation: u64,
+    published_as_of: DateTime<Utc>,
     entries: Vec<(&'a PathBuf, EntryRef<'a>)>,
     media: Vec<(&'a PathBuf, &'a Option<Stamp>, &'a MediaFile)>,
 }
@@ -149,6 +155,19 @@ struct EntryRef<'a> {
     stamp: Option<Stamp>,
     image: &'a Option<(Arc<Path>, Option<Stamp>)>,
     good: &'a Option<Good>,
+}
+
+/// The index a saved state describes, as the run that saved it published
+/// it (with its scheduled records as of then), and which saved state that
+/// was: a manifest written beside the state names the same generation
+/// when it describes that index's site, so that the next run need only
+/// revisit what changed since (`site::reach`).
+#[derive(Debug, Clone)]
+pub struct Restored {
+    /// What the last run published.
+    pub index: Index,
+    /// A number new with every saved state that differs from the last.
+    pub generation: u64,
 }
 
 /// The content directory as last read.
@@ -193,6 +212,15 @@ pub struct Library {
     index: Option<Index>,
     /// Whether anything changed since the library was opened or saved.
     modified: bool,
+    /// The generation of the saved state: the restored one, or the one
+    /// the next save writes.
+    generation: u64,
+    /// Whether `generation` is new since the last restore or save.
+    generation_is_new: bool,
+    /// The instant of the last publication of due records.
+    published_as_of: DateTime<Utc>,
+    /// The index as the saved state had it, until taken.
+    restored: Option<Restored>,
     /// One copy of each category, shared by every summary naming it.
     categories: Mutex<HashSet<Category>>,
     /// One copy of each image and folder path, shared by every record
@@ -227,8 +255,18 @@ impl Library {
                         if saved.program == program_hash()
                             && saved.config == *Index::new(config.clone()).config_hash() =>
                     {
-                        library.restore(saved);
+                        let generation = saved.generation;
+                        let whole = library.restore(saved);
                         library.modified = false;
+                        library.generation = generation;
+                        library.generation_is_new = false;
+                        // Records whose article the store lost are read
+                        // again: then the index is not the one saved.
+                        library.restored = library
+                            .index
+                            .clone()
+                            .filter(|_| whole)
+                            .map(|index| Restored { index, generation });
                     }
                     _ => tracing::info!(
                         "{}: from another version; reading everything",
@@ -240,8 +278,27 @@ impl Library {
         });
         tracing::debug!(elapsed = ?started.elapsed(), rss_mb = resident_mb(), "saved state restored");
         library.refresh_listed(listed);
+        // One instant for every scheduled record: the index is then what
+        // the saved state rebuilds (`published_as_of`).
+        library.publish_due();
         tracing::debug!(elapsed = ?started.elapsed(), rss_mb = resident_mb(), "files checked");
         library
+    }
+
+    /// The index the saved state described when it was restored (before
+    /// anything was read again), once.
+    pub fn take_restored(&mut self) -> Option<Restored> {
+        self.restored.take()
+    }
+
+    /// The generation the saved state has once [`save`](Library::save)d:
+    /// the restored one if nothing changed since, else a new one.
+    pub fn next_generation(&mut self) -> u64 {
+        if self.modified && !self.generation_is_new {
+            self.generation = fresh_generation();
+            self.generation_is_new = true;
+        }
+        self.generation
     }
 
     fn open_empty(dir: &Path, store: Arc<ArticleStore>) -> Library {
@@ -263,6 +320,10 @@ impl Library {
             store,
             index: None,
             modified: true,
+            generation: fresh_generation(),
+            generation_is_new: true,
+            published_as_of: Utc::now(),
+            restored: None,
             categories: Mutex::default(),
             paths: Mutex::default(),
         }
@@ -289,7 +350,10 @@ impl Library {
         category.clone()
     }
 
-    fn restore(&mut self, saved: Saved) {
+    /// Restores the saved entries; returns whether all of them were.
+    fn restore(&mut self, saved: Saved) -> bool {
+        let mut whole = true;
+        let published_as_of = saved.published_as_of;
         self.entries.reserve(saved.entries.len());
         self.claims.reserve(saved.entries.len());
         // The index is built once all entries are in (`publish_all`), not
@@ -301,6 +365,7 @@ impl Library {
                 .summary()
                 .is_some_and(|s| !self.store.contains(&s.hash))
             {
+                whole = false;
                 continue;
             }
             if entry.good.is_none() {
@@ -318,18 +383,20 @@ impl Library {
             self.set_entry(path, Some(entry));
         }
         self.index = index;
-        self.publish_all();
+        self.publish_all(published_as_of);
         for (path, stamp, file) in saved.media {
             if let Some(index) = &mut self.index {
                 index.set_media(file.clone());
             }
             self.media.insert(path, (stamp, file));
         }
+        whole
     }
 
     /// Keeps what was read in `state` (written whole: temporary file, then
     /// rename), for [`open_saved`](Library::open_saved).
     pub fn save(&mut self, state: &Path) -> std::io::Result<()> {
+        let generation = self.next_generation();
         let Some(config) = &self.config else {
             return Ok(());
         };
@@ -339,6 +406,8 @@ impl Library {
         let saved = SavedRef {
             program: program_hash(),
             config: *Index::new(config.clone()).config_hash(),
+            generation,
+            published_as_of: self.published_as_of,
             entries: self
                 .entries
                 .iter()
@@ -364,6 +433,7 @@ impl Library {
         std::fs::write(&temporary, bytes)?;
         std::fs::rename(&temporary, state)?;
         self.modified = false;
+        self.generation_is_new = false;
         Ok(())
     }
 
@@ -672,8 +742,8 @@ impl Library {
 
     /// Puts the owner's version of every claimed id into an index that
     /// holds none of them yet (after a restore), all at once.
-    fn publish_all(&mut self) {
-        let now = Utc::now();
+    fn publish_all(&mut self, now: DateTime<Utc>) {
+        self.published_as_of = now;
         let mut due = Vec::with_capacity(self.claims.len());
         let mut scheduled = Vec::new();
         for id in self.claims.keys() {
@@ -694,6 +764,7 @@ impl Library {
     /// whether there were any.
     pub fn publish_due(&mut self) -> bool {
         let now = Utc::now();
+        self.published_as_of = now;
         let due: Vec<ArticleId> = self
             .scheduled
             .iter()
@@ -703,6 +774,9 @@ impl Library {
         for id in &due {
             self.publish_owner(id);
         }
+        // The saved state must say so, or restoring it would rebuild an
+        // index without them.
+        self.modified |= !due.is_empty();
         !due.is_empty()
     }
 
@@ -1179,6 +1253,20 @@ fn program_hash() -> [u8; 16] {
         hash.copy_from_slice(&hasher.finalize().as_bytes()[..16]);
         hash
     })
+}
+
+/// A number no saved state had before (in practice): the clock and the
+/// process, hashed.
+fn fresh_generation() -> u64 {
+    let mut hasher = blake3::Hasher::new();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    hasher.update(&now.as_nanos().to_le_bytes());
+    hasher.update(&std::process::id().to_le_bytes());
+    let mut bytes = [0; 8];
+    bytes.copy_from_slice(&hasher.finalize().as_bytes()[..8]);
+    u64::from_le_bytes(bytes)
 }
 
 /// The record files under a folder, relative to the content directory,

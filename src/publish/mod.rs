@@ -459,8 +459,8 @@ fn compare(
 ) -> (String, Option<Upload>) {
     let path = key.path();
     let fingerprint = plan.fingerprint(index);
-    let content_type = site::content_type_of(&plan).to_owned();
-    let cache_control = plan.cache_control(index);
+    let content_type = site::content_type_of(index, key).to_owned();
+    let cache_control = site::cache_control_of(index, key);
     let headers = headers_hash(&content_type, &cache_control);
     let before = known.get(&path);
     if before.is_some_and(|b| b.fingerprint == fingerprint && b.headers == headers) {

@@ -60,8 +60,8 @@ pub struct Meta {
 }
 
 impl Meta {
-    /// The validators and headers of `plan`.
-    pub fn of(plan: &Plan, index: &Index) -> Meta {
+    /// The validators and headers of `key`, planned as `plan`.
+    pub fn of(key: &DocKey, plan: &Plan, index: &Index) -> Meta {
         // Never later than the response's Date (RFC 9110 §8.8.2.1).
         let last_modified = plan.last_modified(index, Utc::now());
         let fingerprint = plan.fingerprint(index);
@@ -74,16 +74,16 @@ impl Meta {
         Meta {
             fingerprint,
             etags: [etag(""), etag("-gzip"), etag("-br")],
-            content_type: HeaderValue::from_str(site::content_type_of(plan))
+            content_type: HeaderValue::from_str(site::content_type_of(index, key))
                 .unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream")),
             last_modified,
             last_modified_header: HeaderValue::from_str(&httpdate::fmt_http_date(
                 last_modified.into(),
             ))
             .unwrap_or_else(|_| HeaderValue::from_static("Thu, 01 Jan 1970 00:00:00 GMT")),
-            cache_control: HeaderValue::from_str(&plan.cache_control(index))
+            cache_control: HeaderValue::from_str(&site::cache_control_of(index, key))
                 .unwrap_or_else(|_| HeaderValue::from_static("public, max-age=300")),
-            compressible: plan.is_text(),
+            compressible: key.is_text(),
         }
     }
 
@@ -121,7 +121,7 @@ impl ServedDocument {
         key: &DocKey,
         plan: &Plan,
     ) -> Result<ServedDocument, RenderError> {
-        let meta = Meta::of(plan, index);
+        let meta = Meta::of(key, plan, index);
         let identity = site::render(index, store, key, plan)?;
         Ok(ServedDocument {
             meta,
@@ -135,12 +135,17 @@ impl ServedDocument {
     /// fingerprint covers the bytes, not `Cache-Control` (the site's
     /// `max_age` is not part of it), so a document kept by fingerprint may
     /// have been made under another one. Shares the bytes.
-    pub fn with_headers_of(self: Arc<Self>, plan: &Plan, index: &Index) -> Arc<ServedDocument> {
-        let cache_control = plan.cache_control(index);
+    pub fn with_headers_of(
+        self: Arc<Self>,
+        key: &DocKey,
+        plan: &Plan,
+        index: &Index,
+    ) -> Arc<ServedDocument> {
+        let cache_control = site::cache_control_of(index, key);
         if self.meta.cache_control == cache_control.as_str() {
             return self;
         }
-        self.with_meta(&Meta::of(plan, index))
+        self.with_meta(&Meta::of(key, plan, index))
     }
 
     /// The same document with `meta`'s headers (see
@@ -282,7 +287,7 @@ impl ServedState {
                 .filter(|d| d.meta.fingerprint == *fingerprint)
                 .cloned()
                 .or_else(|| cache.get(fingerprint))
-                .map(|document| document.with_headers_of(plan, &index))
+                .map(|document| document.with_headers_of(key, plan, &index))
         };
         let prepared: Vec<(DocKey, Option<Arc<ServedDocument>>, bool)> = planned
             .into_par_iter()

@@ -96,7 +96,7 @@ pub async fn respond(
             }
         }
         Target::Cold(key, plan) => {
-            let meta = Meta::of(&plan, &state.index);
+            let meta = Meta::of(&key, &plan, &state.index);
             let streamed = match &plan {
                 Plan::Media(file) | Plan::Favicon(Some(file)) => {
                     media_response(file, &meta, headers, head).await

@@ -76,6 +76,12 @@ pub enum Route {
 }
 
 impl DocKey {
+    /// Whether the document is text, sent compressed when asked (media
+    /// files are sent as they are).
+    pub fn is_text(&self) -> bool {
+        !matches!(self, DocKey::Media(_) | DocKey::Favicon)
+    }
+
     /// The URL path without the leading slash; folder pages end in
     /// `index.html`, as `build` writes them.
     pub fn path(&self) -> String {

@@ -40,17 +40,49 @@ const DEFAULT_FAVICON: &[u8] = include_bytes!("../../assets/favicon.ico");
 /// `Content-Type` of `robots.txt`.
 pub const TEXT: &str = "text/plain; charset=utf-8";
 
-/// The `Content-Type` of a planned document.
-pub fn content_type_of(plan: &Plan) -> &str {
-    match plan {
-        Plan::Feed(feed) => content_type(feed.format),
-        Plan::Opml { .. } => OPML,
-        Plan::Sitemap { .. } => XML,
-        Plan::Robots => TEXT,
-        Plan::Favicon(Some(file)) => &file.content_type,
-        Plan::Favicon(None) => "image/x-icon",
-        Plan::Media(file) => &file.content_type,
-        _ => HTML,
+/// The `Content-Type` of a document (known without its plan, so that a
+/// run that plans only what changed still knows every document's headers).
+pub fn content_type_of<'a>(index: &'a Index, key: &DocKey) -> &'a str {
+    let media = |path: Option<&str>| path.and_then(|path| index.media(path));
+    match key {
+        DocKey::Feed { format, .. } | DocKey::Archive { format, .. } => content_type(*format),
+        DocKey::Opml => OPML,
+        DocKey::Sitemap(_) => XML,
+        DocKey::Robots => TEXT,
+        DocKey::Favicon => media(index.config().logo_path())
+            .map_or("image/x-icon", |file| file.content_type.as_str()),
+        DocKey::Media(path) => {
+            media(Some(path)).map_or("application/octet-stream", |f| f.content_type.as_str())
+        }
+        DocKey::FrontPage(_)
+        | DocKey::ArchiveIndex(_)
+        | DocKey::MonthPage(..)
+        | DocKey::Article(_)
+        | DocKey::NotFound
+        | DocKey::Subscribe => HTML,
+    }
+}
+
+/// `Cache-Control` of a document: long for what will not change
+/// (archives of earlier months and their pages, images), the site's
+/// `max_age` for the rest. Known without the document's plan.
+pub fn cache_control_of(index: &Index, key: &DocKey) -> String {
+    let long = match key {
+        DocKey::Media(_) | DocKey::Favicon => true,
+        // An archive part with a newer one after it is complete.
+        DocKey::Archive { scope, part, .. } => index
+            .feed(scope)
+            .is_some_and(|feed| feed.next_archive(*part).is_some()),
+        DocKey::MonthPage(scope, month) => index
+            .feed(scope)
+            .and_then(|feed| feed.newest_archive())
+            .is_some_and(|newest| newest.month > *month),
+        _ => false,
+    };
+    if long {
+        plan::LONG_CACHE.to_owned()
+    } else {
+        format!("public, max-age={}", index.config().max_age)
     }
 }
 

@@ -297,12 +297,6 @@ impl Plan {
         hash
     }
 
-    /// Whether the document is text, sent compressed when asked (media
-    /// files are sent as they are).
-    pub fn is_text(&self) -> bool {
-        !matches!(self, Plan::Media(_) | Plan::Favicon(_))
-    }
-
     /// The records it shows.
     pub fn members(&self) -> &[Member] {
         match self {
@@ -364,28 +358,6 @@ impl Plan {
             _ => index.content_modified(),
         };
         self.updated(index).with_timezone(&Utc).max(own).max(wider)
-    }
-
-    /// `Cache-Control`: long for what will not change (archives of earlier
-    /// months, their pages, images), the site's `max_age` for the rest.
-    pub fn cache_control(&self, index: &Index) -> String {
-        let finished = |scope: &Scope, month: Month| {
-            index
-                .feed(scope)
-                .and_then(|f| f.newest_archive())
-                .is_some_and(|newest| newest.month > month)
-        };
-        let long = match self {
-            Plan::Media(_) | Plan::Favicon(_) => true,
-            Plan::Feed(plan) => plan.next_archive.is_some(),
-            Plan::MonthPage(plan) => finished(&plan.scope, plan.month),
-            _ => false,
-        };
-        if long {
-            LONG_CACHE.to_owned()
-        } else {
-            format!("public, max-age={}", index.config().max_age)
-        }
     }
 }
 

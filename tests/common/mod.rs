@@ -54,7 +54,7 @@ pub fn open(dir: &Path) -> Result<Published, Problem> {
         .map(|key: DocKey| {
             let plan = Plan::of(&index, &key).expect("every key has a plan");
             let body = stadtfeed::site::render(&index, &store, &key, &plan).expect("renders");
-            let content_type = stadtfeed::site::content_type_of(&plan).to_owned();
+            let content_type = stadtfeed::site::content_type_of(&index, &key).to_owned();
             (key.path(), Doc { content_type, body })
         })
         .collect();
