@@ -457,8 +457,10 @@ fn publish(feeds: &Path, to: &str, s3: S3Args, cache_dir: Option<&Path>) -> Exit
         crate::serve::server::shutdown_signal().await;
         std::process::exit(130);
     });
-    let published =
-        loaded.with_library_saved(|index, store, _| runtime.block_on(bucket.publish(index, store)));
+    let published = loaded.with_library_saved(|index, store, lineage| {
+        bucket.start_from(lineage.restored, lineage.generation);
+        runtime.block_on(bucket.publish(index, store))
+    });
     let report = match published {
         Ok(report) => report,
         Err(e) => {

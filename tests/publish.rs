@@ -277,10 +277,21 @@ async fn later_runs_put_only_what_changed_leaves_first_deletions_last() {
     assert_eq!(log.len(), 1, "{log:?}");
     assert_eq!(log[0].0, "GET 304");
 
-    // One new record: exactly the documents whose bytes changed are put.
+    // One new record: exactly the documents whose bytes changed are put,
+    // and only the documents the change can reach are compared (the
+    // state saved by the last run and the manifest it left agree).
     fixture.record("neu.md", &common::good_record("Ganz neu", "20.01.2022"));
-    let output = publish(fixture.path(), store, cache.path()).await;
+    let mut command = publish_command(fixture.path(), store, cache.path());
+    command.env("RUST_LOG", "stadtfeed::publish=debug");
+    let output = tokio::task::spawn_blocking(move || command.output().unwrap())
+        .await
+        .unwrap();
     assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("everything=false"),
+        "{}",
+        stderr(&output)
+    );
     let after = build(fixture.path(), &site);
     let changed: Vec<String> = after
         .iter()
@@ -330,6 +341,26 @@ async fn later_runs_put_only_what_changed_leaves_first_deletions_last() {
         objects.keys().collect::<Vec<_>>(),
         after.keys().collect::<Vec<_>>()
     );
+
+    // A record moved to another month and one recategorised: runs that
+    // compare only what the edits reach leave the bucket holding what a
+    // build of everything writes.
+    fixture.record("r5.md", &common::good_record("Meldung 5", "05.03.2022"));
+    let recategorised = std::fs::read_to_string(fixture.path().join("articles/r7.md"))
+        .unwrap()
+        .replace("\"Kultur\"", "\"Sport\"");
+    fixture.record("r7.md", &recategorised);
+    let output = publish(fixture.path(), store, cache.path()).await;
+    assert!(output.status.success(), "{}", stderr(&output));
+    let after = build(fixture.path(), &site);
+    let objects = site_objects(&memory);
+    assert_eq!(
+        objects.keys().collect::<Vec<_>>(),
+        after.keys().collect::<Vec<_>>()
+    );
+    for (path, bytes) in &after {
+        assert_eq!(&objects[path].body[..], &bytes[..], "{path}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -131,6 +131,10 @@ struct Saved {
     config: [u8; 16],
     /// Which saved state this is (see [`Restored`]).
     generation: u64,
+    /// The whole configuration's hash (`config` leaves out what no
+    /// document shows, `max_age`): a restored index stands for the last
+    /// run's only under the same one.
+    whole_config: [u8; 16],
     /// The instant up to which scheduled records were published.
     published_as_of: DateTime<Utc>,
     entries: Vec<(PathBuf, Entry)>,
@@ -144,6 +148,7 @@ struct SavedRef<'a> {
     program: [u8; 16],
     config: [u8; 16],
     generation: u64,
+    whole_config: [u8; 16],
     published_as_of: DateTime<Utc>,
     entries: Vec<(&'a PathBuf, EntryRef<'a>)>,
     media: Vec<(&'a PathBuf, &'a Option<Stamp>, &'a MediaFile)>,
@@ -256,7 +261,8 @@ impl Library {
                             && saved.config == *Index::new(config.clone()).config_hash() =>
                     {
                         let generation = saved.generation;
-                        let whole = library.restore(saved);
+                        let same_config = saved.whole_config == whole_config_hash(config);
+                        let whole = library.restore(saved) && same_config;
                         library.modified = false;
                         library.generation = generation;
                         library.generation_is_new = false;
@@ -407,6 +413,7 @@ impl Library {
             program: program_hash(),
             config: *Index::new(config.clone()).config_hash(),
             generation,
+            whole_config: whole_config_hash(config),
             published_as_of: self.published_as_of,
             entries: self
                 .entries
@@ -428,9 +435,14 @@ impl Library {
                 .map(|(path, (stamp, file))| (path, stamp, file))
                 .collect(),
         };
-        let bytes = postcard::to_stdvec(&saved).map_err(std::io::Error::other)?;
+        // Streamed: at 100 000 records the state is 40 MB, which a buffer
+        // in memory would first have to allocate (and the kernel zero).
         let temporary = state.with_extension("new");
-        std::fs::write(&temporary, bytes)?;
+        let file = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&temporary)?);
+        postcard::to_io(&saved, file)
+            .map_err(std::io::Error::other)?
+            .into_inner()
+            .map_err(std::io::IntoInnerError::into_error)?;
         std::fs::rename(&temporary, state)?;
         self.modified = false;
         self.generation_is_new = false;
@@ -1253,6 +1265,13 @@ fn program_hash() -> [u8; 16] {
         hash.copy_from_slice(&hasher.finalize().as_bytes()[..16]);
         hash
     })
+}
+
+/// A hash of every setting of `config`.
+fn whole_config_hash(config: &SiteConfig) -> [u8; 16] {
+    let mut hash = [0; 16];
+    hash.copy_from_slice(&blake3::hash(format!("{config:?}").as_bytes()).as_bytes()[..16]);
+    hash
 }
 
 /// A number no saved state had before (in practice): the clock and the

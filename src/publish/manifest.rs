@@ -103,6 +103,9 @@ impl Manifest {
 struct LocalCopy {
     etag: String,
     bytes: Vec<u8>,
+    /// The generation of the publisher's saved state whose site the
+    /// manifest describes, when it does (a run that ended well).
+    generation: Option<u64>,
 }
 
 impl LocalCopy {
@@ -113,7 +116,7 @@ impl LocalCopy {
     /// Keeps `bytes` under `etag`, or forgets the copy when the store gave
     /// no ETag. Written whole (temporary file, then rename); a failure only
     /// costs the next run a full read.
-    fn store(file: &Path, etag: Option<&str>, bytes: &[u8]) {
+    fn store(file: &Path, etag: Option<&str>, bytes: &[u8], generation: Option<u64>) {
         let Some(etag) = etag else {
             let _ = std::fs::remove_file(file);
             return;
@@ -121,6 +124,7 @@ impl LocalCopy {
         let copy = LocalCopy {
             etag: etag.to_owned(),
             bytes: bytes.to_vec(),
+            generation,
         };
         // Serialising plain data into memory cannot fail.
         let encoded = postcard::to_stdvec(&copy).unwrap_or_default();
@@ -134,6 +138,24 @@ impl LocalCopy {
     }
 }
 
+/// Records in the kept copy that the manifest describes the site of the
+/// state with `generation` (after a run that changed nothing).
+pub fn note_generation(file: &Path, generation: u64) {
+    if let Some(copy) = LocalCopy::load(file) {
+        LocalCopy::store(file, Some(&copy.etag), &copy.bytes, Some(generation));
+    }
+}
+
+/// The manifest as read.
+pub struct ManifestRead {
+    /// What the bucket holds.
+    pub manifest: Manifest,
+    /// The generation of the publisher's state whose site it describes,
+    /// when the store confirmed the kept copy (`304`) and the copy names
+    /// one.
+    pub generation: Option<u64>,
+}
+
 /// Reads the manifest; none (a new bucket or prefix) or one that cannot
 /// be read is an empty one, so everything is put. With `local_copy` (a
 /// file of the publisher's state), an unchanged manifest is not sent again.
@@ -141,7 +163,7 @@ pub async fn read(
     store: &dyn ObjectStore,
     path: &ObjectPath,
     local_copy: Option<&Path>,
-) -> Result<Manifest, PublishError> {
+) -> Result<ManifestRead, PublishError> {
     let copy = local_copy.and_then(LocalCopy::load);
     let options = GetOptions {
         if_none_match: copy.as_ref().map(|c| c.etag.clone()),
@@ -151,24 +173,27 @@ pub async fn read(
         path: path.to_string(),
         source,
     };
-    let bytes = match (store.get_opts(path, options).await, copy) {
+    let (bytes, generation) = match (store.get_opts(path, options).await, copy) {
         (Ok(got), _) => {
             let etag = got.meta.e_tag.clone();
             let bytes = got.bytes().await.map_err(failed)?;
             if let Some(file) = local_copy {
-                LocalCopy::store(file, etag.as_deref(), &bytes);
+                LocalCopy::store(file, etag.as_deref(), &bytes, None);
             }
-            bytes
+            (bytes, None)
         }
         (Err(object_store::Error::NotModified { .. }), Some(copy)) => {
             tracing::debug!("{path}: unchanged since the kept copy");
-            Bytes::from(copy.bytes)
+            (Bytes::from(copy.bytes), copy.generation)
         }
         (Err(object_store::Error::NotFound { .. }), _) => {
             if let Some(file) = local_copy {
                 let _ = std::fs::remove_file(file);
             }
-            return Ok(Manifest::default());
+            return Ok(ManifestRead {
+                manifest: Manifest::default(),
+                generation: None,
+            });
         }
         (Err(source), _) => return Err(failed(source)),
     };
@@ -181,18 +206,23 @@ pub async fn read(
     if manifest.is_none() {
         tracing::warn!("{path}: unreadable manifest; putting every object again");
     }
+    let generation = generation.filter(|_| manifest.is_some());
     let mut manifest = manifest.unwrap_or_default();
     manifest.stored_size = bytes.len() as u64;
-    Ok(manifest)
+    Ok(ManifestRead {
+        manifest,
+        generation,
+    })
 }
 
 /// Writes the manifest (gzip-compressed postcard, an entry per document),
-/// and its local copy if one is kept.
+/// and its local copy if one is kept (with the generation of the state
+/// whose site it describes, if it does).
 pub async fn write(
     store: &dyn ObjectStore,
     path: &ObjectPath,
     manifest: &mut Manifest,
-    local_copy: Option<&Path>,
+    local_copy: Option<(&Path, Option<u64>)>,
 ) -> Result<(), PublishError> {
     /// [`Manifest`] as written, without copying the entries.
     #[derive(Serialize)]
@@ -213,7 +243,7 @@ pub async fn write(
     let mut attributes = Attributes::new();
     attributes.insert(Attribute::ContentType, "application/octet-stream".into());
     attributes.insert(Attribute::CacheControl, "no-store".into());
-    if let Some(file) = local_copy {
+    if let Some((file, _)) = local_copy {
         // Until the put is known to have landed, no copy is trusted.
         let _ = std::fs::remove_file(file);
     }
@@ -231,8 +261,8 @@ pub async fn write(
             path: path.to_string(),
             source,
         })?;
-    if let Some(file) = local_copy {
-        LocalCopy::store(file, put.e_tag.as_deref(), &bytes);
+    if let Some((file, generation)) = local_copy {
+        LocalCopy::store(file, put.e_tag.as_deref(), &bytes, generation);
     }
     manifest.stored_size = size;
     Ok(())

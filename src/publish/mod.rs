@@ -27,9 +27,11 @@ use rayon::prelude::*;
 use tokio::task::JoinSet;
 
 use crate::content::store::ArticleStore;
+use crate::content::Restored;
 use crate::index::Index;
 use crate::site::key::DocKey;
 use crate::site::plan::Plan;
+use crate::site::reach::{reach, Reach};
 use crate::site::{self, build_phase, PHASES};
 pub use manifest::Manifest;
 use manifest::{headers_hash, Entry};
@@ -195,6 +197,17 @@ pub struct Bucket {
     prefix: String,
     /// What the bucket holds, once read; kept between runs of one process.
     known: Option<Manifest>,
+    /// The index whose site `known` describes, when that is certain (after
+    /// a run that ended well, or the saved state of the last process): a
+    /// run then compares only what changed since (`site::reach`).
+    since: Option<Index>,
+    /// The saved state this process started from, until the manifest is
+    /// read: its index counts as `since` if the kept copy of the manifest
+    /// names its generation and the store says the copy is current.
+    restored: Option<Restored>,
+    /// The generation of the state this process saves, recorded with the
+    /// manifest copy when a run ends well.
+    generation: Option<u64>,
     /// Where a copy of the manifest object is kept between processes, so
     /// that it is read again only when it changed.
     manifest_copy: Option<PathBuf>,
@@ -246,6 +259,9 @@ impl Bucket {
             rewriter: None,
             prefix: prefix.trim_matches('/').to_owned(),
             known: None,
+            since: None,
+            restored: None,
+            generation: None,
             manifest_copy: None,
             stopping: Arc::default(),
         }
@@ -258,23 +274,34 @@ impl Bucket {
         self.manifest_copy = Some(file);
     }
 
+    /// Starts from the saved state of the last `publish` into this bucket
+    /// (see [`Restored`]): if the manifest is the one that run left, only
+    /// what changed since is compared. `generation` is the state this run
+    /// saves.
+    pub fn start_from(&mut self, restored: Option<Restored>, generation: u64) {
+        self.restored = restored;
+        self.generation = Some(generation);
+    }
+
     /// A flag that, once set, stops a running publish after the uploads
     /// under way (for SIGINT and SIGTERM).
     pub fn stop_flag(&self) -> Arc<AtomicBool> {
         Arc::clone(&self.stopping)
     }
 
-    /// Writes `known` as the bucket's manifest (and its local copy).
+    /// Writes `known` as the bucket's manifest (and its local copy; with
+    /// `generation` when it describes the site of the state saved now).
     async fn record(
         &self,
         manifest_path: &ObjectPath,
         known: &mut Manifest,
+        generation: Option<u64>,
     ) -> Result<(), PublishError> {
         manifest::write(
             self.store.as_ref(),
             manifest_path,
             known,
-            self.manifest_copy.as_deref(),
+            self.manifest_copy.as_deref().map(|file| (file, generation)),
         )
         .await
     }
@@ -311,42 +338,70 @@ impl Bucket {
         index: &Index,
         store: &Arc<ArticleStore>,
     ) -> Result<PublishReport, PublishError> {
+        // Whatever happens, the next run compares everything unless this
+        // one ends well.
+        let since = self.since.take();
         let manifest_path = self.object(manifest::PATH)?;
-        let mut known = match self.known.take() {
-            Some(known) => known,
+        let (mut known, since) = match self.known.take() {
+            Some(known) => (known, since),
             None => {
-                manifest::read(
+                let read = manifest::read(
                     self.store.as_ref(),
                     &manifest_path,
                     self.manifest_copy.as_deref(),
                 )
-                .await?
+                .await?;
+                let restored = self.restored.take();
+                let since = restored
+                    .filter(|r| read.generation.is_some_and(|g| g == r.generation))
+                    .map(|r| r.index);
+                (read.manifest, since)
             }
         };
         let index = Arc::new(index.clone());
         let now = chrono::Utc::now();
-        let keys = site::all_keys(&index);
+        let reached = match &since {
+            Some(since) if !known.is_empty() => reach(since, &index),
+            _ => Reach::Everything,
+        };
+        let keys: Vec<DocKey> = match reached {
+            Reach::Everything => site::all_keys(&index),
+            Reach::Keys(keys) => keys.into_iter().collect(),
+        };
+        let everything = since.is_none() || known.is_empty();
+        tracing::debug!(
+            everything,
+            documents = keys.len(),
+            "compared with the manifest"
+        );
         let mut report = PublishReport::default();
         let mut present = std::collections::HashSet::with_capacity(keys.len());
+        // Documents compared that the site no longer has.
+        let mut absent = Vec::new();
         // Bytes put since the manifest was last written. Ended, stopped and
         // failed runs write it; after a phase, only a long run does (see
         // `worth_recording`).
         let mut unrecorded_bytes = 0;
         for phase in 0..PHASES {
-            let compared: Vec<(String, Option<Upload>)> = keys
+            let compared: Vec<Result<(String, Option<Upload>), String>> = keys
                 .par_iter()
                 .filter(|key| build_phase(key) == phase)
-                .filter_map(|key| {
-                    let plan = Plan::of(&index, key)?;
-                    Some(compare(&index, key, plan, &known, now))
+                .map(|key| match Plan::of(&index, key) {
+                    Some(plan) => Ok(compare(&index, key, plan, &known, now)),
+                    None => Err(key.path()),
                 })
                 .collect();
             let mut uploads = Vec::new();
-            for (path, upload) in compared {
-                present.insert(path);
-                match upload {
-                    Some(upload) => uploads.push(upload),
-                    None => report.unchanged += 1,
+            for compared in compared {
+                match compared {
+                    Ok((path, upload)) => {
+                        present.insert(path);
+                        match upload {
+                            Some(upload) => uploads.push(upload),
+                            None => report.unchanged += 1,
+                        }
+                    }
+                    Err(path) => absent.push(path),
                 }
             }
             let bytes_before = report.bytes;
@@ -382,24 +437,31 @@ impl Bucket {
             if let Some(failure) = failure {
                 // What was put is recorded if the store still takes it; if
                 // not, the next run puts it again.
-                let _ = self.record(&manifest_path, &mut known).await;
+                let _ = self.record(&manifest_path, &mut known, None).await;
                 return Err(failure);
             }
             if self.stopping.load(Ordering::SeqCst) {
-                self.record(&manifest_path, &mut known).await?;
+                self.record(&manifest_path, &mut known, None).await?;
                 self.known = Some(known);
                 return Err(PublishError::Stopped(report.uploaded + report.headers));
             }
             if worth_recording(unrecorded_bytes, known.stored_size()) {
-                self.record(&manifest_path, &mut known).await?;
+                self.record(&manifest_path, &mut known, None).await?;
                 unrecorded_bytes = 0;
             }
         }
-        let gone: Vec<String> = known
-            .paths()
-            .filter(|path| !present.contains(*path))
-            .map(str::to_owned)
-            .collect();
+        let gone: Vec<String> = if everything {
+            known
+                .paths()
+                .filter(|path| !present.contains(*path))
+                .map(str::to_owned)
+                .collect()
+        } else {
+            absent
+                .into_iter()
+                .filter(|path| known.get(path).is_some())
+                .collect()
+        };
         // In batches (S3's DeleteObjects takes up to 1 000 keys).
         let objects = gone
             .iter()
@@ -422,7 +484,7 @@ impl Bucket {
                 Err(source) => {
                     // What was deleted so far is recorded; the rest is
                     // deleted by the next run.
-                    self.record(&manifest_path, &mut known).await?;
+                    self.record(&manifest_path, &mut known, None).await?;
                     return Err(PublishError::Store {
                         path: "(deleting)".to_owned(),
                         source,
@@ -430,10 +492,18 @@ impl Bucket {
                 }
             }
         }
+        // Documents no change reached are as the manifest has them.
+        report.unchanged = known.len() - report.uploaded - report.headers;
         if !report.is_nothing() {
-            self.record(&manifest_path, &mut known).await?;
+            self.record(&manifest_path, &mut known, self.generation)
+                .await?;
+        } else if let (Some(file), Some(generation)) = (&self.manifest_copy, self.generation) {
+            // The bucket is as the kept copy says, and it is the site of
+            // the state saved now.
+            manifest::note_generation(file, generation);
         }
         self.known = Some(known);
+        self.since = Some(Index::clone(&index));
         Ok(report)
     }
 }
