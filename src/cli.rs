@@ -260,9 +260,13 @@ fn load(
     cache_dir: Option<&Path>,
     (command, done): (&str, &str),
     out: &Path,
+    state_opened: impl FnOnce(Option<&StateDir>),
 ) -> Option<Loaded> {
     let started = Instant::now();
     let state = StateDir::open(cache_dir, command, feeds, Some(out));
+    // Work that needs the state but not the content starts now, beside
+    // the reading of 100 000 records.
+    state_opened(state.as_ref());
     let store = Arc::new(
         state
             .as_ref()
@@ -378,7 +382,7 @@ fn build(
     cache_dir: Option<&Path>,
     options: crate::build::BuildOptions,
 ) -> ExitCode {
-    let Some(mut loaded) = load(feeds, cache_dir, ("build", "built"), out) else {
+    let Some(mut loaded) = load(feeds, cache_dir, ("build", "built"), out, |_| {}) else {
         return ExitCode::FAILURE;
     };
     let manifest = loaded.state.as_ref().map(StateDir::manifest_file);
@@ -429,17 +433,6 @@ fn publish(feeds: &Path, to: &str, s3: S3Args, cache_dir: Option<&Path>) -> Exit
             return ExitCode::FAILURE;
         }
     };
-    let Some(mut loaded) = load(
-        feeds,
-        cache_dir,
-        ("publish", "published"),
-        Path::new(&target.url()),
-    ) else {
-        return ExitCode::FAILURE;
-    };
-    if let Some(state) = &loaded.state {
-        bucket.keep_manifest_copy_in(state.bucket_manifest_file());
-    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(e) => {
@@ -447,6 +440,29 @@ fn publish(feeds: &Path, to: &str, s3: S3Args, cache_dir: Option<&Path>) -> Exit
             return ExitCode::FAILURE;
         }
     };
+    // The manifest is read while the content is.
+    let mut manifest = None;
+    let Some(mut loaded) = load(
+        feeds,
+        cache_dir,
+        ("publish", "published"),
+        Path::new(&target.url()),
+        |state| {
+            if let Some(state) = state {
+                bucket.keep_manifest_copy_in(state.bucket_manifest_file());
+            }
+            manifest = bucket
+                .manifest_reader()
+                .ok()
+                .map(|reader| runtime.spawn(reader));
+        },
+    ) else {
+        return ExitCode::FAILURE;
+    };
+    // If it failed, the run reads it again and reports what fails.
+    if let Some(Ok(Ok(read))) = manifest.map(|read| runtime.block_on(read)) {
+        bucket.take_manifest(read);
+    }
     // Ctrl-C or SIGTERM: finish and record the uploads under way, start
     // no more; a second one exits at once.
     let stop = bucket.stop_flag();

@@ -33,8 +33,8 @@ use crate::site::key::DocKey;
 use crate::site::plan::Plan;
 use crate::site::reach::{reach, Reach};
 use crate::site::{self, build_phase, PHASES};
-pub use manifest::Manifest;
 use manifest::{headers_hash, Entry};
+pub use manifest::{Manifest, ManifestRead};
 
 /// Uploads in flight at once: enough to hide a store's latency, few
 /// enough for a small machine and a rate-limited account.
@@ -208,6 +208,9 @@ pub struct Bucket {
     /// The generation of the state this process saves, recorded with the
     /// manifest copy when a run ends well.
     generation: Option<u64>,
+    /// The manifest, read while the content was (see
+    /// [`manifest_reader`](Bucket::manifest_reader)).
+    prefetched: Option<ManifestRead>,
     /// Where a copy of the manifest object is kept between processes, so
     /// that it is read again only when it changed.
     manifest_copy: Option<PathBuf>,
@@ -262,6 +265,7 @@ impl Bucket {
             since: None,
             restored: None,
             generation: None,
+            prefetched: None,
             manifest_copy: None,
             stopping: Arc::default(),
         }
@@ -281,6 +285,26 @@ impl Bucket {
     pub fn start_from(&mut self, restored: Option<Restored>, generation: u64) {
         self.restored = restored;
         self.generation = Some(generation);
+    }
+
+    /// Reads the bucket's manifest apart from the bucket, so that it can
+    /// be read while the content directory is (at 100 000 records each
+    /// takes a fraction of a second); hand the result to
+    /// [`take_manifest`](Bucket::take_manifest).
+    pub fn manifest_reader(
+        &self,
+    ) -> Result<impl std::future::Future<Output = Result<ManifestRead, PublishError>>, PublishError>
+    {
+        let store = Arc::clone(&self.store);
+        let path = self.object(manifest::PATH)?;
+        let copy = self.manifest_copy.clone();
+        Ok(async move { manifest::read(store.as_ref(), &path, copy.as_deref()).await })
+    }
+
+    /// The manifest as [`manifest_reader`](Bucket::manifest_reader) read
+    /// it, for the next run.
+    pub fn take_manifest(&mut self, read: ManifestRead) {
+        self.prefetched = Some(read);
     }
 
     /// A flag that, once set, stops a running publish after the uploads
@@ -345,12 +369,17 @@ impl Bucket {
         let (mut known, since) = match self.known.take() {
             Some(known) => (known, since),
             None => {
-                let read = manifest::read(
-                    self.store.as_ref(),
-                    &manifest_path,
-                    self.manifest_copy.as_deref(),
-                )
-                .await?;
+                let read = match self.prefetched.take() {
+                    Some(read) => read,
+                    None => {
+                        manifest::read(
+                            self.store.as_ref(),
+                            &manifest_path,
+                            self.manifest_copy.as_deref(),
+                        )
+                        .await?
+                    }
+                };
                 let restored = self.restored.take();
                 let since = restored
                     .filter(|r| read.generation.is_some_and(|g| g == r.generation))
@@ -494,9 +523,11 @@ impl Bucket {
         }
         // Documents no change reached are as the manifest has them.
         report.unchanged = known.len() - report.uploaded - report.headers;
+        tracing::debug!(?report, "uploads and deletions done");
         if !report.is_nothing() {
             self.record(&manifest_path, &mut known, self.generation)
                 .await?;
+            tracing::debug!(bytes = known.stored_size(), "manifest written");
         } else if let (Some(file), Some(generation)) = (&self.manifest_copy, self.generation) {
             // The bucket is as the kept copy says, and it is the site of
             // the state saved now.
