@@ -969,8 +969,15 @@ impl Library {
     fn read_record(&self, path: &Path, config: &SiteConfig, good_before: Option<Good>) -> Entry {
         let full = self.dir.join(path);
         let stamp = Stamp::of(&full);
-        let outside = match (full.canonicalize(), self.dir.canonicalize()) {
-            (Ok(real), Ok(root)) if !real.starts_with(&root) => Some(real),
+        // Only a symlink can lead outside: without one on the way, the real
+        // path is the listed one, under the directory.
+        let outside = match full.canonicalize() {
+            Ok(real) if std::path::absolute(&full).ok().as_ref() != Some(&real) => {
+                match self.dir.canonicalize() {
+                    Ok(root) if !real.starts_with(&root) => Some(real),
+                    _ => None,
+                }
+            }
             _ => None,
         };
         let parsed = match outside {

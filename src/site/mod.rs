@@ -13,7 +13,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use crate::content::store::ArticleStore;
-use crate::index::{ArchivePart, Index, Scope};
+use crate::index::{ArchivePart, Index, Month, Scope};
 use crate::model::Article;
 use crate::render::{self, html, FeedDoc, Format};
 use key::{DocKey, SitemapPart};
@@ -245,13 +245,31 @@ pub fn all_keys(index: &Index) -> Vec<DocKey> {
         .media_files()
         .map(|file| DocKey::Media(file.url_path.clone()))
         .collect();
-    keys.extend(index.records().map(|s| DocKey::Article(s.id.clone())));
+    // In the site feed's order: an article page shows its neighbours in
+    // it, so pages rendered one after another share the articles they
+    // load (the store keeps the recent ones).
+    if let Some(site) = index.feed(&Scope::Site) {
+        keys.extend(
+            site.newest(site.len())
+                .map(|s| DocKey::Article(s.id.clone())),
+        );
+    }
     let scopes: Vec<&Scope> = index.scopes().collect();
-    for scope in &scopes {
-        let Some(feed) = index.feed(scope) else {
-            continue;
-        };
-        for (month, _) in feed.months() {
+    // Month by month across the feeds: the site's archive of a month and
+    // its categories' show the same articles, which the store then still
+    // holds decoded when the next one is rendered.
+    let mut months: Vec<Month> = scopes
+        .iter()
+        .filter_map(|scope| index.feed(scope))
+        .flat_map(|feed| feed.months().map(|(month, _)| month))
+        .collect();
+    months.sort_unstable();
+    months.dedup();
+    for month in months {
+        for scope in &scopes {
+            let Some(feed) = index.feed(scope).filter(|f| f.count(month) > 0) else {
+                continue;
+            };
             for part in 1..=feed.parts(month) {
                 for format in Format::ALL {
                     keys.push(DocKey::Archive {
@@ -263,7 +281,9 @@ pub fn all_keys(index: &Index) -> Vec<DocKey> {
             }
             keys.push(DocKey::MonthPage((*scope).clone(), month));
         }
-        if !feed.is_empty() {
+    }
+    for scope in &scopes {
+        if index.feed(scope).is_some_and(|feed| !feed.is_empty()) {
             keys.push(DocKey::ArchiveIndex((*scope).clone()));
         }
     }
