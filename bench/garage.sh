@@ -22,6 +22,10 @@ start() {
     local venv=~/.cache/stadtfeed-bench/venv
     [ -x $venv/bin/python ] || { python3 -m venv $venv && $venv/bin/pip install -q boto3; } >&2
     mkdir -p "$dir"
+    if [ -f "$(node_conf 1)" ]; then
+        restart
+        return
+    fi
     local secret
     secret=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
     for n in 1 2 3; do
@@ -67,7 +71,24 @@ EOF
     cli layout apply --version 1 >/dev/null
     local key
     key=$(cli key create stadtfeed-bench 2>/dev/null)
-    local key_id secret_key
+    print_env "$key"
+}
+
+# A cluster started before (its data kept): the same nodes, layout and key.
+restart() {
+    for n in 1 2 3; do
+        RUST_LOG=warn garage -c "$(node_conf $n)" server >>"$dir/n$n.log" 2>&1 &
+        echo $! >"$dir/n$n.pid"
+    done
+    for _ in $(seq 50); do
+        [ "$(cli status 2>/dev/null | grep -c '127.0.0.1')" -ge 3 ] && break
+        sleep 0.2
+    done
+    print_env "$(cli key info stadtfeed-bench --show-secret 2>/dev/null)"
+}
+
+print_env() {
+    local key=$1 key_id secret_key
     key_id=$(echo "$key" | awk '/Key ID/ {print $NF}')
     secret_key=$(echo "$key" | awk '/Secret key/ {print $NF}')
     echo "export GARAGE_DIR=$dir"

@@ -213,6 +213,13 @@ impl Pack {
     /// the pack cannot be read, what was found so far is kept and new
     /// records go after the end.
     fn scan(path: &Path, file: &File) -> Slots {
+        let started = std::time::Instant::now();
+        let slots = Pack::scan_headers(path, file);
+        tracing::debug!(elapsed = ?started.elapsed(), articles = slots.at.len(), "article pack scanned");
+        slots
+    }
+
+    fn scan_headers(path: &Path, file: &File) -> Slots {
         let mut slots = Slots::default();
         let len = match file.metadata() {
             Ok(meta) => meta.len(),
