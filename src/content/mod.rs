@@ -89,13 +89,10 @@ impl Entry {
     /// Whether the record at `path` (under `dir`) and its image are as
     /// they were when last read; `image_stamp` gives an image's stamp now
     /// (many records share an image: a full refresh stats each once).
-    fn is_fresh(
-        &self,
-        dir: &Path,
-        path: &Path,
-        image_stamp: impl Fn(&Path) -> Option<Stamp>,
-    ) -> bool {
-        Stamp::of(&dir.join(path)) == self.stamp
+    /// Whether the record was read as it is now: `stamp` is its file's
+    /// stamp now.
+    fn is_fresh(&self, stamp: Option<Stamp>, image_stamp: impl Fn(&Path) -> Option<Stamp>) -> bool {
+        stamp == self.stamp
             && self
                 .image
                 .as_ref()
@@ -253,7 +250,26 @@ impl Library {
         // beside the restore, which needs only the saved state.
         let articles = dir.join(ARTICLES_DIR);
         let listed = std::thread::scope(|scope| {
-            let listing = scope.spawn(|| list_records(dir, &articles));
+            let listing = scope.spawn(|| {
+                let mut listing = list_records(dir, &articles);
+                // The stamps too, and media/'s, while the other core
+                // restores the state.
+                listing.stamps = listing
+                    .files
+                    .iter()
+                    .map(|path| (path.clone(), Stamp::of(&dir.join(path))))
+                    .collect();
+                listing.media = Some(
+                    media::files_under_media(dir)
+                        .into_iter()
+                        .map(|path| {
+                            let stamp = Stamp::of(&path);
+                            (path, stamp)
+                        })
+                        .collect(),
+                );
+                listing
+            });
             if let (Some(config), Ok(bytes)) = (&library.config, std::fs::read(state)) {
                 match postcard::from_bytes::<Saved>(&bytes) {
                     Ok(saved)
@@ -485,8 +501,15 @@ impl Library {
             self.reset_index();
         }
         let mut changed = config_change != ConfigChange::None;
+        // Stamps taken while listing (beside the restore), if any.
+        let mut stamps = HashMap::new();
+        let mut media_listed = None;
         let files = match listed {
-            Some(listing) => self.take_listing(listing, &self.dir.join(ARTICLES_DIR)),
+            Some(mut listing) => {
+                stamps = std::mem::take(&mut listing.stamps);
+                media_listed = listing.media.take();
+                self.take_listing(listing, &self.dir.join(ARTICLES_DIR))
+            }
             None => self.record_files(),
         };
         let folders: BTreeSet<PathBuf> = files
@@ -520,9 +543,13 @@ impl Library {
             .values()
             .filter_map(|e| e.image.as_ref().map(|(image, _)| &**image))
             .collect();
+        // An image under media/ was stamped with the listing.
         let image_stamps: HashMap<&Path, Option<Stamp>> = images
             .into_par_iter()
-            .map(|image| (image, Stamp::of(image)))
+            .map(|image| {
+                let listed = media_listed.as_ref().and_then(|m| m.get(image));
+                (image, listed.copied().unwrap_or_else(|| Stamp::of(image)))
+            })
             .collect();
         let image_stamp = |image: &Path| match image_stamps.get(image) {
             Some(stamp) => *stamp,
@@ -531,15 +558,19 @@ impl Library {
         let stale: Vec<PathBuf> = files
             .into_par_iter()
             .filter(|path| {
-                !self
-                    .entries
-                    .get(path)
-                    .is_some_and(|e| e.is_fresh(&self.dir, path, image_stamp))
+                !self.entries.get(path).is_some_and(|e| {
+                    let stamp = match stamps.get(path) {
+                        Some(stamp) => *stamp,
+                        None => Stamp::of(&self.dir.join(path)),
+                    };
+                    e.is_fresh(stamp, image_stamp)
+                })
             })
             .collect();
+        drop(stamps);
         drop(image_stamps);
         changed |= self.read_records(stale);
-        changed |= self.refresh_all_media();
+        changed |= self.refresh_all_media(media_listed);
         changed
     }
 
@@ -616,7 +647,7 @@ impl Library {
             !self
                 .entries
                 .get(path)
-                .is_some_and(|e| e.is_fresh(&self.dir, path, Stamp::of))
+                .is_some_and(|e| e.is_fresh(Stamp::of(&self.dir.join(path)), Stamp::of))
         });
         changed |= self.read_records(stale);
         for relative in media {
@@ -1041,9 +1072,20 @@ impl Library {
         }
     }
 
-    fn refresh_all_media(&mut self) -> bool {
-        let found = media::files_under_media(&self.dir);
-        let found_set: HashSet<&PathBuf> = found.iter().collect();
+    /// Re-measures what changed under `media/`; `listed`: the files there
+    /// with their stamps, if just taken.
+    fn refresh_all_media(&mut self, listed: Option<HashMap<PathBuf, Option<Stamp>>>) -> bool {
+        let listed = listed.unwrap_or_else(|| {
+            media::files_under_media(&self.dir)
+                .into_par_iter()
+                .map(|path| {
+                    let stamp = Stamp::of(&path);
+                    (path, stamp)
+                })
+                .collect()
+        });
+        let found: Vec<&PathBuf> = listed.keys().collect();
+        let found_set: HashSet<&PathBuf> = found.iter().copied().collect();
         let gone: Vec<PathBuf> = self
             .media
             .keys()
@@ -1058,9 +1100,10 @@ impl Library {
             .into_par_iter()
             .filter(|path| {
                 self.media
-                    .get(path)
-                    .is_none_or(|(stamp, _)| *stamp != Stamp::of(path))
+                    .get(*path)
+                    .is_none_or(|(stamp, _)| *stamp != listed[*path])
             })
+            .map(PathBuf::clone)
             .collect();
         changed |= !stale.is_empty();
         let read: Vec<(PathBuf, Option<Stamp>, Option<MediaFile>)> = stale
@@ -1126,7 +1169,7 @@ impl Library {
                     image.starts_with(&full) || real.as_ref().is_some_and(|r| image.starts_with(r))
                 })
             })
-            .filter(|(path, entry)| !entry.is_fresh(&self.dir, path, Stamp::of))
+            .filter(|(path, entry)| !entry.is_fresh(Stamp::of(&self.dir.join(path)), Stamp::of))
             .map(|(path, _)| path.clone())
             .collect();
         changed |= self.read_records(dependants);
@@ -1299,6 +1342,10 @@ fn fresh_generation() -> u64 {
 /// and the folders that could not be listed.
 struct RecordListing {
     files: HashSet<PathBuf>,
+    /// The files' stamps, when taken with the listing.
+    stamps: HashMap<PathBuf, Option<Stamp>>,
+    /// The files under `media/` with their stamps, when listed too.
+    media: Option<HashMap<PathBuf, Option<Stamp>>>,
     unreadable: Vec<Problem>,
 }
 
@@ -1323,7 +1370,12 @@ fn list_records(dir: &Path, root: &Path) -> RecordListing {
             kind: ProblemKind::UnreadableFolder(error),
         })
         .collect();
-    RecordListing { files, unreadable }
+    RecordListing {
+        files,
+        stamps: HashMap::new(),
+        media: None,
+        unreadable,
+    }
 }
 
 /// Regular files under `root`, any depth, following symlinks, without
