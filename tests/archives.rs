@@ -233,19 +233,20 @@ fn build_writes_only_what_changed_and_removes_what_is_gone() {
     let fixture = small_fixture(40);
     let out = tempfile::tempdir().unwrap();
     let state = tempfile::tempdir().unwrap();
-    let run = || {
+    let run_with = |state: &Path| {
         let output = std::process::Command::new(env!("CARGO_BIN_EXE_stadtfeed"))
             .args(["build", "--feeds"])
             .arg(fixture.path())
             .arg("--out")
             .arg(out.path())
             .arg("--cache-dir")
-            .arg(state.path())
+            .arg(state)
             .output()
             .unwrap();
         assert!(output.status.success());
         String::from_utf8_lossy(&output.stderr).into_owned()
     };
+    let run = || run_with(state.path());
     let first = run();
     assert!(first.contains(" 0 unchanged, 0 removed"), "{first}");
     let second = run();
@@ -272,16 +273,7 @@ fn build_writes_only_what_changed_and_removes_what_is_gone() {
     assert_eq!(std::fs::read(&old_month).unwrap(), b"kaputt");
     // ...or a build compares every document: one without its state.
     let fresh_state = tempfile::tempdir().unwrap();
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_stadtfeed"))
-        .args(["build", "--feeds"])
-        .arg(fixture.path())
-        .arg("--out")
-        .arg(out.path())
-        .arg("--cache-dir")
-        .arg(fresh_state.path())
-        .output()
-        .unwrap();
-    let fifth = String::from_utf8_lossy(&output.stderr);
+    let fifth = run_with(fresh_state.path());
     assert!(!fifth.contains(" 0 files written"), "{fifth}");
     assert_ne!(std::fs::read(&old_month).unwrap(), b"kaputt");
     // And what a build after an edit leaves is what a whole build writes.
@@ -312,65 +304,50 @@ fn builds_after_edits_leave_what_a_whole_build_writes() {
         assert_eq!(changed(&out, &whole), Vec::<String>::new(), "after: {what}");
     };
     incremental("first build");
-    let fixture = &fixture;
-    let soon = chrono::Local::now() + chrono::Duration::seconds(3);
-    type Edit<'a> = (&'a str, Box<dyn Fn() + 'a>);
-    let edits: Vec<Edit> = vec![
+    // Each edit: files written (with their text) or removed (`None`).
+    let write = |name: &str, title: &str, date: &str, category: &str| {
+        (
+            format!("2024/{name}.md"),
+            Some(record(title, date, &[category])),
+        )
+    };
+    let soon = (chrono::Local::now() + chrono::Duration::seconds(3))
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, false);
+    let edits = [
         (
             "a new record",
-            Box::new(|| {
-                fixture.record(
-                    "2024/neu.md",
-                    &record("Neu", "20.03.2024 10:00", &["Kultur"]),
-                )
-            }),
+            vec![write("neu", "Neu", "20.03.2024 10:00", "Kultur")],
         ),
         (
             "a record moved to another month",
-            Box::new(|| {
-                fixture.record(
-                    "2024/neu.md",
-                    &record("Neu", "02.01.2024 10:00", &["Kultur"]),
-                )
-            }),
+            vec![write("neu", "Neu", "02.01.2024 10:00", "Kultur")],
         ),
         (
             "new categories",
-            Box::new(|| {
-                fixture.record(
-                    "2024/m0010.md",
-                    &record("Meldung 10", "26.01.2024 18:10", &["Jugend"]),
-                )
-            }),
+            vec![write("m0010", "Meldung 10", "26.01.2024 18:10", "Jugend")],
         ),
         (
             "a category renamed by its newest record",
-            Box::new(|| {
-                fixture.record(
-                    "2024/m0089.md",
-                    &record("Meldung 89", "23.03.2024 17:29", &["KULTUR"]),
-                )
-            }),
+            vec![write("m0089", "Meldung 89", "23.03.2024 17:29", "KULTUR")],
         ),
         (
             "a month emptied",
-            Box::new(|| {
-                for i in 30..60 {
-                    std::fs::remove_file(fixture.path().join(format!("articles/2024/m{i:04}.md")))
-                        .unwrap();
-                }
-            }),
+            (30..60)
+                .map(|i| (format!("2024/m{i:04}.md"), None))
+                .collect(),
         ),
         (
             "a scheduled record",
-            Box::new(move || {
-                let date = soon.to_rfc3339_opts(chrono::SecondsFormat::Secs, false);
-                fixture.record("2024/bald.md", &record("Bald", &date, &["Kultur"]))
-            }),
+            vec![write("bald", "Bald", &soon, "Kultur")],
         ),
     ];
-    for (what, edit) in &edits {
-        edit();
+    for (what, files) in &edits {
+        for (name, text) in files {
+            match text {
+                Some(text) => fixture.record(name, text),
+                None => std::fs::remove_file(fixture.path().join("articles").join(name)).unwrap(),
+            }
+        }
         incremental(what);
     }
     // The scheduled record's time comes: the next build publishes it.

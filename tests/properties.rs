@@ -12,22 +12,7 @@ use stadtfeed::index::{Index, Summary};
 use stadtfeed::model::SiteConfig;
 
 fn config() -> SiteConfig {
-    SiteConfig {
-        title: "Teststadt".into(),
-        description: "Meldungen".into(),
-        base_url: "https://www.teststadt.de/feeds".into(),
-        language: "de-DE".into(),
-        timezone: chrono_tz::Europe::Berlin,
-        author: "Stadt Teststadt".into(),
-        email: None,
-        copyright: None,
-        logo: None,
-        items_per_page: 50,
-        hub: None,
-        max_age: 300,
-        footer: Default::default(),
-        color: "#0b5394".into(),
-    }
+    common::test_config()
 }
 
 /// Characters that break naive feed writers, mixed with ordinary text.

@@ -16,26 +16,19 @@ use stadtfeed::site::plan::Plan;
 use stadtfeed::site::reach::{reach, Reach};
 use stadtfeed::site::{self};
 
+mod common;
+
+/// The test town with a logo under `media/` (the favicon) and five
+/// entries per subscription feed.
 fn config() -> SiteConfig {
     SiteConfig {
-        title: "Teststadt".into(),
-        description: "Meldungen".into(),
-        base_url: "https://www.teststadt.de/feeds".into(),
-        language: "de-DE".into(),
-        timezone: chrono_tz::Europe::Berlin,
-        author: "Stadt Teststadt".into(),
-        email: None,
-        copyright: None,
         logo: Some(Logo {
             url: "https://www.teststadt.de/feeds/media/logo.png".into(),
             width: None,
             height: None,
         }),
         items_per_page: 5,
-        hub: None,
-        max_age: 300,
-        footer: Default::default(),
-        color: "#0b5394".into(),
+        ..common::test_config()
     }
 }
 

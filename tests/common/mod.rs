@@ -13,6 +13,26 @@ use stadtfeed::model::Article;
 use stadtfeed::site::key::DocKey;
 use stadtfeed::site::plan::Plan;
 
+/// The configuration of a test town, as `site.toml` would give it.
+pub fn test_config() -> stadtfeed::model::SiteConfig {
+    stadtfeed::model::SiteConfig {
+        title: "Teststadt".into(),
+        description: "Meldungen".into(),
+        base_url: "https://www.teststadt.de/feeds".into(),
+        language: "de-DE".into(),
+        timezone: chrono_tz::Europe::Berlin,
+        author: "Stadt Teststadt".into(),
+        email: None,
+        copyright: None,
+        logo: None,
+        items_per_page: 50,
+        hub: None,
+        max_age: 300,
+        footer: Default::default(),
+        color: "#0b5394".into(),
+    }
+}
+
 /// The shipped example content.
 pub fn shipped_feeds() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("feeds")
