@@ -64,6 +64,9 @@ http {
   }
 }
 CONF
+# The build just wrote gigabytes at 100 000 records: let the kernel put
+# them on disk first, or its writeback runs during the first wrk lines.
+sync
 nginx -c "$work/nginx.conf"
 RUST_LOG=warn "$bin" serve --feeds "$feeds" --addr 127.0.0.1:$sf_port --cache-mb "$cache_mb" --cache-dir "$work/state" \
   --max-per-client 1000 2>"$work/stadtfeed.log" &  # wrk's 64 connections are one address
