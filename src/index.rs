@@ -473,10 +473,17 @@ impl Index {
                     .into_par_iter()
                     .map(|(scope, mut entries)| {
                         entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+                        // Months counted apart: a hundred of them, not an
+                        // update of the persistent map per entry.
+                        let mut months = std::collections::BTreeMap::<Month, usize>::new();
                         let mut feed = FeedIndex::default();
                         for (key, summary) in entries {
-                            feed.insert(key, summary);
+                            let month = key.month.0;
+                            if feed.entries.insert(key, summary).is_none() {
+                                *months.entry(month).or_insert(0) += 1;
+                            }
                         }
+                        feed.months = months.into_iter().collect();
                         (scope, feed)
                     })
                     .collect::<Vec<_>>()
