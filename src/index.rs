@@ -361,23 +361,7 @@ pub struct Index {
 impl Index {
     /// An empty site with `config`.
     pub fn new(config: SiteConfig) -> Index {
-        // The Debug form names every field and value of the configuration;
-        // the fingerprint only needs to change when one of them does. Not
-        // `max_age`: it is in no document's bytes, only in `Cache-Control`,
-        // so changing it re-sends headers (an S3 metadata-only copy in
-        // `publish`), not 100 000 documents.
-        let full = blake3::hash(
-            format!(
-                "{:?}",
-                SiteConfig {
-                    max_age: 0,
-                    ..config.clone()
-                }
-            )
-            .as_bytes(),
-        );
-        let mut config_hash = [0; 16];
-        config_hash.copy_from_slice(&full.as_bytes()[..16]);
+        let config_hash = config.content_fingerprint();
         Index {
             config: Arc::new(config),
             config_hash,

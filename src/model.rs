@@ -223,6 +223,26 @@ impl Footer {
 }
 
 impl SiteConfig {
+    /// A hash of every setting (the Debug form names each field and
+    /// value): equal exactly when the configurations are.
+    pub fn fingerprint(&self) -> [u8; 16] {
+        let mut hash = [0; 16];
+        hash.copy_from_slice(&blake3::hash(format!("{self:?}").as_bytes()).as_bytes()[..16]);
+        hash
+    }
+
+    /// [`fingerprint`](SiteConfig::fingerprint) of what documents show:
+    /// every setting but `max_age`, which is only in `Cache-Control`, so
+    /// that changing it re-sends headers (an S3 metadata-only copy in
+    /// `publish`), not 100 000 documents.
+    pub fn content_fingerprint(&self) -> [u8; 16] {
+        SiteConfig {
+            max_age: 0,
+            ..self.clone()
+        }
+        .fingerprint()
+    }
+
     /// The absolute URL of a path inside the site (`path` without leading `/`).
     pub fn url(&self, path: &str) -> String {
         format!("{}/{}", self.base_url, path)

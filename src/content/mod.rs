@@ -86,11 +86,9 @@ struct Entry {
 }
 
 impl Entry {
-    /// Whether the record at `path` (under `dir`) and its image are as
-    /// they were when last read; `image_stamp` gives an image's stamp now
+    /// Whether the record and its image are as they were when last read:
+    /// `stamp` is its file's stamp now, `image_stamp` gives an image's
     /// (many records share an image: a full refresh stats each once).
-    /// Whether the record was read as it is now: `stamp` is its file's
-    /// stamp now.
     fn is_fresh(&self, stamp: Option<Stamp>, image_stamp: impl Fn(&Path) -> Option<Stamp>) -> bool {
         stamp == self.stamp
             && self
@@ -259,25 +257,17 @@ impl Library {
                     .iter()
                     .map(|path| (path.clone(), Stamp::of(&dir.join(path))))
                     .collect();
-                listing.media = Some(
-                    media::files_under_media(dir)
-                        .into_iter()
-                        .map(|path| {
-                            let stamp = Stamp::of(&path);
-                            (path, stamp)
-                        })
-                        .collect(),
-                );
+                listing.media = Some(stamped_media(dir));
                 listing
             });
             if let (Some(config), Ok(bytes)) = (&library.config, std::fs::read(state)) {
                 match postcard::from_bytes::<Saved>(&bytes) {
                     Ok(saved)
                         if saved.program == program_hash()
-                            && saved.config == *Index::new(config.clone()).config_hash() =>
+                            && saved.config == config.content_fingerprint() =>
                     {
                         let generation = saved.generation;
-                        let same_config = saved.whole_config == whole_config_hash(config);
+                        let same_config = saved.whole_config == config.fingerprint();
                         let whole = library.restore(saved) && same_config;
                         library.modified = false;
                         library.generation = generation;
@@ -427,9 +417,9 @@ impl Library {
         }
         let saved = SavedRef {
             program: program_hash(),
-            config: *Index::new(config.clone()).config_hash(),
+            config: config.content_fingerprint(),
             generation,
-            whole_config: whole_config_hash(config),
+            whole_config: config.fingerprint(),
             published_as_of: self.published_as_of,
             entries: self
                 .entries
@@ -1075,35 +1065,21 @@ impl Library {
     /// Re-measures what changed under `media/`; `listed`: the files there
     /// with their stamps, if just taken.
     fn refresh_all_media(&mut self, listed: Option<HashMap<PathBuf, Option<Stamp>>>) -> bool {
-        let listed = listed.unwrap_or_else(|| {
-            media::files_under_media(&self.dir)
-                .into_par_iter()
-                .map(|path| {
-                    let stamp = Stamp::of(&path);
-                    (path, stamp)
-                })
-                .collect()
-        });
-        let found: Vec<&PathBuf> = listed.keys().collect();
-        let found_set: HashSet<&PathBuf> = found.iter().copied().collect();
+        let listed = listed.unwrap_or_else(|| stamped_media(&self.dir));
         let gone: Vec<PathBuf> = self
             .media
             .keys()
-            .filter(|p| !found_set.contains(p))
+            .filter(|p| !listed.contains_key(*p))
             .cloned()
             .collect();
         let mut changed = !gone.is_empty();
         for path in gone {
             self.drop_media(&path);
         }
-        let stale: Vec<PathBuf> = found
+        let stale: Vec<PathBuf> = listed
             .into_par_iter()
-            .filter(|path| {
-                self.media
-                    .get(*path)
-                    .is_none_or(|(stamp, _)| *stamp != listed[*path])
-            })
-            .map(PathBuf::clone)
+            .filter(|(path, now)| self.media.get(path).is_none_or(|(stamp, _)| stamp != now))
+            .map(|(path, _)| path)
             .collect();
         changed |= !stale.is_empty();
         let read: Vec<(PathBuf, Option<Stamp>, Option<MediaFile>)> = stale
@@ -1317,11 +1293,15 @@ fn program_hash() -> [u8; 16] {
     })
 }
 
-/// A hash of every setting of `config`.
-fn whole_config_hash(config: &SiteConfig) -> [u8; 16] {
-    let mut hash = [0; 16];
-    hash.copy_from_slice(&blake3::hash(format!("{config:?}").as_bytes()).as_bytes()[..16]);
-    hash
+/// The files under `media/` with their stamps now.
+fn stamped_media(dir: &Path) -> HashMap<PathBuf, Option<Stamp>> {
+    media::files_under_media(dir)
+        .into_par_iter()
+        .map(|path| {
+            let stamp = Stamp::of(&path);
+            (path, stamp)
+        })
+        .collect()
 }
 
 /// A number no saved state had before (in practice): the clock and the
