@@ -323,6 +323,22 @@ impl FeedIndex {
         (before, after)
     }
 
+    /// A feed of entries already in order, as inserting them one by one
+    /// would make it; the months are counted apart (a hundred of them,
+    /// not an update of the persistent map per entry).
+    fn from_sorted(entries: Vec<(EntryKey, Arc<Summary>)>) -> FeedIndex {
+        let mut months = std::collections::BTreeMap::<Month, usize>::new();
+        let mut feed = FeedIndex::default();
+        for (key, summary) in entries {
+            let month = key.month.0;
+            if feed.entries.insert(key, summary).is_none() {
+                *months.entry(month).or_insert(0) += 1;
+            }
+        }
+        feed.months = months.into_iter().collect();
+        feed
+    }
+
     fn insert(&mut self, key: EntryKey, summary: Arc<Summary>) {
         let month = key.month.0;
         if self.entries.insert(key, summary).is_none() {
@@ -457,18 +473,7 @@ impl Index {
                     .into_par_iter()
                     .map(|(scope, mut entries)| {
                         entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-                        // Months counted apart: a hundred of them, not an
-                        // update of the persistent map per entry.
-                        let mut months = std::collections::BTreeMap::<Month, usize>::new();
-                        let mut feed = FeedIndex::default();
-                        for (key, summary) in entries {
-                            let month = key.month.0;
-                            if feed.entries.insert(key, summary).is_none() {
-                                *months.entry(month).or_insert(0) += 1;
-                            }
-                        }
-                        feed.months = months.into_iter().collect();
-                        (scope, feed)
+                        (scope, FeedIndex::from_sorted(entries))
                     })
                     .collect::<Vec<_>>()
             },
