@@ -393,11 +393,11 @@ impl Bucket {
             Some(since) if !known.is_empty() => reach(since, &index),
             _ => Reach::Everything,
         };
+        let everything = reached == Reach::Everything;
         let keys: Vec<DocKey> = match reached {
             Reach::Everything => site::all_keys(&index),
             Reach::Keys(keys) => keys.into_iter().collect(),
         };
-        let everything = since.is_none() || known.is_empty();
         tracing::debug!(
             everything,
             documents = keys.len(),
@@ -425,10 +425,7 @@ impl Bucket {
                 match compared {
                     Ok((path, upload)) => {
                         present.insert(path);
-                        match upload {
-                            Some(upload) => uploads.push(upload),
-                            None => report.unchanged += 1,
-                        }
+                        uploads.extend(upload);
                     }
                     Err(path) => absent.push(path),
                 }
@@ -521,7 +518,8 @@ impl Bucket {
                 }
             }
         }
-        // Documents no change reached are as the manifest has them.
+        // Every object of the site not put by this run is as it was
+        // (compared, or not reached by any change).
         report.unchanged = known.len() - report.uploaded - report.headers;
         tracing::debug!(?report, "uploads and deletions done");
         if !report.is_nothing() {

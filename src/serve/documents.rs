@@ -131,7 +131,7 @@ impl ServedDocument {
         })
     }
 
-    /// The same document with the headers `plan` gives now: the
+    /// The same document with the headers its key has now: the
     /// fingerprint covers the bytes, not `Cache-Control` (the site's
     /// `max_age` is not part of it), so a document kept by fingerprint may
     /// have been made under another one. Shares the bytes.
