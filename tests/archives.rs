@@ -328,7 +328,7 @@ fn builds_after_edits_leave_what_a_whole_build_writes() {
         ),
         (
             "a category renamed by its newest record",
-            vec![write("m0089", "Meldung 89", "23.03.2024 17:29", "KULTUR")],
+            vec![write("m0089", "Meldung 89", "31.03.2024 23:00", "KULTUR")],
         ),
         (
             "a month emptied",
@@ -349,6 +349,11 @@ fn builds_after_edits_leave_what_a_whole_build_writes() {
             }
         }
         incremental(what);
+        if what.starts_with("a category renamed") {
+            // The edit did rename it: the category's feed has the new name.
+            let feed = std::fs::read_to_string(out.join("kategorie/kultur/feed.rss")).unwrap();
+            assert!(feed.contains("– KULTUR</title>"), "{feed}");
+        }
     }
     // The scheduled record's time comes: the next build publishes it.
     std::thread::sleep(Duration::from_secs(4));

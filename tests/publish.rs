@@ -51,10 +51,36 @@ fn publish_command(feeds: &Path, store: SocketAddr, cache: &Path) -> std::proces
 
 /// Runs `stadtfeed publish` for `feeds` into the in-process store.
 async fn publish(feeds: &Path, store: SocketAddr, cache: &Path) -> Output {
+    publish_logging(feeds, store, cache, "").await
+}
+
+/// [`publish`] with `RUST_LOG` set to `filter` (none when empty).
+async fn publish_logging(feeds: &Path, store: SocketAddr, cache: &Path, filter: &str) -> Output {
     let mut command = publish_command(feeds, store, cache);
+    if !filter.is_empty() {
+        command.env("RUST_LOG", filter);
+    }
     tokio::task::spawn_blocking(move || command.output().unwrap())
         .await
         .unwrap()
+}
+
+/// Runs a publish that must find nothing to upload; returns what the
+/// store was asked meanwhile.
+async fn publish_nothing(
+    feeds: &Path,
+    store: SocketAddr,
+    cache: &Path,
+    memory: &Memory,
+) -> Vec<(&'static str, String)> {
+    memory.take_log();
+    let output = publish(feeds, store, cache).await;
+    assert!(
+        stderr(&output).contains("nothing to upload"),
+        "{}",
+        stderr(&output)
+    );
+    memory.take_log()
 }
 
 /// `build`'s documents, by path (without the static hosts' header files).
@@ -266,14 +292,7 @@ async fn later_runs_put_only_what_changed_leaves_first_deletions_last() {
 
     // Unchanged: one request, the manifest's, answered 304 (the run
     // keeps a copy of it), and nothing put.
-    memory.take_log();
-    let output = publish(fixture.path(), store, cache.path()).await;
-    assert!(
-        stderr(&output).contains("nothing to upload"),
-        "{}",
-        stderr(&output)
-    );
-    let log = memory.take_log();
+    let log = publish_nothing(fixture.path(), store, cache.path(), &memory).await;
     assert_eq!(log.len(), 1, "{log:?}");
     assert_eq!(log[0].0, "GET 304");
 
@@ -281,11 +300,13 @@ async fn later_runs_put_only_what_changed_leaves_first_deletions_last() {
     // and only the documents the change can reach are compared (the
     // state saved by the last run and the manifest it left agree).
     fixture.record("neu.md", &common::good_record("Ganz neu", "20.01.2022"));
-    let mut command = publish_command(fixture.path(), store, cache.path());
-    command.env("RUST_LOG", "stadtfeed::publish=debug");
-    let output = tokio::task::spawn_blocking(move || command.output().unwrap())
-        .await
-        .unwrap();
+    let output = publish_logging(
+        fixture.path(),
+        store,
+        cache.path(),
+        "stadtfeed::publish=debug",
+    )
+    .await;
     assert!(output.status.success(), "{}", stderr(&output));
     assert!(
         stderr(&output).contains("everything=false"),
@@ -671,14 +692,7 @@ async fn a_manifest_another_publisher_wrote_is_read_not_the_kept_copy() {
     assert!(stderr(&output).contains("uploaded"), "{}", stderr(&output));
     // A's kept copy is stale: the store sends the new manifest, and A
     // sees that B already put everything.
-    memory.take_log();
-    let output = publish(fixture.path(), store, cache_a.path()).await;
-    assert!(
-        stderr(&output).contains("nothing to upload"),
-        "{}",
-        stderr(&output)
-    );
-    let log = memory.take_log();
+    let log = publish_nothing(fixture.path(), store, cache_a.path(), &memory).await;
     assert_eq!(log.len(), 1, "{log:?}");
     assert_eq!(log[0].0, "GET", "{log:?}");
 }
