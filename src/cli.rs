@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use crate::content::store::ArticleStore;
 use crate::content::{Library, Problem};
-use crate::state::StateDir;
+use crate::state::{Output, StateDir};
 
 /// Publishes a German town's news as RSS 2.0, Atom 1.0 and JSON Feed 1.1.
 #[derive(Debug, Parser)]
@@ -259,11 +259,11 @@ fn load(
     feeds: &Path,
     cache_dir: Option<&Path>,
     (command, done): (&str, &str),
-    out: &Path,
+    output: Output<'_>,
     state_opened: impl FnOnce(Option<&StateDir>),
 ) -> Option<Loaded> {
     let started = Instant::now();
-    let state = StateDir::open(cache_dir, command, feeds, Some(out));
+    let state = StateDir::open(cache_dir, command, feeds, Some(output));
     // Work that needs the state but not the content starts now, beside
     // the reading of 100 000 records.
     state_opened(state.as_ref());
@@ -382,7 +382,13 @@ fn build(
     cache_dir: Option<&Path>,
     options: crate::build::BuildOptions,
 ) -> ExitCode {
-    let Some(mut loaded) = load(feeds, cache_dir, ("build", "built"), out, |_| {}) else {
+    let Some(mut loaded) = load(
+        feeds,
+        cache_dir,
+        ("build", "built"),
+        Output::Folder(out),
+        |_| {},
+    ) else {
         return ExitCode::FAILURE;
     };
     let manifest = loaded.state.as_ref().map(StateDir::manifest_file);
@@ -442,11 +448,16 @@ fn publish(feeds: &Path, to: &str, s3: S3Args, cache_dir: Option<&Path>) -> Exit
     };
     // The manifest is read while the content is.
     let mut manifest = None;
+    let bucket_name = format!(
+        "{} {}",
+        target.url(),
+        target.endpoint.as_deref().unwrap_or_default()
+    );
     let Some(mut loaded) = load(
         feeds,
         cache_dir,
         ("publish", "published"),
-        Path::new(&target.url()),
+        Output::Bucket(&bucket_name),
         |state| {
             if let Some(state) = state {
                 bucket.keep_manifest_copy_in(state.bucket_manifest_file());

@@ -6,5 +6,12 @@
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> std::process::ExitCode {
+    // mimalloc asks for transparent huge pages; the kernel then zeroes
+    // 2 MiB for each first touch, and again after every purge. Restoring
+    // 100 000 records spent a third of its time so (bench/README.md,
+    // "Huge pages"); 4 KiB pages cost less here, and keep resident memory
+    // nearer to what is used.
+    #[cfg(target_os = "linux")]
+    let _ = nix::sys::prctl::set_thp_disable(true);
     stadtfeed::cli::main()
 }

@@ -7,6 +7,17 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
+/// Where a command writes the site, as far as its state depends on it.
+#[derive(Debug, Clone, Copy)]
+pub enum Output<'a> {
+    /// A folder (`build --out`); the same folder by any path is the same
+    /// output.
+    Folder(&'a Path),
+    /// A bucket, named by its URL and endpoint: never a path (the working
+    /// directory is no part of it).
+    Bucket(&'a str),
+}
+
 /// One command's state for one content directory (and output), locked for
 /// as long as the value lives.
 pub struct StateDir {
@@ -16,7 +27,7 @@ pub struct StateDir {
 }
 
 impl StateDir {
-    /// The state of `command` for `feeds` (and `out`, for `build`) under
+    /// The state of `command` for `feeds` (and its output) under
     /// `root` — by default `$STADTFEED_CACHE_DIR`, `$XDG_CACHE_HOME/stadtfeed`
     /// or `~/.cache/stadtfeed`. When that directory is in use by another
     /// process or cannot be made, a fresh one under the system's temporary
@@ -26,17 +37,25 @@ impl StateDir {
         root: Option<&Path>,
         command: &str,
         feeds: &Path,
-        out: Option<&Path>,
+        output: Option<Output<'_>>,
     ) -> Option<StateDir> {
         let root = root.map(Path::to_path_buf).unwrap_or_else(default_root);
         let mut hasher = blake3::Hasher::new();
-        for path in std::iter::once(feeds).chain(out) {
-            let absolute = path
-                .canonicalize()
+        let absolute = |path: &Path| {
+            path.canonicalize()
                 .or_else(|_| std::path::absolute(path))
-                .unwrap_or_else(|_| path.to_path_buf());
-            hasher.update(absolute.as_os_str().as_encoded_bytes());
-            hasher.update(b"\0");
+                .unwrap_or_else(|_| path.to_path_buf())
+        };
+        hasher.update(absolute(feeds).as_os_str().as_encoded_bytes());
+        hasher.update(b"\0");
+        match output {
+            Some(Output::Folder(out)) => {
+                hasher.update(absolute(out).as_os_str().as_encoded_bytes());
+            }
+            Some(Output::Bucket(name)) => {
+                hasher.update(name.as_bytes());
+            }
+            None => {}
         }
         let name = format!("{command}-{}", &hasher.finalize().to_hex()[..16]);
         let preferred = root.join(&name);

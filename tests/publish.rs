@@ -51,15 +51,17 @@ fn publish_command(feeds: &Path, store: SocketAddr, cache: &Path) -> std::proces
 
 /// Runs `stadtfeed publish` for `feeds` into the in-process store.
 async fn publish(feeds: &Path, store: SocketAddr, cache: &Path) -> Output {
-    publish_logging(feeds, store, cache, "").await
+    let mut command = publish_command(feeds, store, cache);
+    tokio::task::spawn_blocking(move || command.output().unwrap())
+        .await
+        .unwrap()
 }
 
-/// [`publish`] with `RUST_LOG` set to `filter` (none when empty).
+/// [`publish`] with `RUST_LOG` set to `filter`, run from another working
+/// directory: the state of the last run must be found all the same.
 async fn publish_logging(feeds: &Path, store: SocketAddr, cache: &Path, filter: &str) -> Output {
     let mut command = publish_command(feeds, store, cache);
-    if !filter.is_empty() {
-        command.env("RUST_LOG", filter);
-    }
+    command.env("RUST_LOG", filter).current_dir(cache);
     tokio::task::spawn_blocking(move || command.output().unwrap())
         .await
         .unwrap()
