@@ -101,7 +101,8 @@ impl StateDir {
         self.dir.join("library.bin")
     }
 
-    /// Where `publish` keeps a copy of the bucket's manifest object.
+    /// Where `publish` keeps a copy of the bucket's manifest (the base
+    /// here, its changes beside it).
     pub fn bucket_manifest_file(&self) -> PathBuf {
         self.dir.join("bucket-manifest.bin")
     }

@@ -1304,9 +1304,9 @@ fn stamped_media(dir: &Path) -> HashMap<PathBuf, Option<Stamp>> {
         .collect()
 }
 
-/// A number no saved state had before (in practice): the clock and the
-/// process, hashed.
-fn fresh_generation() -> u64 {
+/// A number not drawn before (in practice), for saved states and the
+/// bases of bucket manifests: the clock and the process, hashed.
+pub(crate) fn fresh_generation() -> u64 {
     let mut hasher = blake3::Hasher::new();
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -3,7 +3,7 @@
 //! Ceph, R2), each with its `Content-Type`, `Cache-Control` and
 //! `Last-Modified`, uploading only what changed.
 //!
-//! What the bucket holds is recorded in a manifest object (see
+//! What the bucket holds is recorded in a manifest (see
 //! [`manifest`]); the order is `build`'s (leaves first, deletions last), so
 //! an interrupted run leaves every document old or new and every link
 //! working, and the next run completes it.
@@ -211,8 +211,8 @@ pub struct Bucket {
     /// The manifest, read while the content was (see
     /// [`manifest_reader`](Bucket::manifest_reader)).
     prefetched: Option<ManifestRead>,
-    /// Where a copy of the manifest object is kept between processes, so
-    /// that it is read again only when it changed.
+    /// Where copies of the manifest objects are kept between processes, so
+    /// that each is read again only when it changed.
     manifest_copy: Option<PathBuf>,
     /// Set to stop a run between uploads: the ones under way are finished
     /// and recorded first, because a store may lose an object whose
@@ -296,9 +296,9 @@ impl Bucket {
     ) -> Result<impl std::future::Future<Output = Result<ManifestRead, PublishError>>, PublishError>
     {
         let store = Arc::clone(&self.store);
-        let path = self.object(manifest::PATH)?;
+        let objects = self.manifest_objects()?;
         let copy = self.manifest_copy.clone();
-        Ok(async move { manifest::read(store.as_ref(), &path, copy.as_deref()).await })
+        Ok(async move { manifest::read(store.as_ref(), &objects, copy.as_deref()).await })
     }
 
     /// The manifest as [`manifest_reader`](Bucket::manifest_reader) read
@@ -317,13 +317,13 @@ impl Bucket {
     /// `generation` when it describes the site of the state saved now).
     async fn record(
         &self,
-        manifest_path: &ObjectPath,
+        objects: &manifest::Objects,
         known: &mut Manifest,
         generation: Option<u64>,
     ) -> Result<(), PublishError> {
         manifest::write(
             self.store.as_ref(),
-            manifest_path,
+            objects,
             known,
             self.manifest_copy.as_deref().map(|file| (file, generation)),
         )
@@ -340,6 +340,14 @@ impl Bucket {
         ObjectPath::parse(&name).map_err(|e| PublishError::BadPath {
             reason: e.to_string(),
             path: name,
+        })
+    }
+
+    /// The objects of the manifest under the prefix.
+    fn manifest_objects(&self) -> Result<manifest::Objects, PublishError> {
+        Ok(manifest::Objects {
+            base: self.object(manifest::PATH)?,
+            changes: self.object(manifest::CHANGES_PATH)?,
         })
     }
 
@@ -365,7 +373,7 @@ impl Bucket {
         // Whatever happens, the next run compares everything unless this
         // one ends well.
         let since = self.since.take();
-        let manifest_path = self.object(manifest::PATH)?;
+        let manifest_objects = self.manifest_objects()?;
         let (mut known, since) = match self.known.take() {
             Some(known) => (known, since),
             None => {
@@ -374,7 +382,7 @@ impl Bucket {
                     None => {
                         manifest::read(
                             self.store.as_ref(),
-                            &manifest_path,
+                            &manifest_objects,
                             self.manifest_copy.as_deref(),
                         )
                         .await?
@@ -463,16 +471,16 @@ impl Bucket {
             if let Some(failure) = failure {
                 // What was put is recorded if the store still takes it; if
                 // not, the next run puts it again.
-                let _ = self.record(&manifest_path, &mut known, None).await;
+                let _ = self.record(&manifest_objects, &mut known, None).await;
                 return Err(failure);
             }
             if self.stopping.load(Ordering::SeqCst) {
-                self.record(&manifest_path, &mut known, None).await?;
+                self.record(&manifest_objects, &mut known, None).await?;
                 self.known = Some(known);
                 return Err(PublishError::Stopped(report.uploaded + report.headers));
             }
             if worth_recording(unrecorded_bytes, known.stored_size()) {
-                self.record(&manifest_path, &mut known, None).await?;
+                self.record(&manifest_objects, &mut known, None).await?;
                 unrecorded_bytes = 0;
             }
         }
@@ -510,7 +518,7 @@ impl Bucket {
                 Err(source) => {
                     // What was deleted so far is recorded; the rest is
                     // deleted by the next run.
-                    self.record(&manifest_path, &mut known, None).await?;
+                    self.record(&manifest_objects, &mut known, None).await?;
                     return Err(PublishError::Store {
                         path: "(deleting)".to_owned(),
                         source,
@@ -523,9 +531,9 @@ impl Bucket {
         report.unchanged = known.len() - report.uploaded - report.headers;
         tracing::debug!(?report, "uploads and deletions done");
         if !report.is_nothing() {
-            self.record(&manifest_path, &mut known, self.generation)
+            self.record(&manifest_objects, &mut known, self.generation)
                 .await?;
-            tracing::debug!(bytes = known.stored_size(), "manifest written");
+            tracing::debug!(base_bytes = known.stored_size(), "manifest written");
         } else if let (Some(file), Some(generation)) = (&self.manifest_copy, self.generation) {
             // The bucket is as the kept copy says, and it is the site of
             // the state saved now.
@@ -541,8 +549,10 @@ impl Bucket {
 /// write before the next phase: a run killed (`kill -9`, a lost machine)
 /// before its last write redoes what its manifest does not record, which
 /// for a first publish of 100 000 records is gigabytes; for an edit it is
-/// a few dozen small objects, while the manifest has an entry for each of
-/// 128 000 documents and would be written up to five times. So: more than 16 MiB and a hundred manifests.
+/// a few dozen small objects, and a write after each of the five phases
+/// would add its latency five times (and, while the changes are large, a
+/// base with an entry for each of 128 000 documents). So: more than
+/// 16 MiB and a hundred times the base's size.
 fn worth_recording(unrecorded_bytes: u64, manifest_bytes: u64) -> bool {
     unrecorded_bytes > (16 << 20).max(100 * manifest_bytes)
 }
