@@ -14,6 +14,7 @@ import os
 import statistics
 import sys
 import time
+from zoneinfo import ZoneInfo
 
 import boto3
 from botocore.config import Config
@@ -42,7 +43,10 @@ def main():
     times = []
     for n in range(edits):
         # Minutes of today that have passed, so the record is not scheduled.
-        now = datetime.datetime.now().replace(second=0, microsecond=0) - datetime.timedelta(minutes=1)
+        # The site's time zone: a record of "now" in UTC would be an hour
+        # old in Berlin, behind records other scripts wrote.
+        now = (datetime.datetime.now(ZoneInfo("Europe/Berlin")).replace(second=0, microsecond=0)
+               - datetime.timedelta(minutes=1))
         title = f"Bucket-Messung {int(time.time())}-{n}"
         started = time.monotonic()
         place(os.path.join(folder, f"publish-{int(time.time())}-{n}.md"), record(title, now))
