@@ -463,3 +463,70 @@ async fn media_are_streamed_from_disk_not_held_in_memory() {
     assert_eq!(server.context.cache.entry_count(), 0);
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_feeds_arrive_whole_one_after_another_on_one_connection() {
+    // Bodies from 32 KiB on are sent with sendfile from a memory file
+    // (src/serve/sendfile.rs): what arrives must be the rendered bytes,
+    // framed right between the responses of one keep-alive connection.
+    let fixture = Fixture::new();
+    let paragraph = "Der Stadtrat hat in seiner Sitzung über den Haushalt, die \
+                     Sanierung der Grundschule und den Radweg entschieden. "
+        .repeat(12);
+    for day in 1..=28 {
+        fixture.record(
+            &format!("r{day}.md"),
+            &format!(
+                "+++\ntitle = \"Sitzung {day}\"\ndate = \"{day:02}.02.2022\"\n+++\n{paragraph}\n\n{paragraph}\n"
+            ),
+        );
+    }
+    let (site, _) = common::publish_dir(fixture.path());
+    let server = Running::start(fixture.path()).await;
+    let stream = TcpStream::connect(server.addr).await.unwrap();
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let requests = [
+        ("GET", "/feed.rss", None),
+        ("HEAD", "/feed.rss", None),
+        ("GET", "/feed.atom", None),
+        ("GET", "/feed.rss", Some("gzip")),
+        ("GET", "/feed.json", None),
+        ("GET", "/feed.rss", None),
+    ];
+    for (method, path, encoding) in requests {
+        let mut request = Request::builder()
+            .method(method)
+            .uri(format!("http://{}{path}", server.addr));
+        if let Some(encoding) = encoding {
+            request = request.header("accept-encoding", encoding);
+        }
+        // Still open after the last response: it was framed right.
+        sender.ready().await.unwrap();
+        let response = sender
+            .send_request(request.body(Empty::<Bytes>::new()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{method} {path}");
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        let expected = &site.documents[path.trim_start_matches('/')].body;
+        assert!(
+            expected.len() > stadtfeed::serve::sendfile::MIN_BYTES,
+            "{path} is only {} bytes",
+            expected.len()
+        );
+        let body = match (method, encoding) {
+            ("HEAD", _) => {
+                assert!(body.is_empty());
+                continue;
+            }
+            (_, Some(_)) => gunzip(&body),
+            _ => body.to_vec(),
+        };
+        assert!(body == expected[..], "{method} {path}: bytes differ");
+    }
+    drop(sender);
+    server.stop().await;
+}

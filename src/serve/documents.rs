@@ -131,6 +131,16 @@ impl ServedDocument {
         })
     }
 
+    /// The same document with its identity bytes file-backed when they
+    /// are large (see [`sendfile`](super::sendfile)): for hot documents,
+    /// which are few and requested often.
+    pub fn file_backed(self) -> ServedDocument {
+        ServedDocument {
+            identity: super::sendfile::file_backed(self.identity),
+            ..self
+        }
+    }
+
     /// The same document with the headers its key has now: the
     /// fingerprint covers the bytes, not `Cache-Control` (the site's
     /// `max_age` is not part of it), so a document kept by fingerprint may
@@ -303,7 +313,7 @@ impl ServedState {
                         let document = ServedDocument::render(&index, store, &key, &plan)
                             .map_err(|e| tracing::error!("{e}"))
                             .ok()
-                            .map(Arc::new);
+                            .map(|document| Arc::new(document.file_backed()));
                         (key, document, true)
                     }
                 },

@@ -6,6 +6,7 @@
 //! - [`http`] answers one request from those.
 //! - [`reload`] watches `feeds/` and swaps in a new site atomically.
 //! - [`server`] is the accept loop, connection limits and graceful shutdown.
+//! - [`sendfile`] sends large hot bodies from memory files, without a copy.
 //! - [`delta`] answers `A-IM: feed` requests with only what changed.
 //! - [`websub`] tells the hub, if one is configured, which feeds changed.
 //! - [`metrics`] counts requests, stated subscribers and daily pollers for
@@ -16,6 +17,7 @@ pub mod documents;
 pub mod http;
 pub mod metrics;
 pub mod reload;
+pub mod sendfile;
 pub mod server;
 pub mod websub;
 

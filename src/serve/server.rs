@@ -19,6 +19,7 @@ use tokio::sync::Semaphore;
 
 use super::http::{respond, Context, HttpResponse};
 use super::reload::{self, LoadSummary, Publisher};
+use super::sendfile::Connection;
 use crate::content::Problem;
 use crate::state::StateDir;
 
@@ -270,7 +271,7 @@ impl Server {
             });
             let connection = graceful.watch(
                 builder
-                    .serve_connection(TokioIo::new(stream), service)
+                    .serve_connection(TokioIo::new(Connection::new(stream)), service)
                     .into_owned(),
             );
             tokio::spawn(async move {
