@@ -9,7 +9,12 @@ DIR: a gen-corpus content directory (e.g. --n 1000); it is not changed
 (the run works on two copies and swaps a symlink between them). Passes
 when wrk saw no non-2xx/3xx answer and no socket errors but its own
 timeouts at the end, every sampled document parsed and answered its own
-ETag with 304, and resident memory after warm-up stayed within 10 %.
+ETag with 304, and resident memory did not creep: its floor in the last
+minute (the lowest of samples every 2 s) is within 10 % of its floor in
+the minute after warm-up. A reload (each directory swap re-reads every
+record) holds the old and the new index for a moment, so single samples
+spike by tens of MB and fall back; the floor rises only if memory is
+kept. The peak is reported.
 """
 import argparse
 import gzip
@@ -170,13 +175,17 @@ def main():
             t.start()
         wrk = subprocess.Popen(["wrk", "-t2", "-c32", f"-d{seconds}s", "-s", lua, f"http://127.0.0.1:{a.port}"],
                                stdout=subprocess.PIPE, text=True)
-        time.sleep(min(60, seconds / 5))
-        warm = rss_mb(proc.pid)
-        peak = warm
+        warm_up = min(60, seconds / 5)
+        window = min(60, seconds / 5)
+        began = time.monotonic()
+        samples = []  # (seconds since the start, MB)
         while wrk.poll() is None:
-            peak = max(peak, rss_mb(proc.pid))
-            time.sleep(5)
-        end = rss_mb(proc.pid)
+            samples.append((time.monotonic() - began, rss_mb(proc.pid)))
+            time.sleep(2)
+        last = samples[-1][0] if samples else 0
+        warm = min((mb for t, mb in samples if warm_up <= t < warm_up + window), default=float("nan"))
+        end = min((mb for t, mb in samples if t >= last - window), default=float("nan"))
+        peak = max((mb for t, mb in samples if t >= warm_up), default=float("nan"))
         stop.set()
         for t in threads:
             t.join()
@@ -186,10 +195,10 @@ def main():
         errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
         non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
         print(json.dumps(stats))
-        print(f"RSS after warm-up {warm:.0f} MB, peak {peak:.0f} MB, at the end {end:.0f} MB")
+        print(f"RSS floor after warm-up {warm:.0f} MB, in the last minute {end:.0f} MB; peak {peak:.0f} MB")
         ok = (fivexx == 0 and not non2xx and stats["etag_mismatch"] == 0 and stats["sample_errors"] == 0
               and stats["bad_status"] == 0 and (not errors or int(errors.group(1)) + int(errors.group(2)) + int(errors.group(3)) == 0)
-              and peak <= warm * 1.10)
+              and end <= warm * 1.10)
         print("PASS" if ok else "FAIL")
         sys.exit(0 if ok else 1)
     finally:
