@@ -137,6 +137,23 @@ impl Connection {
         Connection { stream }
     }
 
+    /// Runs `send` (one non-blocking send on the socket) once the socket
+    /// takes more; pending while it is full.
+    #[cfg(target_os = "linux")]
+    fn poll_send(
+        &self,
+        cx: &mut Context<'_>,
+        mut send: impl FnMut() -> io::Result<usize>,
+    ) -> Poll<io::Result<usize>> {
+        loop {
+            ready!(self.stream.poll_write_ready(cx))?;
+            match self.stream.try_io(Interest::WRITABLE, &mut send) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                result => return Poll::Ready(result),
+            }
+        }
+    }
+
     /// Sends `len` bytes of `file` from `offset`; some of them, or
     /// pending until the socket takes more.
     #[cfg(target_os = "linux")]
@@ -147,18 +164,11 @@ impl Connection {
         offset: u64,
         len: usize,
     ) -> Poll<io::Result<usize>> {
-        loop {
-            ready!(self.stream.poll_write_ready(cx))?;
-            let sent = self.stream.try_io(Interest::WRITABLE, || {
-                let mut at = offset as i64;
-                nix::sys::sendfile::sendfile64(&self.stream, file, Some(&mut at), len)
-                    .map_err(io::Error::from)
-            });
-            match sent {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-                result => return Poll::Ready(result),
-            }
-        }
+        self.poll_send(cx, || {
+            let mut at = offset as i64;
+            nix::sys::sendfile::sendfile64(&self.stream, file, Some(&mut at), len)
+                .map_err(io::Error::from)
+        })
     }
 
     /// Writes `bufs` with `MSG_MORE`: the kernel waits for the file's bytes
@@ -173,23 +183,16 @@ impl Connection {
     ) -> Poll<io::Result<usize>> {
         use nix::sys::socket::{sendmsg, MsgFlags};
         use std::os::fd::AsRawFd;
-        loop {
-            ready!(self.stream.poll_write_ready(cx))?;
-            let sent = self.stream.try_io(Interest::WRITABLE, || {
-                sendmsg::<()>(
-                    self.stream.as_raw_fd(),
-                    bufs,
-                    &[],
-                    MsgFlags::from_bits_retain(libc::MSG_MORE),
-                    None,
-                )
-                .map_err(io::Error::from)
-            });
-            match sent {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-                result => return Poll::Ready(result),
-            }
-        }
+        self.poll_send(cx, || {
+            sendmsg::<()>(
+                self.stream.as_raw_fd(),
+                bufs,
+                &[],
+                MsgFlags::from_bits_retain(libc::MSG_MORE),
+                None,
+            )
+            .map_err(io::Error::from)
+        })
     }
 
     #[cfg(not(target_os = "linux"))]
