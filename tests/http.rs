@@ -528,5 +528,27 @@ async fn large_feeds_arrive_whole_one_after_another_on_one_connection() {
         assert!(body == expected[..], "{method} {path}: bytes differ");
     }
     drop(sender);
+    // HTTP/2 cuts a body into frames of 16 KiB, each a slice of the
+    // file-backed bytes between frame headers.
+    let stream = TcpStream::connect(server.addr).await.unwrap();
+    let (mut sender, connection) = hyper::client::conn::http2::handshake(
+        hyper_util::rt::TokioExecutor::new(),
+        TokioIo::new(stream),
+    )
+    .await
+    .unwrap();
+    tokio::spawn(connection);
+    for path in ["/feed.rss", "/feed.json"] {
+        let request = Request::builder()
+            .uri(format!("http://{}{path}", server.addr))
+            .body(Empty::<Bytes>::new())
+            .unwrap();
+        let response = sender.send_request(request).await.unwrap();
+        assert_eq!(response.version(), hyper::Version::HTTP_2);
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        let expected = &site.documents[path.trim_start_matches('/')].body;
+        assert!(body == expected[..], "h2 {path}: bytes differ");
+    }
+    drop(sender);
     server.stop().await;
 }
