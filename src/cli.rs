@@ -448,11 +448,7 @@ fn publish(feeds: &Path, to: &str, s3: S3Args, cache_dir: Option<&Path>) -> Exit
     };
     // The manifest is read while the content is.
     let mut manifest = None;
-    let bucket_name = format!(
-        "{} {}",
-        target.url(),
-        target.endpoint.as_deref().unwrap_or_default()
-    );
+    let bucket_name = target.identity();
     let Some(mut loaded) = load(
         feeds,
         cache_dir,

@@ -15,7 +15,8 @@ use hyper::StatusCode;
 use stadtfeed::content::store::ArticleStore;
 use stadtfeed::content::Library;
 use stadtfeed::site::key::DocKey;
-use stadtfeed::site::plan::{Plan, LONG_CACHE};
+use stadtfeed::site::plan::Plan;
+use stadtfeed::site::LONG_CACHE;
 
 const SMALL_SITE: &str = r#"
 title = "Teststadt – Meldungen"

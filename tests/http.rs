@@ -210,10 +210,7 @@ async fn content_negotiation() {
         )
         .await;
     assert_eq!(image.header("content-encoding"), "");
-    assert_eq!(
-        image.header("cache-control"),
-        stadtfeed::site::plan::LONG_CACHE
-    );
+    assert_eq!(image.header("cache-control"), stadtfeed::site::LONG_CACHE);
     server.stop().await;
 }
 
@@ -395,17 +392,23 @@ async fn healthz_reports_records() {
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn http2_without_tls() {
-    let server = Running::start(&common::shipped_feeds()).await;
+/// An HTTP/2 connection to `server` without TLS (h2c, prior knowledge).
+async fn http2_client(server: &Running) -> hyper::client::conn::http2::SendRequest<Empty<Bytes>> {
     let stream = TcpStream::connect(server.addr).await.unwrap();
-    let (mut sender, connection) = hyper::client::conn::http2::handshake(
+    let (sender, connection) = hyper::client::conn::http2::handshake(
         hyper_util::rt::TokioExecutor::new(),
         TokioIo::new(stream),
     )
     .await
     .unwrap();
     tokio::spawn(connection);
+    sender
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http2_without_tls() {
+    let server = Running::start(&common::shipped_feeds()).await;
+    let mut sender = http2_client(&server).await;
     let request = Request::builder()
         .uri(format!("http://{}/feed.atom", server.addr))
         .header("accept-encoding", "gzip")
@@ -530,14 +533,7 @@ async fn large_feeds_arrive_whole_one_after_another_on_one_connection() {
     drop(sender);
     // HTTP/2 cuts a body into frames of 16 KiB, each a slice of the
     // file-backed bytes between frame headers.
-    let stream = TcpStream::connect(server.addr).await.unwrap();
-    let (mut sender, connection) = hyper::client::conn::http2::handshake(
-        hyper_util::rt::TokioExecutor::new(),
-        TokioIo::new(stream),
-    )
-    .await
-    .unwrap();
-    tokio::spawn(connection);
+    let mut sender = http2_client(&server).await;
     for path in ["/feed.rss", "/feed.json"] {
         let request = Request::builder()
             .uri(format!("http://{}{path}", server.addr))

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use crate::index::Index;
 use crate::site::key::DocKey;
-use crate::site::plan::LONG_CACHE;
+use crate::site::LONG_CACHE;
 
 /// The name of the Netlify / Cloudflare Pages file.
 pub const HEADERS_FILE: &str = "_headers";

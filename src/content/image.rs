@@ -78,17 +78,8 @@ pub fn inspect_local(
     let real = file
         .canonicalize()
         .map_err(|_| ProblemKind::ImageMissing(src.to_owned()))?;
-    // Where no symlink is on the way, the real path is the written one,
-    // which lies in media/ (checked above); else compare with media/'s
-    // real path.
-    if std::path::absolute(&file).ok().as_ref() != Some(&real) {
-        let media_root = feeds_dir
-            .join("media")
-            .canonicalize()
-            .map_err(|_| ProblemKind::ImageMissing(src.to_owned()))?;
-        if !real.starts_with(&media_root) {
-            return Err(ProblemKind::ImageOutside(src.to_owned()));
-        }
+    if super::leads_outside(&file, &real, &feeds_dir.join("media")) {
+        return Err(ProblemKind::ImageOutside(src.to_owned()));
     }
     // One open for length, type and pixel size.
     let unreadable = |_| ProblemKind::ImageMissing(src.to_owned());

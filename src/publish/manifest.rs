@@ -348,21 +348,18 @@ pub async fn read(
         Fetched::Kept(copy) => Some(&copy.bytes[..]),
         Fetched::Missing => None,
     };
-    let applied = changes_bytes
+    let since_base = changes_bytes
         .and_then(decode_changes)
         .filter(|c| manifest.base != 0 && c.base == manifest.base);
-    let applied = applied.is_some_and(|changes| {
-        for (path, entry) in changes.changes {
-            match entry {
-                Some(entry) => manifest.insert(path, entry),
-                None => {
-                    manifest.entries.remove(&path);
-                    manifest.changes.insert(path, None);
-                }
-            }
+    let applied = since_base.is_some();
+    // Applied as the run that wrote them made them, so that they are
+    // still among the changes the next write sends.
+    for (path, entry) in since_base.map(|c| c.changes).unwrap_or_default() {
+        match entry {
+            Some(entry) => manifest.insert(path, entry),
+            None => manifest.remove(&path),
         }
-        true
-    });
+    }
     let generation = match (&base, &changes) {
         (Fetched::Kept(_), Fetched::Kept(copy)) if applied => copy.generation,
         _ => None,

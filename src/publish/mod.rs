@@ -128,6 +128,16 @@ impl Target {
         }
     }
 
+    /// What names this bucket among a publisher's states: its URL and
+    /// endpoint (the same bucket name on two stores is two buckets).
+    pub fn identity(&self) -> String {
+        format!(
+            "{} {}",
+            self.url(),
+            self.endpoint.as_deref().unwrap_or_default()
+        )
+    }
+
     /// A client for the bucket, with credentials from the environment
     /// (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`),
     /// else from the AWS profile (`AWS_PROFILE`, `~/.aws/credentials`),

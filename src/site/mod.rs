@@ -63,6 +63,10 @@ pub fn content_type_of<'a>(index: &'a Index, key: &DocKey) -> &'a str {
     }
 }
 
+/// `Cache-Control` of documents that stay as they are: archives of earlier
+/// months, their pages, and images.
+pub const LONG_CACHE: &str = "public, max-age=86400, stale-while-revalidate=604800";
+
 /// `Cache-Control` of a document: long for what will not change
 /// (archives of earlier months and their pages, images), the site's
 /// `max_age` for the rest. Known without the document's plan.
@@ -80,7 +84,7 @@ pub fn cache_control_of(index: &Index, key: &DocKey) -> String {
         _ => false,
     };
     if long {
-        plan::LONG_CACHE.to_owned()
+        LONG_CACHE.to_owned()
     } else {
         format!("public, max-age={}", index.config().max_age)
     }
@@ -270,16 +274,7 @@ pub fn all_keys(index: &Index) -> Vec<DocKey> {
             let Some(feed) = index.feed(scope).filter(|f| f.count(month) > 0) else {
                 continue;
             };
-            for part in 1..=feed.parts(month) {
-                for format in Format::ALL {
-                    keys.push(DocKey::Archive {
-                        scope: (*scope).clone(),
-                        part: ArchivePart { month, part },
-                        format,
-                    });
-                }
-            }
-            keys.push(DocKey::MonthPage((*scope).clone(), month));
+            keys.extend(month_keys(scope, month, feed.parts(month)));
         }
     }
     for scope in &scopes {
@@ -314,6 +309,20 @@ pub fn all_keys(index: &Index) -> Vec<DocKey> {
         keys.push(DocKey::FrontPage((*scope).clone()));
     }
     keys
+}
+
+/// A month's documents in one feed: its `parts` archive parts in every
+/// format, then its page.
+pub fn month_keys(scope: &Scope, month: Month, parts: u32) -> impl Iterator<Item = DocKey> + '_ {
+    (1..=parts)
+        .flat_map(move |part| {
+            Format::ALL.into_iter().map(move |format| DocKey::Archive {
+                scope: scope.clone(),
+                part: ArchivePart { month, part },
+                format,
+            })
+        })
+        .chain(std::iter::once(DocKey::MonthPage(scope.clone(), month)))
 }
 
 /// How many phases [`build_phase`] has.

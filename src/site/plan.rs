@@ -18,10 +18,6 @@ use crate::render::Format;
 /// so that ETags change with the bytes (the golden test reminds you).
 pub const RENDERER_REVISION: u32 = 15;
 
-/// `Cache-Control` of documents that stay as they are: archives of earlier
-/// months, and images.
-pub const LONG_CACHE: &str = "public, max-age=86400, stale-while-revalidate=604800";
-
 /// A record a document shows: which one, in which version.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Member {

@@ -7,6 +7,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use super::key::{DocKey, SitemapPart};
+use super::month_keys;
 use crate::index::{Index, Month, Scope, Summary};
 use crate::render::Format;
 
@@ -97,30 +98,16 @@ fn around_record(index: &Index, summary: &Arc<Summary>, keys: &mut HashSet<DocKe
         // links to it, and their own part count when it comes or goes).
         let (previous, next) = feed.neighbour_months(month);
         for month in [Some(month), previous, next].into_iter().flatten() {
-            month_documents(feed.parts(month), &scope, month, keys);
+            keys.extend(month_keys(&scope, month, feed.parts(month)));
         }
     }
-}
-
-/// A month's archive parts in every format, and its page.
-fn month_documents(parts: u32, scope: &Scope, month: Month, keys: &mut HashSet<DocKey>) {
-    for part in 1..=parts {
-        for format in Format::ALL {
-            keys.insert(DocKey::Archive {
-                scope: scope.clone(),
-                part: crate::index::ArchivePart { month, part },
-                format,
-            });
-        }
-    }
-    keys.insert(DocKey::MonthPage(scope.clone(), month));
 }
 
 /// Every document of one feed.
 fn every_document_of(index: &Index, scope: &Scope, keys: &mut HashSet<DocKey>) {
     if let Some(feed) = index.feed(scope) {
         for (month, _) in feed.months() {
-            month_documents(feed.parts(month), scope, month, keys);
+            keys.extend(month_keys(scope, month, feed.parts(month)));
         }
     }
     feed_documents(scope, keys);
