@@ -3,7 +3,11 @@
 
 mod common;
 
+use std::path::PathBuf;
+use std::sync::Arc;
+
 use common::{good_record, Fixture};
+use stadtfeed::model::ArticleId;
 
 /// Publishes the fixture with one good record beside `bad`, and returns the
 /// single problem reported.
@@ -174,6 +178,64 @@ fn image_symlink_leaving_the_content_directory() {
         "a folder linked inside media/ is followed"
     );
     assert!(site.documents.contains_key("media/logo.png"));
+}
+
+/// Records that show the same image share its measurement; a replaced
+/// file, or one linked out of the content directory, is measured again
+/// when a record showing it is read again.
+#[cfg(unix)]
+#[test]
+fn a_shared_image_is_measured_again_when_it_changes() {
+    use stadtfeed::content::store::ArticleStore;
+    use stadtfeed::content::Library;
+    let fixture = Fixture::new();
+    let shown = "+++\ntitle = \"{title}\"\ndate = \"11.01.2022\"\n[image]\nsrc = \"media/2022/bild.jpg\"\n+++\nText\n";
+    let record = |title: &str| shown.replace("{title}", title);
+    let jpeg = common::shipped_feeds().join("media/2022/werdau-videokonferenz.jpg");
+    let png = common::shipped_feeds().join("media/logo.png");
+    std::fs::copy(&jpeg, fixture.path().join("media/2022/bild.jpg")).unwrap();
+    fixture.record("a.md", &record("A"));
+    fixture.record("b.md", &record("B"));
+    let store = Arc::new(ArticleStore::memory());
+    let mut library = Library::open(fixture.path(), Arc::clone(&store));
+    let image_of = |library: &Library, id: &str| {
+        let index = library.index().unwrap();
+        let summary = index.get(&ArticleId::new(id).unwrap()).unwrap().clone();
+        store.get(&summary.hash).unwrap().image.clone().unwrap()
+    };
+    let jpeg_length = std::fs::metadata(&jpeg).unwrap().len();
+    assert_eq!(image_of(&library, "a").length, jpeg_length);
+    assert_eq!(image_of(&library, "b").length, jpeg_length);
+
+    // Replaced by a PNG under the same name (a PNG in a .jpg: the type
+    // comes from the bytes), then the record showing it edited.
+    let staged = fixture.path().join("media/2022/.bild.jpg.tmp");
+    std::fs::copy(&png, &staged).unwrap();
+    std::fs::rename(&staged, fixture.path().join("media/2022/bild.jpg")).unwrap();
+    fixture.record("b.md", &record("B neu"));
+    library.refresh_paths(&[PathBuf::from("articles/b.md")]);
+    let image = image_of(&library, "b");
+    assert_eq!(image.length, std::fs::metadata(&png).unwrap().len());
+    assert_eq!(image.mime_type, "image/png");
+
+    // Now a symlink leading out of the content directory.
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::copy(&jpeg, outside.path().join("geheim.jpg")).unwrap();
+    std::fs::remove_file(fixture.path().join("media/2022/bild.jpg")).unwrap();
+    std::os::unix::fs::symlink(
+        outside.path().join("geheim.jpg"),
+        fixture.path().join("media/2022/bild.jpg"),
+    )
+    .unwrap();
+    fixture.record("a.md", &record("A neu"));
+    library.refresh_paths(&[PathBuf::from("articles/a.md")]);
+    let problems: Vec<String> = library.problems().iter().map(ToString::to_string).collect();
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert_names(
+        &problems[0],
+        "articles/a.md:5: ",
+        "leaves the content directory",
+    );
 }
 
 #[test]
@@ -507,6 +569,30 @@ fn a_record_linked_from_outside_is_refused() {
         &snapshot.problems[0].to_string(),
         "articles/link.md: ",
         "outside the content directory",
+    );
+
+    // Nor a record in a folder linked from outside; a folder linked
+    // inside the content directory is followed.
+    std::fs::remove_file(fixture.path().join("articles/link.md")).unwrap();
+    std::os::unix::fs::symlink(outside.path(), fixture.path().join("articles/aussen")).unwrap();
+    fixture.record("2022/innen.md", &good_record("Von innen", "12.01.2022"));
+    std::os::unix::fs::symlink(
+        fixture.path().join("articles/2022"),
+        fixture.path().join("articles/verlinkt"),
+    )
+    .unwrap();
+    let snapshot = common::open(fixture.path()).unwrap();
+    let problems: Vec<String> = snapshot.problems.iter().map(ToString::to_string).collect();
+    assert_eq!(problems.len(), 2, "{problems:?}");
+    assert_names(
+        &problems[0],
+        "articles/aussen/geheim.md: ",
+        "outside the content directory",
+    );
+    // The linked folder shows the same record twice: one id, two files.
+    assert!(
+        problems[1].contains("articles/verlinkt/innen.md"),
+        "{problems:?}"
     );
 }
 

@@ -213,6 +213,56 @@ fn build_leaves_unchanged_files_untouched() {
     );
 }
 
+/// The state directory outlives the output folder: a clean build
+/// (`rm -rf out`), an emptied folder or a removed part of it must still
+/// give the whole site, not only what changed since the last build.
+#[test]
+fn build_into_a_deleted_or_emptied_folder_writes_the_whole_site() {
+    let root = tempfile::tempdir().unwrap();
+    let out = root.path().join("out");
+    let state = root.path().join("state");
+    let feeds = common::shipped_feeds();
+    let args = [
+        "build",
+        "--feeds",
+        feeds.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--cache-dir",
+        state.to_str().unwrap(),
+    ];
+    let (site, _) = common::publish_dir(&feeds);
+    let assert_whole = |when: &str| {
+        for (path, document) in &site.documents {
+            let written = std::fs::read(out.join(path))
+                .unwrap_or_else(|_| panic!("{path} missing after {when}"));
+            assert_eq!(written, document.body, "{path} after {when}");
+        }
+    };
+    assert_eq!(stadtfeed(&args).0, 0);
+    assert_whole("the first build");
+    std::fs::remove_dir_all(&out).unwrap();
+    assert_eq!(stadtfeed(&args).0, 0);
+    assert_whole("the folder was deleted");
+    for entry in std::fs::read_dir(&out).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            std::fs::remove_dir_all(&path).unwrap();
+        } else {
+            std::fs::remove_file(&path).unwrap();
+        }
+    }
+    assert_eq!(stadtfeed(&args).0, 0);
+    assert_whole("the folder was emptied");
+    std::fs::remove_dir_all(out.join("artikel")).unwrap();
+    let (code, _, stderr) = stadtfeed(&args);
+    assert_eq!(code, 0, "{stderr}");
+    assert_whole("artikel/ was removed");
+    // Nothing touched since: nothing is written.
+    let (_, _, stderr) = stadtfeed(&args);
+    assert!(stderr.contains(" 0 files written"), "{stderr}");
+}
+
 #[test]
 fn every_page_links_the_legal_pages_and_check_warns_without_them() {
     let (site, _) = common::publish_dir(&common::shipped_feeds());

@@ -6,6 +6,7 @@ use std::path::Path;
 mod common;
 
 use proptest::prelude::*;
+use stadtfeed::content::image::MeasuredImages;
 use stadtfeed::content::record::{self, Record};
 use stadtfeed::content::store::ArticleStore;
 use stadtfeed::index::{Index, Summary};
@@ -102,7 +103,7 @@ proptest! {
             toml::Value::String(format!("K{title}")),
         );
         let config = config();
-        let parsed = record::parse(Path::new("/nonexistent"), Path::new("articles/x.md"), record_text.as_bytes(), &config, chrono::Utc::now());
+        let parsed = record::parse(Path::new("/nonexistent"), Path::new("articles/x.md"), record_text.as_bytes(), &config, chrono::Utc::now(), &MeasuredImages::default());
         let article = match parsed {
             Ok(Record::Article { article, .. }) => *article,
             other => return Err(TestCaseError::fail(format!("not published: {other:?}"))),
@@ -163,8 +164,8 @@ proptest! {
         let mut bytes = format!("+++\n{front}\n+++\n").into_bytes();
         bytes.extend(tail);
         let config = config();
-        let _ = record::parse(Path::new("/nonexistent"), Path::new("articles/x.md"), &bytes, &config, chrono::Utc::now());
-        let _ = record::parse(Path::new("/nonexistent"), Path::new("articles/x.md"), &bytes[4..], &config, chrono::Utc::now());
+        let _ = record::parse(Path::new("/nonexistent"), Path::new("articles/x.md"), &bytes, &config, chrono::Utc::now(), &MeasuredImages::default());
+        let _ = record::parse(Path::new("/nonexistent"), Path::new("articles/x.md"), &bytes[4..], &config, chrono::Utc::now(), &MeasuredImages::default());
     }
 }
 

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
+use stadtfeed::content::image::MeasuredImages;
 use stadtfeed::content::record::{self, Record};
 use stadtfeed::content::store::ArticleStore;
 use stadtfeed::index::{Index, Summary};
@@ -57,7 +58,7 @@ fuzz_target!(|records: Vec<Input>| {
         text.push_str(&input.body);
         let path = format!("articles/r{n}.md");
         if let Ok(Record::Article { article, .. }) =
-            record::parse(Path::new("/nonexistent"), Path::new(&path), text.as_bytes(), &common::config(), now)
+            record::parse(Path::new("/nonexistent"), Path::new(&path), text.as_bytes(), &common::config(), now, &MeasuredImages::default())
         {
             index.insert(Arc::new(Summary::of(&article, store.put(&article))));
         }

@@ -7,6 +7,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use libfuzzer_sys::fuzz_target;
+use stadtfeed::content::image::MeasuredImages;
 use stadtfeed::content::record::{self, Record};
 use stadtfeed::content::store::ArticleStore;
 use stadtfeed::index::{Index, Summary};
@@ -16,7 +17,7 @@ mod common;
 
 fuzz_target!(|bytes: &[u8]| {
     let now = "2026-11-25T12:00:00Z".parse().unwrap();
-    let parsed = record::parse(Path::new("/nonexistent"), Path::new("articles/x.md"), bytes, &common::config(), now);
+    let parsed = record::parse(Path::new("/nonexistent"), Path::new("articles/x.md"), bytes, &common::config(), now, &MeasuredImages::default());
     if let Ok(Record::Article { article, .. }) = parsed {
         let store = ArticleStore::memory();
         let mut index = Index::new(common::config());

@@ -2,11 +2,14 @@
 //! any static web server, CDN or object store.
 //!
 //! Only what changed is rendered and written: every document's fingerprint
-//! is compared with the manifest of the last build into the same folder.
-//! Every file is written whole (temporary name, then rename), leaves before
-//! the documents that link to them, and files of documents that no longer
+//! is compared with the manifest of the last build into the same folder
+//! (all of them when the folder is not as that build left it). Every file
+//! is written whole (temporary name, then rename), leaves before the
+//! documents that link to them, and files of documents that no longer
 //! exist are removed last, so that a build killed at any moment leaves
 //! every file complete and every link of the old or new site working.
+//! Into a new or empty folder, which nobody serves yet, files are written
+//! in place.
 //!
 //! Beside the site it writes what a static host needs to send `serve`'s
 //! headers (see [`headers`]) and, with `--precompress`, the `.gz` and
@@ -14,15 +17,17 @@
 
 pub mod headers;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::time::SystemTime;
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::content::store::ArticleStore;
-use crate::content::Restored;
+use crate::content::{Restored, Stamp};
 use crate::index::Index;
 use crate::site::key::DocKey;
 use crate::site::plan::Plan;
@@ -75,6 +80,10 @@ struct Manifest {
     generation: u64,
     /// Whether `.gz` and `.br` files were asked for.
     precompress: bool,
+    /// The output folder as the build left it. When it differs at the
+    /// next build (deleted and made anew, emptied, a folder of it removed),
+    /// its files are not what `files` says, and every document is compared.
+    folder: Option<Stamp>,
     files: HashMap<String, Written>,
 }
 
@@ -125,6 +134,10 @@ pub fn write_site(
         .and_then(|file| std::fs::read(file).ok())
         .and_then(|bytes| postcard::from_bytes::<Manifest>(&bytes).ok())
         .unwrap_or_default();
+    let folder_before = Stamp::of(out);
+    // Into a folder that is new or empty nothing is compared or replaced:
+    // files are written in place, without reading what is not there.
+    let fresh = std::fs::read_dir(out).map_or(true, |mut entries| entries.next().is_none());
     std::fs::create_dir_all(out).map_err(|source| WriteError::Io {
         path: out.to_path_buf(),
         source,
@@ -145,6 +158,8 @@ pub fn write_site(
         Some(restored)
             if restored.generation == old.generation
                 && old.precompress == options.precompress
+                && old.folder.is_some()
+                && old.folder == folder_before
                 && !killed =>
         {
             reach(&restored.index, index)
@@ -160,6 +175,13 @@ pub fn write_site(
         Reach::Everything => keys.iter().collect(),
         Reach::Keys(reached) => reached.iter().collect(),
     };
+    let writer = Writer {
+        out,
+        old: &old,
+        options,
+        fresh,
+        folders: Mutex::default(),
+    };
     let mut outcomes = Vec::with_capacity(visited.len());
     // Documents visited that the site no longer has.
     let mut absent = Vec::new();
@@ -168,7 +190,7 @@ pub fn write_site(
             .par_iter()
             .filter(|key| site::build_phase(key) == phase)
             .map(|key| match Plan::of(index, key) {
-                Some(plan) => write_document(index, store, out, key, &plan, &old, options).map(Ok),
+                Some(plan) => writer.document(index, store, key, &plan).map(Ok),
                 None => Ok(Err(key.path())),
             })
             .collect::<Result<_, _>>()?;
@@ -229,12 +251,15 @@ pub fn write_site(
     report.unchanged = files.len() - report.written;
     headers::write_files(index, out, &rules)
         .map_err(|(path, source)| WriteError::Io { path, source })?;
+    let folder = Stamp::of(out);
+    manifest_changed |= folder != old.folder;
     // An unchanged site leaves the manifest as it is (12 MB at 100 000
     // records: rewriting it would be most of an unchanged build's writes).
     if let Some(file) = manifest_file.filter(|_| manifest_changed) {
         let manifest = Manifest {
             generation: previous.map_or(0, |p| p.generation),
             precompress: options.precompress,
+            folder,
             files,
         };
         // Serialising plain data cannot fail.
@@ -250,67 +275,109 @@ pub fn write_site(
     Ok(report)
 }
 
-fn write_document(
-    index: &Index,
-    store: &ArticleStore,
-    out: &Path,
-    key: &DocKey,
-    plan: &Plan,
-    old: &Manifest,
+/// What writing one document needs to know of the whole run.
+struct Writer<'a> {
+    out: &'a Path,
+    old: &'a Manifest,
     options: BuildOptions,
-) -> Result<Outcome, WriteError> {
-    let path = key.path();
-    let file = out.join(&path);
-    let fingerprint = plan.fingerprint(index);
-    let compressed = options.precompress && key.is_text();
-    let on_disk = || {
-        let meta = std::fs::metadata(&file).ok()?;
-        Some(Written {
+    /// Whether the output folder was new or empty at the start.
+    fresh: bool,
+    /// Folders made or found in this run, so that each is made once.
+    folders: Mutex<HashSet<PathBuf>>,
+}
+
+impl Writer<'_> {
+    /// Renders and writes the document of `key` unless the manifest shows
+    /// its file as it would be written.
+    fn document(
+        &self,
+        index: &Index,
+        store: &ArticleStore,
+        key: &DocKey,
+        plan: &Plan,
+    ) -> Result<Outcome, WriteError> {
+        let path = key.path();
+        let file = self.out.join(&path);
+        let fingerprint = plan.fingerprint(index);
+        let compressed = self.options.precompress && key.is_text();
+        let written = |meta: std::fs::Metadata| Written {
             fingerprint,
             length: meta.len(),
             modified: meta.modified().ok(),
             compressed,
-        })
-    };
-    let before = old.files.get(&path);
-    let outcome = |written, changed| Outcome {
-        path: path.clone(),
-        recorded_anew: before != Some(&written),
-        written,
-        changed,
-    };
-    if let Some(before) = before {
-        if before.fingerprint == fingerprint && on_disk() == Some(*before) {
-            return Ok(outcome(*before, false));
+        };
+        let before = self.old.files.get(&path);
+        let outcome = |written, changed| Outcome {
+            path: path.clone(),
+            recorded_anew: before != Some(&written),
+            written,
+            changed,
+        };
+        if let Some(before) = before {
+            let on_disk = std::fs::metadata(&file).ok().map(written);
+            if before.fingerprint == fingerprint && on_disk == Some(*before) {
+                return Ok(outcome(*before, false));
+            }
+        }
+        let body = site::render(index, store, key, plan)?;
+        let io = |source| WriteError::Io {
+            path: file.clone(),
+            source,
+        };
+        let same_bytes = !self.fresh && std::fs::read(&file).is_ok_and(|existing| existing == body);
+        let meta = if same_bytes {
+            std::fs::metadata(&file).map_err(io)?
+        } else {
+            self.make_folder_of(&file).map_err(io)?;
+            self.write(&file, &body).map_err(io)?
+        };
+        // The compressed forms follow their document (or go, when no longer
+        // asked for); unchanged bytes keep the file and its mtime as they are.
+        let had_compressed = before.is_some_and(|b| b.compressed);
+        if compressed && (!same_bytes || !had_compressed) {
+            for (extension, bytes) in [
+                ("gz", compress::gzip(&body)),
+                ("br", compress::brotli(&body)),
+            ] {
+                self.write(&with_extension(&file, extension), &bytes)
+                    .map_err(io)?;
+            }
+        } else if !compressed && had_compressed {
+            remove_compressed(&file);
+        }
+        Ok(outcome(written(meta), !same_bytes))
+    }
+
+    /// Makes the folder of `file` unless this run already made or found it.
+    fn make_folder_of(&self, file: &Path) -> std::io::Result<()> {
+        let Some(parent) = file.parent() else {
+            return Ok(());
+        };
+        let known = |folders: &HashSet<PathBuf>| folders.contains(parent);
+        if known(&self.folders.lock().unwrap_or_else(|e| e.into_inner())) {
+            return Ok(());
+        }
+        std::fs::create_dir_all(parent)?;
+        self.folders
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(parent.to_path_buf());
+        Ok(())
+    }
+
+    /// Writes `bytes` to `file`: in place into a fresh folder (nothing to
+    /// replace, and a killed build is compared in full next time), else
+    /// whole under a temporary name and renamed over it. Returns what the
+    /// file is now.
+    fn write(&self, file: &Path, bytes: &[u8]) -> std::io::Result<std::fs::Metadata> {
+        if self.fresh {
+            let mut handle = std::fs::File::create(file)?;
+            handle.write_all(bytes)?;
+            handle.metadata()
+        } else {
+            write_whole(file, bytes)
         }
     }
-    let body = site::render(index, store, key, plan)?;
-    let io = |source| WriteError::Io {
-        path: file.clone(),
-        source,
-    };
-    let same_bytes = std::fs::read(&file).is_ok_and(|existing| existing == body);
-    if !same_bytes {
-        if let Some(parent) = file.parent() {
-            std::fs::create_dir_all(parent).map_err(io)?;
-        }
-        write_whole(&file, &body).map_err(io)?;
-    }
-    // The compressed forms follow their document (or go, when no longer
-    // asked for); unchanged bytes keep the file and its mtime as they are.
-    let had_compressed = old.files.get(&path).is_some_and(|b| b.compressed);
-    if compressed && (!same_bytes || !had_compressed) {
-        for (extension, bytes) in [
-            ("gz", compress::gzip(&body)),
-            ("br", compress::brotli(&body)),
-        ] {
-            write_whole(&with_extension(&file, extension), &bytes).map_err(io)?;
-        }
-    } else if !compressed && had_compressed {
-        remove_compressed(&file);
-    }
-    let written = on_disk().ok_or_else(|| io(std::io::ErrorKind::NotFound.into()))?;
-    Ok(outcome(written, !same_bytes))
 }
 
 /// `file` with `.extension` added (`feed.rss` → `feed.rss.gz`).
@@ -330,16 +397,22 @@ fn remove_compressed(file: &Path) {
 
 /// Writes `bytes` to a temporary file beside `file` and renames it over
 /// `file`: a reader (or a crash) sees the old file or the new one, whole.
-fn write_whole(file: &Path, bytes: &[u8]) -> std::io::Result<()> {
+/// Returns what the file is now.
+fn write_whole(file: &Path, bytes: &[u8]) -> std::io::Result<std::fs::Metadata> {
     let name = file
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let temporary = file.with_file_name(format!(".{name}.stadtfeed-tmp"));
-    std::fs::write(&temporary, bytes)?;
-    std::fs::rename(&temporary, file).inspect_err(|_| {
-        let _ = std::fs::remove_file(&temporary);
-    })
+    let written = std::fs::File::create(&temporary).and_then(|mut handle| {
+        handle.write_all(bytes)?;
+        handle.metadata()
+    });
+    written
+        .and_then(|meta| std::fs::rename(&temporary, file).map(|()| meta))
+        .inspect_err(|_| {
+            let _ = std::fs::remove_file(&temporary);
+        })
 }
 
 /// Removes what a killed build left half-written: files named

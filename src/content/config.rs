@@ -180,8 +180,13 @@ pub fn load(feeds_dir: &Path) -> Result<SiteConfig, Problem> {
             height: None,
         }),
         Some(src) => {
-            let local = image::inspect_local(feeds_dir, src.get_ref(), &base_url)
-                .map_err(|kind| problem(at(src.span()), kind))?;
+            let local = image::inspect_local(
+                feeds_dir,
+                src.get_ref(),
+                &base_url,
+                &image::MeasuredImages::default(),
+            )
+            .map_err(|kind| problem(at(src.span()), kind))?;
             Some(Logo {
                 url: local.url,
                 width: Some(local.width),

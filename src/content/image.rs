@@ -2,12 +2,15 @@
 //! (measured: length, type from the bytes, pixel size) or remote URLs
 //! (described by the record).
 
+use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Component, Path, PathBuf};
+use std::sync::Mutex;
 
 use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
 
 use super::problem::ProblemKind;
+use super::Stamp;
 
 /// Characters escaped in one URL path segment.
 const SEGMENT: &AsciiSet = &CONTROLS
@@ -44,17 +47,47 @@ pub struct LocalImage {
     pub height: u32,
 }
 
+/// Local images already measured, by file: many records show the same
+/// image (a town hall photo, a logo), and measuring one means resolving its
+/// real path and reading its header. An entry holds while the file's stamp
+/// (inode, length, mtime, ctime) is the same, so a replaced file, or a
+/// symlink pointed elsewhere, is measured again.
+#[derive(Default)]
+pub struct MeasuredImages(Mutex<HashMap<PathBuf, (Stamp, LocalImage)>>);
+
+impl MeasuredImages {
+    /// Forgets every measurement (a full refresh starts over, so that the
+    /// table holds only images that records still show).
+    pub fn clear(&self) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+
+    fn get(&self, file: &Path, stamp: Stamp) -> Option<LocalImage> {
+        let table = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        table
+            .get(file)
+            .filter(|(known, _)| *known == stamp)
+            .map(|(_, image)| image.clone())
+    }
+
+    fn put(&self, file: PathBuf, stamp: Stamp, image: LocalImage) {
+        let mut table = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        table.insert(file, (stamp, image));
+    }
+}
+
 /// True when `src` names a remote image rather than a file under `feeds/`.
 pub fn is_remote(src: &str) -> bool {
     src.starts_with("https://") || src.starts_with("http://")
 }
 
 /// Checks that `src` stays inside `feeds_dir/media` (also through symlinks)
-/// and measures the file.
+/// and measures the file, unless `measured` knows this version of it.
 pub fn inspect_local(
     feeds_dir: &Path,
     src: &str,
     base_url: &str,
+    measured: &MeasuredImages,
 ) -> Result<LocalImage, ProblemKind> {
     let relative = Path::new(src);
     let escapes = src.contains('\\')
@@ -74,11 +107,20 @@ pub fn inspect_local(
     if segments.first() != Some(&"media") || segments.len() < 2 {
         return Err(ProblemKind::ImageNotInMedia(src.to_owned()));
     }
-    let file = feeds_dir.join(relative);
-    let real = file
+    let encoded: Vec<String> = segments
+        .iter()
+        .map(|s| utf8_percent_encode(s, SEGMENT).to_string())
+        .collect();
+    let url = format!("{}/{}", base_url, encoded.join("/"));
+    let written = feeds_dir.join(relative);
+    let stamp = Stamp::of(&written);
+    if let Some(known) = stamp.and_then(|stamp| measured.get(&written, stamp)) {
+        return Ok(LocalImage { url, ..known });
+    }
+    let real = written
         .canonicalize()
         .map_err(|_| ProblemKind::ImageMissing(src.to_owned()))?;
-    if super::leads_outside(&file, &real, &feeds_dir.join("media")) {
+    if super::leads_outside(&written, &real, &feeds_dir.join("media")) {
         return Err(ProblemKind::ImageOutside(src.to_owned()));
     }
     // One open for length, type and pixel size.
@@ -99,18 +141,18 @@ pub fn inspect_local(
         .and_then(mime_type_of)
         .ok_or_else(not_image)?;
     let size = imagesize::reader_size(reader).map_err(|_| not_image())?;
-    let encoded: Vec<String> = segments
-        .iter()
-        .map(|s| utf8_percent_encode(s, SEGMENT).to_string())
-        .collect();
-    Ok(LocalImage {
-        url: format!("{}/{}", base_url, encoded.join("/")),
+    let image = LocalImage {
+        url,
         file: real,
         mime_type,
         length,
         width: size.width as u32,
         height: size.height as u32,
-    })
+    };
+    if let Some(stamp) = stamp {
+        measured.put(written, stamp, image.clone());
+    }
+    Ok(image)
 }
 
 /// The MIME type of the image formats feed readers display.

@@ -2,6 +2,7 @@
 //! the site, and the plain-text teaser taken from the first paragraph.
 
 use std::borrow::Cow;
+use std::cell::RefCell;
 
 use askama::Template;
 use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
@@ -24,18 +25,32 @@ pub fn body_html(markdown: &str, base_url: &str) -> String {
 
 /// Runs `html` through ammonia with the site's URL rules.
 fn sanitise(html: &str, base_url: &str) -> String {
-    let base = url::Url::parse(&format!("{}/", base_url.trim_end_matches('/')));
-    let Ok(base) = base else {
+    thread_local! {
+        /// The cleaner of the last `base_url` on this thread: building one
+        /// (its tag and attribute tables) cost as much as cleaning a short
+        /// article.
+        static CLEANER: RefCell<Option<(String, ammonia::Builder<'static>)>> =
+            const { RefCell::new(None) };
+    }
+    CLEANER.with_borrow_mut(|cleaner| {
+        if cleaner.as_ref().is_some_and(|(base, _)| base != base_url) {
+            *cleaner = None;
+        }
+        let (_, builder) =
+            cleaner.get_or_insert_with(|| (base_url.to_owned(), cleaner_for(base_url)));
+        builder.clean(html).to_string()
+    })
+}
+
+/// An ammonia cleaner that makes relative URLs absolute under `base_url`.
+fn cleaner_for(base_url: &str) -> ammonia::Builder<'static> {
+    let mut builder = ammonia::Builder::default();
+    match url::Url::parse(&format!("{}/", base_url.trim_end_matches('/'))) {
+        Ok(base) => builder.url_relative(ammonia::UrlRelative::Custom(Box::new(SiteBase(base)))),
         // Unreachable for a checked site.toml; without a base, drop relative URLs.
-        return ammonia::Builder::default()
-            .url_relative(ammonia::UrlRelative::Deny)
-            .clean(html)
-            .to_string();
+        Err(_) => builder.url_relative(ammonia::UrlRelative::Deny),
     };
-    ammonia::Builder::default()
-        .url_relative(ammonia::UrlRelative::Custom(Box::new(SiteBase(base))))
-        .clean(html)
-        .to_string()
+    builder
 }
 
 /// Resolves relative URLs against `base_url`; `/x` means `base_url/x`.

@@ -50,14 +50,18 @@ pub(crate) struct Stamp {
 
 impl Stamp {
     pub(crate) fn of(path: &Path) -> Option<Stamp> {
+        Some(Stamp::of_metadata(&std::fs::metadata(path).ok()?))
+    }
+
+    /// The stamp of a file whose metadata was already read.
+    pub(crate) fn of_metadata(meta: &std::fs::Metadata) -> Stamp {
         use std::os::unix::fs::MetadataExt;
-        let meta = std::fs::metadata(path).ok()?;
-        Some(Stamp {
+        Stamp {
             modified: meta.modified().ok(),
             changed: meta.ctime().saturating_mul(1_000_000_000) + meta.ctime_nsec(),
             inode: meta.ino(),
             len: meta.len(),
-        })
+        }
     }
 }
 
@@ -208,6 +212,8 @@ pub struct Library {
     media: HashMap<PathBuf, (Option<Stamp>, MediaFile)>,
     /// The full articles.
     store: Arc<ArticleStore>,
+    /// Local images measured since the last full refresh.
+    images: image::MeasuredImages,
     /// What is published, kept in step with `entries`.
     index: Option<Index>,
     /// Whether anything changed since the library was opened or saved.
@@ -330,6 +336,7 @@ impl Library {
             empty_since: None,
             media: HashMap::new(),
             store,
+            images: image::MeasuredImages::default(),
             index: None,
             modified: true,
             generation: fresh_generation(),
@@ -487,6 +494,7 @@ impl Library {
             return false;
         }
         let config_change = self.refresh_config();
+        self.images.clear();
         if config_change == ConfigChange::Value {
             self.reset_index();
         }
@@ -671,18 +679,26 @@ impl Library {
         if paths.is_empty() {
             return false;
         }
-        let previous: Vec<(PathBuf, Option<Good>)> = paths
-            .into_iter()
+        // The real path of each folder, resolved once for all its records
+        // (resolving costs a readlink per component of the path).
+        let folders: HashSet<&Path> = paths.iter().filter_map(|p| p.parent()).collect();
+        let real_folders: HashMap<&Path, PathBuf> = folders
+            .into_par_iter()
+            .filter_map(|folder| Some((folder, self.dir.join(folder).canonicalize().ok()?)))
+            .collect();
+        let previous: Vec<(&PathBuf, Option<Good>)> = paths
+            .iter()
             .map(|path| {
-                let good = self.entries.get(&path).and_then(|e| e.good.clone());
+                let good = self.entries.get(path).and_then(|e| e.good.clone());
                 (path, good)
             })
             .collect();
         let read: Vec<(PathBuf, Entry)> = previous
             .into_par_iter()
             .map(|(path, good)| {
-                let entry = self.read_record(&path, &config, good);
-                (path, entry)
+                let real_folder = path.parent().and_then(|f| real_folders.get(f));
+                let entry = self.read_record(path, real_folder, &config, good);
+                (path.clone(), entry)
             })
             .collect();
         for (path, entry) in read {
@@ -987,13 +1003,28 @@ impl Library {
         }
     }
 
-    fn read_record(&self, path: &Path, config: &SiteConfig, good_before: Option<Good>) -> Entry {
+    /// Reads the record at `path`, whose folder's real path is
+    /// `real_folder` (if it could be resolved).
+    fn read_record(
+        &self,
+        path: &Path,
+        real_folder: Option<&PathBuf>,
+        config: &SiteConfig,
+        good_before: Option<Good>,
+    ) -> Entry {
         let full = self.dir.join(path);
-        let stamp = Stamp::of(&full);
-        let outside = full
-            .canonicalize()
+        // The file itself, not followed: when it is no symlink, its real
+        // path is its folder's plus its name, and its stamp is this one.
+        let own = std::fs::symlink_metadata(&full)
             .ok()
-            .filter(|real| leads_outside(&full, real, &self.dir));
+            .filter(|meta| !meta.file_type().is_symlink());
+        let (stamp, real) = match (own, real_folder, path.file_name()) {
+            (Some(meta), Some(folder), Some(name)) => {
+                (Some(Stamp::of_metadata(&meta)), Some(folder.join(name)))
+            }
+            _ => (Stamp::of(&full), full.canonicalize().ok()),
+        };
+        let outside = real.filter(|real| leads_outside(&full, real, &self.dir));
         let parsed = match outside {
             Some(real) => Err(Problem {
                 path: path.to_path_buf(),
@@ -1009,8 +1040,9 @@ impl Library {
                 kind: ProblemKind::Unreadable(e.to_string()),
             })
         });
-        let parsed =
-            parsed.and_then(|bytes| record::parse(&self.dir, path, &bytes, config, Utc::now()));
+        let parsed = parsed.and_then(|bytes| {
+            record::parse(&self.dir, path, &bytes, config, Utc::now(), &self.images)
+        });
         match parsed {
             Ok(Record::Article {
                 article,

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::date::{self, DateError};
-use super::image;
+use super::image::{self, MeasuredImages};
 use super::markdown;
 use super::problem::{line_of, Problem, ProblemKind};
 use super::text::{plain_line, xml_safe};
@@ -68,13 +68,15 @@ struct Layout<'a> {
 }
 
 /// Reads one record. `path` is relative to `feeds_dir` and names the record
-/// in every message; `now` tells a scheduled date from a typo.
+/// in every message; `now` tells a scheduled date from a typo; `images`
+/// keeps the measurements of local images that other records show too.
 pub fn parse(
     feeds_dir: &Path,
     path: &Path,
     bytes: &[u8],
     config: &SiteConfig,
     now: DateTime<Utc>,
+    images: &MeasuredImages,
 ) -> Result<Record, Problem> {
     let problem = |line: Option<usize>, kind| Problem {
         path: path.to_path_buf(),
@@ -246,7 +248,7 @@ pub fn parse(
     let (image, image_file) = match &front.image {
         None => (None, None),
         Some(spec) => {
-            let (image, file) = resolve_image(spec, &title_text, feeds_dir, config)
+            let (image, file) = resolve_image(spec, &title_text, feeds_dir, config, images)
                 .map_err(|kind| problem(front_line(spec.src.span()), kind))?;
             (Some(image), file)
         }
@@ -305,6 +307,7 @@ fn resolve_image(
     title: &str,
     feeds_dir: &Path,
     config: &SiteConfig,
+    images: &MeasuredImages,
 ) -> Result<(Image, Option<PathBuf>), ProblemKind> {
     let src = spec.src.get_ref().trim();
     let alt = spec
@@ -342,7 +345,7 @@ fn resolve_image(
         };
         return Ok((image, None));
     }
-    let local = image::inspect_local(feeds_dir, src, &config.base_url)?;
+    let local = image::inspect_local(feeds_dir, src, &config.base_url, images)?;
     let image = Image {
         url: local.url,
         mime_type: local.mime_type.to_owned(),
