@@ -88,7 +88,13 @@ impl ArticleStore {
     fn with(backend: Backend) -> ArticleStore {
         ArticleStore {
             backend,
+            // Least recently used goes first: a build walks the articles
+            // month by month, and moka's default (TinyLFU) turned most new
+            // articles away once the cache was full, so each was read from
+            // the pack three or four times (10 000 records: 35 317 reads,
+            // with this 26 506).
             recent: moka::sync::Cache::builder()
+                .eviction_policy(moka::policy::EvictionPolicy::lru())
                 .max_capacity(RECENT_BUDGET)
                 .weigher(|_, a: &Arc<Article>| weight(a))
                 .build(),
