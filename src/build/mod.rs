@@ -8,8 +8,9 @@
 //! documents that link to them, and files of documents that no longer
 //! exist are removed last, so that a build killed at any moment leaves
 //! every file complete and every link of the old or new site working.
-//! Into a new or empty folder, which nobody serves yet, files are written
-//! in place.
+//! Into a new or empty folder there is nothing to replace, and files are
+//! written in place: a reader there sees a half-written file as it sees a
+//! half-built site.
 //!
 //! Beside the site it writes what a static host needs to send `serve`'s
 //! headers (see [`headers`]) and, with `--precompress`, the `.gz` and
@@ -353,15 +354,14 @@ impl Writer<'_> {
         let Some(parent) = file.parent() else {
             return Ok(());
         };
-        let known = |folders: &HashSet<PathBuf>| folders.contains(parent);
-        if known(&self.folders.lock().unwrap_or_else(|e| e.into_inner())) {
+        let mut folders = self.folders.lock().unwrap_or_else(|e| e.into_inner());
+        if folders.contains(parent) {
             return Ok(());
         }
+        drop(folders);
         std::fs::create_dir_all(parent)?;
-        self.folders
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(parent.to_path_buf());
+        folders = self.folders.lock().unwrap_or_else(|e| e.into_inner());
+        folders.insert(parent.to_path_buf());
         Ok(())
     }
 
