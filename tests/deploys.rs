@@ -129,3 +129,82 @@ async fn an_emptied_articles_folder_is_published_only_once_it_stays_empty() {
     .await;
     server.stop().await;
 }
+
+/// A deploy that copies the directory anew (`cp -r`, a fresh `git
+/// checkout`) gives every file a new inode and mtime; records whose bytes
+/// and image are as before are known again without being parsed, and
+/// what did change is read.
+#[cfg(unix)]
+#[test]
+fn a_copied_directory_is_known_again_by_its_bytes() {
+    use stadtfeed::content::store::ArticleStore;
+    use stadtfeed::content::Library;
+    use stadtfeed::model::ArticleId;
+    use std::sync::Arc;
+
+    let parent = tempfile::tempdir().unwrap();
+    let dir = parent.path().join("feeds");
+    content(&dir, "Eins");
+    let shipped = common::shipped_feeds().join("media");
+    std::fs::create_dir_all(dir.join("media")).unwrap();
+    std::fs::copy(shipped.join("logo.png"), dir.join("media/bild.png")).unwrap();
+    let with_image = |title: &str| {
+        format!("+++\ntitle = \"{title}\"\ndate = \"12.01.2022\"\n[image]\nsrc = \"media/bild.png\"\n+++\nText\n")
+    };
+    std::fs::write(dir.join("articles/bild.md"), with_image("Mit Bild")).unwrap();
+    std::fs::write(
+        dir.join("articles/entwurf.md"),
+        "+++\ntitle = \"E\"\ndate = \"13.01.2022\"\ndraft = true\n+++\nText\n",
+    )
+    .unwrap();
+    let store = Arc::new(ArticleStore::memory());
+    let mut library = Library::open(&dir, Arc::clone(&store));
+    assert_eq!(library.records_parsed(), 3);
+    let hashes = |library: &Library| {
+        let index = library.index().unwrap();
+        ["a", "bild"].map(|id| index.get(&ArticleId::new(id).unwrap()).unwrap().hash)
+    };
+    let before = hashes(&library);
+
+    // The same bytes, copied anew and swapped in.
+    let copy = |from: &Path, to: &Path| {
+        let status = std::process::Command::new("cp")
+            .arg("-r")
+            .arg(from)
+            .arg(to)
+            .status()
+            .unwrap();
+        assert!(status.success());
+    };
+    let staged = parent.path().join("feeds.new");
+    copy(&dir, &staged);
+    std::fs::remove_dir_all(&dir).unwrap();
+    std::fs::rename(&staged, &dir).unwrap();
+    library.refresh();
+    assert_eq!(library.records_parsed(), 3, "nothing parsed again");
+    assert_eq!(hashes(&library), before);
+    assert!(library.problems().is_empty());
+
+    // A record whose bytes changed is read.
+    std::fs::write(
+        dir.join("articles/a.md"),
+        good_record("Zwei", "11.01.2022 10:00"),
+    )
+    .unwrap();
+    library.refresh();
+    assert_eq!(library.records_parsed(), 4);
+
+    // An image replaced by another under its name: the record showing it
+    // is read again, and measures the new file.
+    std::fs::copy(
+        shipped.join("2022/werdau-videokonferenz.jpg"),
+        dir.join("media/bild.png"),
+    )
+    .unwrap();
+    library.refresh();
+    assert_eq!(library.records_parsed(), 5);
+    let index = library.index().unwrap();
+    let summary = index.get(&ArticleId::new("bild").unwrap()).unwrap();
+    let image = store.get(&summary.hash).unwrap().image.clone().unwrap();
+    assert_eq!(image.mime_type, "image/jpeg");
+}

@@ -33,6 +33,8 @@ pub const MAX_IMAGE_BYTES: u64 = 20 * 1024 * 1024;
 /// What a local image file is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LocalImage {
+    /// The path as the record names it (`media/…`).
+    pub src: String,
     /// Absolute URL under `base_url`.
     pub url: String,
     /// The file, for change detection.
@@ -115,7 +117,11 @@ pub fn inspect_local(
     let written = feeds_dir.join(relative);
     let stamp = Stamp::of(&written);
     if let Some(known) = stamp.and_then(|stamp| measured.get(&written, stamp)) {
-        return Ok(LocalImage { url, ..known });
+        return Ok(LocalImage {
+            src: src.to_owned(),
+            url,
+            ..known
+        });
     }
     let real = written
         .canonicalize()
@@ -142,6 +148,7 @@ pub fn inspect_local(
         .ok_or_else(not_image)?;
     let size = imagesize::reader_size(reader).map_err(|_| not_image())?;
     let image = LocalImage {
+        src: src.to_owned(),
         url,
         file: real,
         mime_type,

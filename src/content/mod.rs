@@ -84,9 +84,53 @@ struct Entry {
     image: Option<(Arc<Path>, Option<Stamp>)>,
     /// The last version that read cleanly, published while the file is bad.
     good: Option<Good>,
+    /// The text of that version, to know it again under a new stamp.
+    source: Option<Source>,
     /// What is wrong with the current version, if anything.
     #[serde(skip)]
     problem: Option<Problem>,
+}
+
+/// What a record read from, besides the site's configuration: a directory
+/// copied, checked out or swapped in anew gives every file a new stamp,
+/// and a record whose bytes and image are as before is then known again
+/// without parsing it (a fresh CI checkout of 100 000 records would
+/// otherwise cost every record's Markdown and sanitising).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Source {
+    /// BLAKE3 of the file's bytes (the first 128 bits).
+    bytes: [u8; 16],
+    /// Its local image as the record names it, and as it measured.
+    image: Option<ImageSeen>,
+}
+
+/// A local image as a record last saw it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct ImageSeen {
+    src: String,
+    mime_type: String,
+    length: u64,
+    width: u32,
+    height: u32,
+}
+
+impl ImageSeen {
+    fn of(image: &image::LocalImage) -> ImageSeen {
+        ImageSeen {
+            src: image.src.clone(),
+            mime_type: image.mime_type.to_owned(),
+            length: image.length,
+            width: image.width,
+            height: image.height,
+        }
+    }
+}
+
+/// The name of a record file's bytes.
+fn bytes_hash(bytes: &[u8]) -> [u8; 16] {
+    let mut name = [0; 16];
+    name.copy_from_slice(&blake3::hash(bytes).as_bytes()[..16]);
+    name
 }
 
 impl Entry {
@@ -159,6 +203,7 @@ struct EntryRef<'a> {
     stamp: Option<Stamp>,
     image: &'a Option<(Arc<Path>, Option<Stamp>)>,
     good: &'a Option<Good>,
+    source: &'a Option<Source>,
 }
 
 /// The index a saved state describes, as the run that saved it published
@@ -214,6 +259,8 @@ pub struct Library {
     store: Arc<ArticleStore>,
     /// Local images measured since the last full refresh.
     images: image::MeasuredImages,
+    /// Record files parsed since the library was opened.
+    parsed: std::sync::atomic::AtomicUsize,
     /// What is published, kept in step with `entries`.
     index: Option<Index>,
     /// Whether anything changed since the library was opened or saved.
@@ -299,7 +346,12 @@ impl Library {
         // One instant for every scheduled record: the index is then what
         // the saved state rebuilds (`published_as_of`).
         library.publish_due();
-        tracing::debug!(elapsed = ?started.elapsed(), rss_mb = resident_mb(), "files checked");
+        tracing::debug!(
+            elapsed = ?started.elapsed(),
+            rss_mb = resident_mb(),
+            parsed = library.records_parsed(),
+            "files checked"
+        );
         library
     }
 
@@ -337,6 +389,7 @@ impl Library {
             media: HashMap::new(),
             store,
             images: image::MeasuredImages::default(),
+            parsed: Default::default(),
             index: None,
             modified: true,
             generation: fresh_generation(),
@@ -438,6 +491,7 @@ impl Library {
                         stamp: entry.stamp.filter(|_| entry.problem.is_none()),
                         image: &entry.image,
                         good: &entry.good,
+                        source: &entry.source,
                     };
                     (path, entry_ref)
                 })
@@ -686,18 +740,12 @@ impl Library {
             .into_par_iter()
             .filter_map(|folder| Some((folder, self.dir.join(folder).canonicalize().ok()?)))
             .collect();
-        let previous: Vec<(&PathBuf, Option<Good>)> = paths
-            .iter()
+        let read: Vec<(PathBuf, Entry)> = paths
+            .par_iter()
             .map(|path| {
-                let good = self.entries.get(path).and_then(|e| e.good.clone());
-                (path, good)
-            })
-            .collect();
-        let read: Vec<(PathBuf, Entry)> = previous
-            .into_par_iter()
-            .map(|(path, good)| {
                 let real_folder = path.parent().and_then(|f| real_folders.get(f));
-                let entry = self.read_record(path, real_folder, &config, good);
+                let before = self.entries.get(path);
+                let entry = self.read_record(path, real_folder, &config, before);
                 (path.clone(), entry)
             })
             .collect();
@@ -975,6 +1023,12 @@ impl Library {
         }
     }
 
+    /// How many record files were parsed since the library was opened;
+    /// the others it read were known again by their bytes.
+    pub fn records_parsed(&self) -> usize {
+        self.parsed.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Re-reads `site.toml` if it changed; keeps the last good one on error.
     fn refresh_config(&mut self) -> ConfigChange {
         let path = self.dir.join(config::FILE_NAME);
@@ -1004,14 +1058,15 @@ impl Library {
     }
 
     /// Reads the record at `path`, whose folder's real path is
-    /// `real_folder` (if it could be resolved).
+    /// `real_folder` (if it could be resolved), and which was `before`.
     fn read_record(
         &self,
         path: &Path,
         real_folder: Option<&PathBuf>,
         config: &SiteConfig,
-        good_before: Option<Good>,
+        before: Option<&Entry>,
     ) -> Entry {
+        let good_before = before.and_then(|e| e.good.clone());
         let full = self.dir.join(path);
         // The file itself, not followed: when it is no symlink, its real
         // path is its folder's plus its name, and its stamp is this one.
@@ -1040,17 +1095,36 @@ impl Library {
                 kind: ProblemKind::Unreadable(e.to_string()),
             })
         });
-        let parsed = parsed.and_then(|bytes| {
-            record::parse(&self.dir, path, &bytes, config, Utc::now(), &self.images)
-        });
-        match parsed {
+        let bytes = match parsed {
+            Ok(bytes) => bytes,
+            Err(problem) => {
+                return Entry {
+                    stamp,
+                    image: None,
+                    good: good_before,
+                    source: None,
+                    problem: Some(problem),
+                }
+            }
+        };
+        let hash = bytes_hash(&bytes);
+        if let Some(known) = before.and_then(|e| self.known_again(e, hash, stamp, config)) {
+            return known;
+        }
+        self.parsed
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        match record::parse(&self.dir, path, &bytes, config, Utc::now(), &self.images) {
             Ok(Record::Article {
                 article,
-                image_file,
+                local_image,
             }) => {
-                let image = image_file.map(|image| {
-                    let stamp = Stamp::of(&image);
-                    (self.intern_path(&image), stamp)
+                let source = Source {
+                    bytes: hash,
+                    image: local_image.as_ref().map(ImageSeen::of),
+                };
+                let image = local_image.map(|image| {
+                    let stamp = Stamp::of(&image.file);
+                    (self.intern_path(&image.file), stamp)
                 });
                 let mut summary = Summary::of(&article, self.store.put(&article));
                 for category in &mut summary.categories {
@@ -1069,6 +1143,7 @@ impl Library {
                     stamp,
                     image,
                     good: Some(Good::Article(summary)),
+                    source: Some(source),
                     problem: None,
                 }
             }
@@ -1076,15 +1151,58 @@ impl Library {
                 stamp,
                 image: None,
                 good: Some(Good::Draft),
+                source: Some(Source {
+                    bytes: hash,
+                    image: None,
+                }),
                 problem: None,
             },
             Err(problem) => Entry {
                 stamp,
                 image: None,
                 good: good_before,
+                source: None,
                 problem: Some(problem),
             },
         }
+    }
+
+    /// The entry `before` under its new `stamp`, when the file's bytes
+    /// hash to the same `hash` and its image measures as it did: the
+    /// record would read to the same article (the configuration is the
+    /// same, or the entries would have been dropped; dates accepted once
+    /// stay acceptable). Its summary, and so its documents, stay as they
+    /// were.
+    fn known_again(
+        &self,
+        before: &Entry,
+        hash: [u8; 16],
+        stamp: Option<Stamp>,
+        config: &SiteConfig,
+    ) -> Option<Entry> {
+        let source = before.source.as_ref().filter(|s| s.bytes == hash)?;
+        if before.problem.is_some() {
+            return None;
+        }
+        let good = before.good.clone()?;
+        let image = match &source.image {
+            None => None,
+            Some(seen) => {
+                let now =
+                    image::inspect_local(&self.dir, &seen.src, &config.base_url, &self.images)
+                        .ok()
+                        .filter(|now| ImageSeen::of(now) == *seen)?;
+                let stamp = Stamp::of(&now.file);
+                Some((self.intern_path(&now.file), stamp))
+            }
+        };
+        Some(Entry {
+            stamp,
+            image,
+            good: Some(good),
+            source: Some(source.clone()),
+            problem: None,
+        })
     }
 
     /// Re-measures what changed under `media/`; `listed`: the files there

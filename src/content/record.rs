@@ -1,14 +1,14 @@
 //! One article record: `+++` TOML front matter `+++`, then Markdown
 //! (PRODUCT.md §1.2). Every check of a record happens here.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use chrono::{DateTime, Datelike, FixedOffset, Utc};
 use serde::Deserialize;
 use toml::Spanned;
 
 use super::date::{self, DateError};
-use super::image::{self, MeasuredImages};
+use super::image::{self, LocalImage, MeasuredImages};
 use super::markdown;
 use super::problem::{line_of, Problem, ProblemKind};
 use super::text::{plain_line, xml_safe};
@@ -48,12 +48,12 @@ struct ImageFront {
 /// A record that was read: an article, or a draft that is not published.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Record {
-    /// Ready to publish; `image_file` is the local image it depends on.
+    /// Ready to publish; `local_image` is the image file it depends on.
     Article {
         /// The article.
         article: Box<Article>,
-        /// The local image file, whose change makes the record stale.
-        image_file: Option<PathBuf>,
+        /// The local image as measured, whose change makes the record stale.
+        local_image: Option<LocalImage>,
     },
     /// `draft = true`: never published.
     Draft,
@@ -245,7 +245,7 @@ pub fn parse(
         }
     };
 
-    let (image, image_file) = match &front.image {
+    let (image, local_image) = match &front.image {
         None => (None, None),
         Some(spec) => {
             let (image, file) = resolve_image(spec, &title_text, feeds_dir, config, images)
@@ -295,7 +295,7 @@ pub fn parse(
     };
     Ok(Record::Article {
         article: Box::new(article),
-        image_file,
+        local_image,
     })
 }
 
@@ -308,7 +308,7 @@ fn resolve_image(
     feeds_dir: &Path,
     config: &SiteConfig,
     images: &MeasuredImages,
-) -> Result<(Image, Option<PathBuf>), ProblemKind> {
+) -> Result<(Image, Option<LocalImage>), ProblemKind> {
     let src = spec.src.get_ref().trim();
     let alt = spec
         .alt
@@ -347,7 +347,7 @@ fn resolve_image(
     }
     let local = image::inspect_local(feeds_dir, src, &config.base_url, images)?;
     let image = Image {
-        url: local.url,
+        url: local.url.clone(),
         mime_type: local.mime_type.to_owned(),
         length: local.length,
         width: Some(local.width),
@@ -356,7 +356,7 @@ fn resolve_image(
         caption,
         credit,
     };
-    Ok((image, Some(local.file)))
+    Ok((image, Some(local)))
 }
 
 /// The body with the image's figure after its first paragraph (or first,
