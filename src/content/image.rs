@@ -39,6 +39,8 @@ pub struct LocalImage {
     pub url: String,
     /// The file, for change detection.
     pub file: PathBuf,
+    /// Its stamp when measured: the version these facts are of.
+    pub(crate) stamp: Option<Stamp>,
     /// MIME type from the bytes.
     pub mime_type: &'static str,
     /// Exact length in bytes.
@@ -151,6 +153,7 @@ pub fn inspect_local(
         src: src.to_owned(),
         url,
         file: real,
+        stamp,
         mime_type,
         length,
         width: size.width as u32,

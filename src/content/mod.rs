@@ -1122,10 +1122,7 @@ impl Library {
                     bytes: hash,
                     image: local_image.as_ref().map(ImageSeen::of),
                 };
-                let image = local_image.map(|image| {
-                    let stamp = Stamp::of(&image.file);
-                    (self.intern_path(&image.file), stamp)
-                });
+                let image = local_image.map(|image| (self.intern_path(&image.file), image.stamp));
                 let mut summary = Summary::of(&article, self.store.put(&article));
                 for category in &mut summary.categories {
                     *category = self.intern(category);
@@ -1192,8 +1189,7 @@ impl Library {
                     image::inspect_local(&self.dir, &seen.src, &config.base_url, &self.images)
                         .ok()
                         .filter(|now| ImageSeen::of(now) == *seen)?;
-                let stamp = Stamp::of(&now.file);
-                Some((self.intern_path(&now.file), stamp))
+                Some((self.intern_path(&now.file), now.stamp))
             }
         };
         Some(Entry {
