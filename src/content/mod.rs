@@ -1080,7 +1080,7 @@ impl Library {
             _ => (Stamp::of(&full), full.canonicalize().ok()),
         };
         let outside = real.filter(|real| leads_outside(&full, real, &self.dir));
-        let parsed = match outside {
+        let read = match outside {
             Some(real) => Err(Problem {
                 path: path.to_path_buf(),
                 line: None,
@@ -1095,7 +1095,7 @@ impl Library {
                 kind: ProblemKind::Unreadable(e.to_string()),
             })
         });
-        let bytes = match parsed {
+        let bytes = match read {
             Ok(bytes) => bytes,
             Err(problem) => {
                 return Entry {
