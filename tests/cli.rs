@@ -2,6 +2,7 @@
 
 mod common;
 
+use std::path::Path;
 use std::process::Command;
 
 use common::{good_record, Fixture};
@@ -17,6 +18,19 @@ fn stadtfeed(args: &[&str]) -> (i32, String, String) {
         String::from_utf8_lossy(&output.stdout).into_owned(),
         String::from_utf8_lossy(&output.stderr).into_owned(),
     )
+}
+
+/// `stadtfeed build --feeds FEEDS --out OUT`, then `extra` arguments.
+fn build(feeds: &Path, out: &Path, extra: &[&str]) -> (i32, String, String) {
+    let mut args = vec![
+        "build",
+        "--feeds",
+        feeds.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    stadtfeed(&args)
 }
 
 #[test]
@@ -55,13 +69,7 @@ fn build_publishes_the_good_records_and_fails_for_the_bad() {
     fixture.record("gut.md", &good_record("Gute Nachricht", "11.01.2022"));
     fixture.record("kaputt.md", "+++\ntitle = \"Kaputt\"\n+++\n");
     let out = tempfile::tempdir().unwrap();
-    let (code, _, stderr) = stadtfeed(&[
-        "build",
-        "--feeds",
-        fixture.path().to_str().unwrap(),
-        "--out",
-        out.path().to_str().unwrap(),
-    ]);
+    let (code, _, stderr) = build(fixture.path(), out.path(), &[]);
     assert_eq!(code, 1, "{stderr}");
     assert!(
         stderr.contains("articles/kaputt.md:1: `date` is missing"),
@@ -83,13 +91,7 @@ fn build_publishes_the_good_records_and_fails_for_the_bad() {
 fn build_writes_every_document_of_the_shipped_example() {
     let out = tempfile::tempdir().unwrap();
     let feeds = common::shipped_feeds();
-    let (code, _, stderr) = stadtfeed(&[
-        "build",
-        "--feeds",
-        feeds.to_str().unwrap(),
-        "--out",
-        out.path().to_str().unwrap(),
-    ]);
+    let (code, _, stderr) = build(&feeds, out.path(), &[]);
     assert_eq!(code, 0, "{stderr}");
     assert!(
         stderr.contains("10 records published, 0 refused"),
@@ -183,14 +185,7 @@ fn serve_until_sigterm(args: &[&str]) {
 fn build_leaves_unchanged_files_untouched() {
     let out = tempfile::tempdir().unwrap();
     let feeds = common::shipped_feeds();
-    let args = [
-        "build",
-        "--feeds",
-        feeds.to_str().unwrap(),
-        "--out",
-        out.path().to_str().unwrap(),
-    ];
-    assert_eq!(stadtfeed(&args).0, 0);
+    assert_eq!(build(&feeds, out.path(), &[]).0, 0);
     let feed = out.path().join("feed.rss");
     let stray = out.path().join("robots.txt");
     std::fs::write(&stray, "User-agent: *\n").unwrap();
@@ -201,7 +196,7 @@ fn build_leaves_unchanged_files_untouched() {
         .unwrap()
         .set_modified(old)
         .unwrap();
-    assert_eq!(stadtfeed(&args).0, 0);
+    assert_eq!(build(&feeds, out.path(), &[]).0, 0);
     assert_eq!(
         std::fs::metadata(&feed).unwrap().modified().unwrap(),
         old,
@@ -222,15 +217,7 @@ fn build_into_a_deleted_or_emptied_folder_writes_the_whole_site() {
     let out = root.path().join("out");
     let state = root.path().join("state");
     let feeds = common::shipped_feeds();
-    let args = [
-        "build",
-        "--feeds",
-        feeds.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--cache-dir",
-        state.to_str().unwrap(),
-    ];
+    let build_kept = || build(&feeds, &out, &["--cache-dir", state.to_str().unwrap()]);
     let (site, _) = common::publish_dir(&feeds);
     let assert_whole = |when: &str| {
         for (path, document) in &site.documents {
@@ -239,10 +226,10 @@ fn build_into_a_deleted_or_emptied_folder_writes_the_whole_site() {
             assert_eq!(written, document.body, "{path} after {when}");
         }
     };
-    assert_eq!(stadtfeed(&args).0, 0);
+    assert_eq!(build_kept().0, 0);
     assert_whole("the first build");
     std::fs::remove_dir_all(&out).unwrap();
-    assert_eq!(stadtfeed(&args).0, 0);
+    assert_eq!(build_kept().0, 0);
     assert_whole("the folder was deleted");
     for entry in std::fs::read_dir(&out).unwrap() {
         let path = entry.unwrap().path();
@@ -252,14 +239,14 @@ fn build_into_a_deleted_or_emptied_folder_writes_the_whole_site() {
             std::fs::remove_file(&path).unwrap();
         }
     }
-    assert_eq!(stadtfeed(&args).0, 0);
+    assert_eq!(build_kept().0, 0);
     assert_whole("the folder was emptied");
     std::fs::remove_dir_all(out.join("artikel")).unwrap();
-    let (code, _, stderr) = stadtfeed(&args);
+    let (code, _, stderr) = build_kept();
     assert_eq!(code, 0, "{stderr}");
     assert_whole("artikel/ was removed");
     // Nothing touched since: nothing is written.
-    let (_, _, stderr) = stadtfeed(&args);
+    let (_, _, stderr) = build_kept();
     assert!(stderr.contains(" 0 files written"), "{stderr}");
 }
 
