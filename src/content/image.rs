@@ -60,8 +60,7 @@ pub struct LocalImage {
 pub struct MeasuredImages(Mutex<HashMap<PathBuf, (Stamp, LocalImage)>>);
 
 impl MeasuredImages {
-    /// Forgets every measurement (a full refresh starts over, so that the
-    /// table holds only images that records still show).
+    /// Forgets every measurement.
     pub fn clear(&self) {
         self.0.lock().unwrap_or_else(|e| e.into_inner()).clear();
     }

@@ -104,26 +104,13 @@ struct Source {
     image: Option<ImageSeen>,
 }
 
-/// A local image as a record last saw it.
+/// A local image as a record last saw it (kept for every record, so small).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 struct ImageSeen {
-    src: String,
-    mime_type: String,
-    length: u64,
-    width: u32,
-    height: u32,
-}
-
-impl ImageSeen {
-    fn of(image: &image::LocalImage) -> ImageSeen {
-        ImageSeen {
-            src: image.src.clone(),
-            mime_type: image.mime_type.to_owned(),
-            length: image.length,
-            width: image.width,
-            height: image.height,
-        }
-    }
+    /// As the record names it (`media/…`), shared by the records showing it.
+    src: Arc<Path>,
+    /// A hash of its type, length and pixel size as measured.
+    measured: u64,
 }
 
 /// The name of a record file's bytes.
@@ -257,7 +244,7 @@ pub struct Library {
     media: HashMap<PathBuf, (Option<Stamp>, MediaFile)>,
     /// The full articles.
     store: Arc<ArticleStore>,
-    /// Local images measured since the last full refresh.
+    /// Local images measured in the reading under way.
     images: image::MeasuredImages,
     /// Record files parsed since the library was opened.
     parsed: std::sync::atomic::AtomicUsize,
@@ -446,6 +433,9 @@ impl Library {
             if let Some((image, _)) = &mut entry.image {
                 *image = self.intern_path(image);
             }
+            if let Some(seen) = entry.source.as_mut().and_then(|s| s.image.as_mut()) {
+                seen.src = self.intern_path(&seen.src);
+            }
             if let Some(Good::Article(summary)) = &mut entry.good {
                 // Freshly decoded, so not shared: changed in place.
                 for category in &mut Arc::make_mut(summary).categories {
@@ -548,7 +538,6 @@ impl Library {
             return false;
         }
         let config_change = self.refresh_config();
-        self.images.clear();
         if config_change == ConfigChange::Value {
             self.reset_index();
         }
@@ -752,6 +741,9 @@ impl Library {
         for (path, entry) in read {
             self.set_entry(path, Some(entry));
         }
+        // Shared images are shared within one reading; kept longer, the
+        // table would cost memory for every image of the archive.
+        self.images.clear();
         true
     }
 
@@ -1023,6 +1015,21 @@ impl Library {
         }
     }
 
+    /// What a record keeps of its local `image`.
+    fn image_seen(&self, image: &image::LocalImage) -> ImageSeen {
+        let mut hasher = blake3::Hasher::new();
+        hasher.update(image.mime_type.as_bytes());
+        for number in [image.length, image.width.into(), image.height.into()] {
+            hasher.update(&number.to_le_bytes());
+        }
+        let mut measured = [0; 8];
+        measured.copy_from_slice(&hasher.finalize().as_bytes()[..8]);
+        ImageSeen {
+            src: self.intern_path(Path::new(&image.src)),
+            measured: u64::from_le_bytes(measured),
+        }
+    }
+
     /// How many record files were parsed since the library was opened;
     /// the others it read were known again by their bytes.
     pub fn records_parsed(&self) -> usize {
@@ -1120,7 +1127,7 @@ impl Library {
             }) => {
                 let source = Source {
                     bytes: hash,
-                    image: local_image.as_ref().map(ImageSeen::of),
+                    image: local_image.as_ref().map(|image| self.image_seen(image)),
                 };
                 let image = local_image.map(|image| (self.intern_path(&image.file), image.stamp));
                 let mut summary = Summary::of(&article, self.store.put(&article));
@@ -1185,10 +1192,10 @@ impl Library {
         let image = match &source.image {
             None => None,
             Some(seen) => {
-                let now =
-                    image::inspect_local(&self.dir, &seen.src, &config.base_url, &self.images)
-                        .ok()
-                        .filter(|now| ImageSeen::of(now) == *seen)?;
+                let src = seen.src.to_str()?;
+                let now = image::inspect_local(&self.dir, src, &config.base_url, &self.images)
+                    .ok()
+                    .filter(|now| self.image_seen(now) == *seen)?;
                 Some((self.intern_path(&now.file), now.stamp))
             }
         };
