@@ -56,10 +56,10 @@ fn find(slice: &[u8]) -> Option<(Arc<File>, u64)> {
         .map(|r| (Arc::clone(&r.file), (start - r.start) as u64))
 }
 
-/// The owner of a file-backed body's bytes: unregisters them before they
-/// are freed.
+/// The owner of a file-backed body's bytes (a handle on them, so they
+/// stay where they are while it lives): unregisters them when it goes.
 struct FileBacked {
-    bytes: Vec<u8>,
+    bytes: Bytes,
 }
 
 impl AsRef<[u8]> for FileBacked {
@@ -85,9 +85,7 @@ pub fn file_backed(body: Bytes) -> Bytes {
     }
     match memory_file(&body) {
         Ok(file) => {
-            let owner = FileBacked {
-                bytes: body.to_vec(),
-            };
+            let owner = FileBacked { bytes: body };
             let region = Region {
                 start: owner.bytes.as_ptr() as usize,
                 len: owner.bytes.len(),
