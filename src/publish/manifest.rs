@@ -325,9 +325,10 @@ pub async fn read(
         ),
     );
     let (base, changes) = (base?, changes?);
-    let base_bytes = match &base {
-        Fetched::Sent(bytes) => bytes.clone(),
-        Fetched::Kept(copy) => Bytes::from(copy.bytes.clone()),
+    let base_kept = matches!(base, Fetched::Kept(_));
+    let base_bytes = match base {
+        Fetched::Sent(bytes) => bytes,
+        Fetched::Kept(copy) => Bytes::from(copy.bytes),
         Fetched::Missing => return Ok(ManifestRead::empty()),
     };
     let Some(decoded) = decode_base(&base_bytes) else {
@@ -360,8 +361,8 @@ pub async fn read(
             None => manifest.remove(&path),
         }
     }
-    let generation = match (&base, &changes) {
-        (Fetched::Kept(_), Fetched::Kept(copy)) if applied => copy.generation,
+    let generation = match &changes {
+        Fetched::Kept(copy) if base_kept && applied => copy.generation,
         _ => None,
     };
     Ok(ManifestRead {
@@ -567,7 +568,7 @@ mod tests {
             .await
             .unwrap();
         let first_base = base_etag(&store).await;
-        // Ten changes of eighty entries: more than an eighth.
+        // Eleven changes of eighty entries: more than an eighth.
         for n in 0..11 {
             manifest.insert(format!("p{n}"), entry(100 + n));
         }
