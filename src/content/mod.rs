@@ -84,7 +84,8 @@ struct Entry {
     image: Option<(Arc<Path>, Option<Stamp>)>,
     /// The last version that read cleanly, published while the file is bad.
     good: Option<Good>,
-    /// The text of that version, to know it again under a new stamp.
+    /// The text of that version, to know it again under a new stamp;
+    /// none while the file has a problem (its text is then not that one).
     source: Option<Source>,
     /// What is wrong with the current version, if anything.
     #[serde(skip)]
@@ -1185,9 +1186,6 @@ impl Library {
         config: &SiteConfig,
     ) -> Option<Entry> {
         let source = before.source.as_ref().filter(|s| s.bytes == hash)?;
-        if before.problem.is_some() {
-            return None;
-        }
         let good = before.good.clone()?;
         let image = match &source.image {
             None => None,
