@@ -597,6 +597,21 @@ fn a_record_linked_from_outside_is_refused() {
 }
 
 #[test]
+fn a_record_linked_from_inside_the_content_directory_is_read() {
+    let fixture = Fixture::new();
+    fixture.write("vorlagen/text.md", &good_record("Verlinkt", "11.01.2022"));
+    std::os::unix::fs::symlink(
+        fixture.path().join("vorlagen/text.md"),
+        fixture.path().join("articles/link.md"),
+    )
+    .unwrap();
+    let snapshot = common::open(fixture.path()).unwrap();
+    let titles: Vec<&str> = snapshot.articles.iter().map(|a| &*a.title).collect();
+    assert_eq!(titles, ["Verlinkt"]);
+    assert_eq!(snapshot.articles[0].id.as_str(), "link");
+}
+
+#[test]
 fn a_folder_that_cannot_be_listed_is_reported() {
     // As root, permissions stop nothing; a symlink loop cannot be listed
     // by anyone.

@@ -289,15 +289,20 @@ impl Library {
         // beside the restore, which needs only the saved state.
         let articles = dir.join(ARTICLES_DIR);
         let listed = std::thread::scope(|scope| {
-            let listing = scope.spawn(|| {
+            // Without a saved state there is nothing to compare stamps
+            // with: each record's is taken when it is read.
+            let saved = state.is_file();
+            let listing = scope.spawn(move || {
                 let mut listing = list_records(dir, &articles);
                 // The stamps too, and media/'s, while the other core
                 // restores the state.
-                listing.stamps = listing
-                    .files
-                    .iter()
-                    .map(|path| (path.clone(), Stamp::of(&dir.join(path))))
-                    .collect();
+                if saved {
+                    listing.stamps = listing
+                        .files
+                        .iter()
+                        .map(|path| (path.clone(), Stamp::of(&dir.join(path))))
+                        .collect();
+                }
                 listing.media = Some(stamped_media(dir));
                 listing
             });
@@ -1076,38 +1081,45 @@ impl Library {
     ) -> Entry {
         let good_before = before.and_then(|e| e.good.clone());
         let full = self.dir.join(path);
-        // The file itself, not followed: when it is no symlink, its real
-        // path is its folder's plus its name, and its stamp is this one.
-        let own = std::fs::symlink_metadata(&full)
-            .ok()
-            .filter(|meta| !meta.file_type().is_symlink());
-        let (stamp, real) = match (own, real_folder, path.file_name()) {
-            (Some(meta), Some(folder), Some(name)) => {
-                (Some(Stamp::of_metadata(&meta)), Some(folder.join(name)))
-            }
-            _ => (Stamp::of(&full), full.canonicalize().ok()),
+        let unreadable = |e: std::io::Error| Problem {
+            path: path.to_path_buf(),
+            line: None,
+            kind: ProblemKind::Unreadable(e.to_string()),
         };
-        let outside = real.filter(|real| leads_outside(&full, real, &self.dir));
-        let read = match outside {
-            Some(real) => Err(Problem {
-                path: path.to_path_buf(),
-                line: None,
-                kind: ProblemKind::RecordOutside(real.display().to_string()),
-            }),
-            None => Ok(()),
-        }
-        .and_then(|()| {
-            std::fs::read(&full).map_err(|e| Problem {
-                path: path.to_path_buf(),
-                line: None,
-                kind: ProblemKind::Unreadable(e.to_string()),
-            })
-        });
-        let bytes = match read {
-            Ok(bytes) => bytes,
+        // The file itself, not followed: when it is no symlink, its real
+        // path is its folder's plus its name, and its stamp is the open
+        // file's (one lookup of the path instead of three).
+        let read = match (open_unfollowed(&full), real_folder, path.file_name()) {
+            (Ok(file), Some(folder), Some(name)) => {
+                let real = folder.join(name);
+                match leads_outside(&full, &real, &self.dir) {
+                    true => Err(Problem {
+                        path: path.to_path_buf(),
+                        line: None,
+                        kind: ProblemKind::RecordOutside(real.display().to_string()),
+                    }),
+                    false => read_open(file).map_err(unreadable),
+                }
+            }
+            // A symlink (or a folder that did not resolve): follow it, and
+            // refuse it when it leads out of the content directory.
+            (Err(e), _, _) if e.raw_os_error() != Some(libc::ELOOP) => Err(unreadable(e)),
+            _ => match full.canonicalize() {
+                Ok(real) if leads_outside(&full, &real, &self.dir) => Err(Problem {
+                    path: path.to_path_buf(),
+                    line: None,
+                    kind: ProblemKind::RecordOutside(real.display().to_string()),
+                }),
+                _ => std::fs::read(&full)
+                    .map(|bytes| (Stamp::of(&full), bytes))
+                    .map_err(unreadable),
+            },
+        };
+        let (stamp, bytes) = match read {
+            Ok(read) => read,
             Err(problem) => {
                 return Entry {
-                    stamp,
+                    stamp: Stamp::of(&full),
                     image: None,
                     good: good_before,
                     source: None,
@@ -1450,6 +1462,29 @@ pub(crate) fn leads_outside(path: &Path, real: &Path, root: &Path) -> bool {
 }
 
 /// The files under `media/` with their stamps now.
+/// Opens a file for reading without following a symlink in its last
+/// component (`ELOOP` then), and without waiting on a FIFO.
+fn open_unfollowed(path: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+}
+
+/// The stamp and bytes of an opened record file; anything but a regular
+/// file is refused.
+fn read_open(mut file: std::fs::File) -> std::io::Result<(Option<Stamp>, Vec<u8>)> {
+    use std::io::Read;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize + 1);
+    file.read_to_end(&mut bytes)?;
+    Ok((Some(Stamp::of_metadata(&meta)), bytes))
+}
+
 fn stamped_media(dir: &Path) -> HashMap<PathBuf, Option<Stamp>> {
     media::files_under_media(dir)
         .into_par_iter()

@@ -371,13 +371,13 @@ pub struct Changes {
 /// Starts watching `feeds_dir`. Started before the content is read, so
 /// that nothing written meanwhile is missed: its events wait in the queue.
 pub fn watch(feeds_dir: &Path) -> notify::Result<Changes> {
-    use notify::{EventKind, RecursiveMode, Watcher};
+    use notify::{Config, EventKind, EventKindMask, RecursiveMode, Watcher};
     let (events, receiver) = tokio::sync::mpsc::unbounded_channel::<Wanted>();
     // The folder as named (a symlink stays a symlink): a swap replaces
     // that name in its parent, which is watched too.
     let feeds = std::path::absolute(feeds_dir)?;
     let named = feeds.clone();
-    let mut watcher = notify::recommended_watcher(move |result: notify::Result<notify::Event>| {
+    let handler = move |result: notify::Result<notify::Event>| {
         let wanted = match result {
             // Reading a file is no change; the service itself reads media.
             Ok(event) if matches!(event.kind, EventKind::Access(_)) => return,
@@ -390,7 +390,11 @@ pub fn watch(feeds_dir: &Path) -> notify::Result<Changes> {
             }
         };
         let _ = events.send(wanted);
-    })?;
+    };
+    // Not asked for opens and closes: the kernel would queue one event per
+    // file read (100 000 at a first start), only to have them dropped here.
+    let config = Config::default().with_event_kinds(EventKindMask::CORE);
+    let mut watcher = notify::RecommendedWatcher::new(handler, config)?;
     watcher.watch(&feeds, RecursiveMode::Recursive)?;
     if let Some(parent) = feeds.parent() {
         watcher.watch(parent, RecursiveMode::NonRecursive)?;
