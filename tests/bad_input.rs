@@ -599,7 +599,7 @@ fn a_record_linked_from_outside_is_refused() {
 #[test]
 fn a_record_linked_from_inside_the_content_directory_is_read() {
     let fixture = Fixture::new();
-    fixture.write("vorlagen/text.md", &good_record("Verlinkt", "11.01.2022"));
+    fixture.write("vorlagen/text.md", good_record("Verlinkt", "11.01.2022"));
     std::os::unix::fs::symlink(
         fixture.path().join("vorlagen/text.md"),
         fixture.path().join("articles/link.md"),
