@@ -108,10 +108,10 @@ proptest! {
             Ok(Record::Article { article, .. }) => *article,
             other => return Err(TestCaseError::fail(format!("not published: {other:?}"))),
         };
-        let content_html = article.content_html.clone();
+        let content_html = article.clone().render().content_html;
         let store = ArticleStore::memory();
         let mut index = Index::new(config);
-        index.insert(std::sync::Arc::new(Summary::of(&article, store.put(&article))));
+        index.insert(std::sync::Arc::new(Summary::of(&article.article, store.put(&article))));
         let documents = stadtfeed::site::render_all(&index, &store);
         for (path, body) in &documents {
             if path.ends_with(".rss") || path.ends_with(".atom") || path.ends_with(".opml") {
@@ -139,7 +139,7 @@ proptest! {
                 prop_assert_eq!(content, Some(content_html.as_str()), "{} content", path);
             }
         }
-        let page = &documents[&format!("artikel/{}/index.html", article.id)];
+        let page = &documents[&format!("artikel/{}/index.html", article.article.id)];
         prop_assert_eq!(html_text(page, "h1"), Some(expected_line(&title)), "article h1");
         prop_assert_eq!(
             html_meta(page, "meta[property='og:title']"),
@@ -147,7 +147,7 @@ proptest! {
             "og:title"
         );
         let front = &documents["index.html"];
-        let listed = html_text(front, &format!("a[href$='artikel/{}/']", article.id));
+        let listed = html_text(front, &format!("a[href$='artikel/{}/']", article.article.id));
         prop_assert_eq!(listed, Some(expected_line(&title)), "front page link");
         let category_link = html_text(front, "a[href*='kategorie/']");
         prop_assert_eq!(category_link, Some(expected_line(&format!("K{title}"))), "category link");

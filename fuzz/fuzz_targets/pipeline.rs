@@ -60,7 +60,7 @@ fuzz_target!(|records: Vec<Input>| {
         if let Ok(Record::Article { article, .. }) =
             record::parse(Path::new("/nonexistent"), Path::new(&path), text.as_bytes(), &common::config(), now, &MeasuredImages::default())
         {
-            index.insert(Arc::new(Summary::of(&article, store.put(&article))));
+            index.insert(Arc::new(Summary::of(&article.article, store.put(&article))));
         }
     }
     for (path, body) in stadtfeed::site::render_all(&index, &store) {

@@ -21,7 +21,7 @@ fuzz_target!(|bytes: &[u8]| {
     if let Ok(Record::Article { article, .. }) = parsed {
         let store = ArticleStore::memory();
         let mut index = Index::new(common::config());
-        index.insert(Arc::new(Summary::of(&article, store.put(&article))));
+        index.insert(Arc::new(Summary::of(&article.article, store.put(&article))));
         for (path, body) in stadtfeed::site::render_all(&index, &store) {
             common::check_document(&path, &body);
         }

@@ -744,8 +744,20 @@ impl Library {
                 (path.clone(), entry)
             })
             .collect();
+        // Into a library that knows no record yet (a first start), the
+        // index is built at once from the sorted entries rather than by
+        // 100 000 single insertions.
+        let first = self.claims.is_empty() && self.index.as_ref().is_some_and(Index::is_empty);
         for (path, entry) in read {
-            self.set_entry(path, Some(entry));
+            let touched = self.take_entry(path, Some(entry));
+            if !first {
+                for id in touched {
+                    self.publish_owner(&id);
+                }
+            }
+        }
+        if first {
+            self.publish_all(Utc::now());
         }
         // Shared images are shared within one reading; kept longer, the
         // table would cost memory for every image of the archive.
@@ -756,6 +768,14 @@ impl Library {
     /// Replaces (or with `None` removes) the entry of `path`, and brings the
     /// index in step for the ids it claimed before and claims now.
     fn set_entry(&mut self, path: PathBuf, entry: Option<Entry>) {
+        for id in self.take_entry(path, entry) {
+            self.publish_owner(&id);
+        }
+    }
+
+    /// [`set_entry`](Library::set_entry) without bringing the index in
+    /// step: returns the ids whose owner may have changed.
+    fn take_entry(&mut self, path: PathBuf, entry: Option<Entry>) -> Vec<ArticleId> {
         self.modified = true;
         let old_id = self
             .entries
@@ -793,17 +813,19 @@ impl Library {
                 paths.insert(at, path);
             }
         }
-        for id in old_id
+        let touched: Vec<ArticleId> = old_id
             .iter()
             .chain(new_id.iter().filter(|id| Some(*id) != old_id.as_ref()))
-        {
+            .cloned()
+            .collect();
+        for id in &touched {
             if self.claims.get(id).is_some_and(|paths| paths.len() > 1) {
                 self.duplicates.insert(id.clone());
             } else {
                 self.duplicates.remove(id);
             }
-            self.publish_owner(id);
         }
+        touched
     }
 
     /// Puts the owner's version of `id` into the index, or takes it out.
@@ -1143,7 +1165,7 @@ impl Library {
                     image: local_image.as_ref().map(|image| self.image_seen(image)),
                 };
                 let image = local_image.map(|image| (self.intern_path(&image.file), image.stamp));
-                let mut summary = Summary::of(&article, self.store.put(&article));
+                let mut summary = Summary::of(&article.article, self.store.put(&article));
                 for category in &mut summary.categories {
                     *category = self.intern(category);
                 }
@@ -1425,7 +1447,7 @@ fn is_record_path(path: &Path) -> bool {
 /// the build that wrote it: its version and its file's identity (device,
 /// inode, length, modification time), which every build or install of the
 /// binary changes. (Hashing the file itself read 120 MB at every start.)
-fn program_hash() -> [u8; 16] {
+pub(crate) fn program_hash() -> [u8; 16] {
     static HASH: std::sync::OnceLock<[u8; 16]> = std::sync::OnceLock::new();
     *HASH.get_or_init(|| {
         use std::os::unix::fs::MetadataExt;

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use chrono::{DateTime, Datelike, FixedOffset, Utc};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
 use super::date::{self, DateError};
@@ -50,13 +50,46 @@ struct ImageFront {
 pub enum Record {
     /// Ready to publish; `local_image` is the image file it depends on.
     Article {
-        /// The article.
-        article: Box<Article>,
+        /// The article, its body still Markdown.
+        article: Box<ArticleSource>,
         /// The local image as measured, whose change makes the record stale.
         local_image: Option<LocalImage>,
     },
     /// `draft = true`: never published.
     Draft,
+}
+
+/// An article as its record reads, checked, with the body still Markdown:
+/// what the store keeps. Making the body's HTML (Markdown, then
+/// sanitising) is most of the work of reading a record and cannot fail, so
+/// it waits until a document first shows the article: a first start of
+/// 100 000 records does not wait for it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArticleSource {
+    /// The article without its body's HTML; its `summary` is empty when
+    /// the body's first paragraph is to be the teaser.
+    pub article: Article,
+    /// The body, Markdown made XML-safe.
+    pub(crate) body: String,
+    /// What relative links in the body resolve against.
+    pub(crate) base_url: String,
+}
+
+impl ArticleSource {
+    /// The whole article: the body as sanitised HTML, the image's figure
+    /// after its first paragraph, the teaser if the record names none.
+    pub fn render(self) -> Article {
+        let mut article = self.article;
+        if article.summary.is_empty() {
+            article.summary = markdown::first_paragraph_text(&self.body);
+        }
+        let body_html = markdown::body_html(&self.body, &self.base_url);
+        article.content_html = match &article.image {
+            Some(image) => with_figure(body_html.trim_end(), &markdown::figure_html(image)),
+            None => body_html.trim_end().to_owned(),
+        };
+        article
+    }
 }
 
 /// Where in the file the front matter lives, so that TOML spans become lines.
@@ -265,15 +298,8 @@ pub fn parse(
             },
         ));
     }
-    let summary = match front.summary.as_deref().map(plain_line) {
-        Some(summary) if !summary.is_empty() => summary,
-        _ => markdown::first_paragraph_text(&body),
-    };
-    let body_html = markdown::body_html(&body, &config.base_url);
-    let content_html = match &image {
-        Some(image) => with_figure(body_html.trim_end(), &markdown::figure_html(image)),
-        None => body_html.trim_end().to_owned(),
-    };
+    // Empty: the body's first paragraph, when it is rendered.
+    let summary = front.summary.as_deref().map(plain_line).unwrap_or_default();
 
     let article = Article {
         id,
@@ -288,13 +314,17 @@ pub fn parse(
             .unwrap_or_else(|| config.author.clone()),
         categories,
         summary,
-        content_html,
+        content_html: String::new(),
         external_link,
         image,
         source: path.to_path_buf(),
     };
     Ok(Record::Article {
-        article: Box::new(article),
+        article: Box::new(ArticleSource {
+            article,
+            body: body.into_owned(),
+            base_url: config.base_url.clone(),
+        }),
         local_image,
     })
 }

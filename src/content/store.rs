@@ -3,11 +3,19 @@
 //! and a cold document can still be rendered from the last good version of
 //! a record whose file has since turned bad or vanished.
 //!
+//! An article is kept as read ([`ArticleSource`], the body Markdown) and
+//! named by the hash of that; its body's HTML is made when it is first
+//! asked for, and kept beside it (under a name derived from the source's
+//! and this program's), so that it is made once per version.
+//!
 //! On disk it is one append-only pack file (`articles.pack`) of records
-//! `[hash: 16][length: u32 LE][postcard bytes]`. A torn tail (a crash while
+//! `[name: 16][length: u32 LE][payload]`: a source's payload is its
+//! postcard bytes, which hash to its name; a rendered article's is the hash
+//! of its postcard bytes, then those bytes. A torn tail (a crash while
 //! appending) is cut off when the pack is opened; a record whose bytes do
-//! not hash to its name is treated as missing, so the caller reads the
-//! record file again instead of trusting a damaged copy.
+//! not match their hash is treated as missing, so the caller reads the
+//! record file again (or renders the source again) instead of trusting a
+//! damaged copy.
 
 use std::collections::{HashMap, HashSet};
 use std::fs::{File, OpenOptions};
@@ -17,10 +25,11 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::thread::JoinHandle;
 
+use super::record::ArticleSource;
 use crate::model::Article;
 
 /// The name of an article version: the first 128 bits of the BLAKE3 hash
-/// of its serialised form.
+/// of its source's serialised form.
 pub type ArticleHash = [u8; 16];
 
 /// Bytes of articles kept decoded in memory for re-rendering hot documents.
@@ -39,8 +48,8 @@ pub struct ArticleStore {
 enum Backend {
     /// Nothing is kept: for `check`, which only reports.
     Discard,
-    /// Everything in memory: for tests and when no state directory works.
-    Memory(RwLock<HashMap<ArticleHash, Arc<Article>>>),
+    /// Every source in memory: for tests and when no state directory works.
+    Memory(RwLock<HashMap<ArticleHash, Arc<ArticleSource>>>),
     /// The pack file.
     Pack(Pack),
 }
@@ -101,17 +110,17 @@ impl ArticleStore {
         }
     }
 
-    /// Keeps `article`; returns its name. Storing the same version twice
+    /// Keeps `source`; returns its name. Storing the same version twice
     /// stores it once.
-    pub fn put(&self, article: &Article) -> ArticleHash {
+    pub fn put(&self, source: &ArticleSource) -> ArticleHash {
         // Serialising plain data into a Vec cannot fail.
-        let bytes = postcard::to_stdvec(article).unwrap_or_default();
+        let bytes = postcard::to_stdvec(source).unwrap_or_default();
         let hash = hash_of(&bytes);
         match &self.backend {
             Backend::Discard => {}
             Backend::Memory(map) => {
                 let mut map = map.write().unwrap_or_else(|e| e.into_inner());
-                map.entry(hash).or_insert_with(|| Arc::new(article.clone()));
+                map.entry(hash).or_insert_with(|| Arc::new(source.clone()));
             }
             Backend::Pack(pack) => {
                 if let Err(e) = pack.append(hash, &bytes) {
@@ -122,20 +131,28 @@ impl ArticleStore {
         hash
     }
 
-    /// The article of that name, if the store has it intact.
+    /// The article of that name, rendered, if the store has it intact.
     pub fn get(&self, hash: &ArticleHash) -> Option<Arc<Article>> {
         if let Some(article) = self.recent.get(hash) {
             return Some(article);
         }
         let article = match &self.backend {
             Backend::Discard => None,
-            Backend::Memory(map) => map
-                .read()
-                .unwrap_or_else(|e| e.into_inner())
-                .get(hash)
-                .cloned(),
-            Backend::Pack(pack) => pack.read(hash).map(Arc::new),
-        }?;
+            Backend::Memory(map) => {
+                let source = map
+                    .read()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .get(hash)
+                    .cloned()?;
+                Some(Arc::unwrap_or_clone(source).render())
+            }
+            Backend::Pack(pack) => pack.rendered(hash).or_else(|| {
+                let article = pack.source(hash)?.render();
+                pack.keep_rendered(hash, &article);
+                Some(article)
+            }),
+        }
+        .map(Arc::new)?;
         self.recent.insert(*hash, Arc::clone(&article));
         Some(article)
     }
@@ -167,7 +184,9 @@ impl ArticleStore {
                 .unwrap_or_else(|e| e.into_inner())
                 .retain(|hash, _| live.contains(hash)),
             Backend::Pack(pack) => {
-                if let Err(e) = pack.compact(live) {
+                let rendered = live.iter().map(rendered_name);
+                let live: HashSet<ArticleHash> = live.iter().copied().chain(rendered).collect();
+                if let Err(e) = pack.compact(&live) {
                     tracing::warn!("cannot compact {}: {e}", pack.path.display());
                 }
             }
@@ -177,6 +196,18 @@ impl ArticleStore {
 
 fn weight(article: &Article) -> u32 {
     (article.content_html.len() + article.summary.len() + 512).min(u32::MAX as usize) as u32
+}
+
+/// The name a source's rendered article is kept under: a new program
+/// renders anew.
+fn rendered_name(source: &ArticleHash) -> ArticleHash {
+    let mut hasher = blake3::Hasher::new();
+    hasher.update(b"rendered");
+    hasher.update(&super::program_hash());
+    hasher.update(source);
+    let mut hash = [0; 16];
+    hash.copy_from_slice(&hasher.finalize().as_bytes()[..16]);
+    hash
 }
 
 fn hash_of(bytes: &[u8]) -> ArticleHash {
@@ -289,38 +320,77 @@ impl Pack {
         {
             return Ok(());
         }
+        self.write_record(hash, bytes)
+    }
+
+    /// Appends a record named `name`; a later one replaces an earlier one.
+    fn write_record(&self, name: ArticleHash, bytes: &[u8]) -> io::Result<()> {
         let size = u32::try_from(bytes.len()).map_err(|_| io::Error::other("article too large"))?;
         let mut record = Vec::with_capacity(bytes.len() + HEADER as usize);
-        record.extend_from_slice(&hash);
+        record.extend_from_slice(&name);
         record.extend_from_slice(&size.to_le_bytes());
         record.extend_from_slice(bytes);
         let mut slots = self.slots().write().unwrap_or_else(|e| e.into_inner());
         let file = self.file.read().unwrap_or_else(|e| e.into_inner());
         let end = slots.end;
         file.write_all_at(&record, end)?;
-        slots.at.insert(hash, (end + HEADER, size));
+        slots.at.insert(name, (end + HEADER, size));
         slots.end += record.len() as u64;
         Ok(())
     }
 
-    fn read(&self, hash: &ArticleHash) -> Option<Article> {
+    /// The payload of the record named `name`, if there is one.
+    fn payload(&self, name: &ArticleHash) -> Option<Vec<u8>> {
         let (offset, size) = *self
             .slots()
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .at
-            .get(hash)?;
+            .get(name)?;
         let mut bytes = vec![0; size as usize];
         let file = self.file.read().unwrap_or_else(|e| e.into_inner());
         file.read_exact_at(&mut bytes, offset).ok()?;
+        Some(bytes)
+    }
+
+    fn damaged(&self) {
+        tracing::warn!(
+            "{}: a damaged article; reading it again",
+            self.path.display()
+        );
+    }
+
+    /// The source named `hash`, if intact.
+    fn source(&self, hash: &ArticleHash) -> Option<ArticleSource> {
+        let bytes = self.payload(hash)?;
         if hash_of(&bytes) != *hash {
-            tracing::warn!(
-                "{}: a damaged article; re-reading its record",
-                self.path.display()
-            );
+            self.damaged();
             return None;
         }
         postcard::from_bytes(&bytes).ok()
+    }
+
+    /// The article rendered from the source named `hash`, if kept intact.
+    fn rendered(&self, hash: &ArticleHash) -> Option<Article> {
+        let bytes = self.payload(&rendered_name(hash))?;
+        let (check, article) = bytes.split_at_checked(16)?;
+        if hash_of(article) != check {
+            self.damaged();
+            return None;
+        }
+        postcard::from_bytes(article).ok()
+    }
+
+    /// Keeps `article`, rendered from the source named `hash`.
+    fn keep_rendered(&self, hash: &ArticleHash, article: &Article) {
+        let bytes = postcard::to_stdvec(article).unwrap_or_default();
+        let mut payload = Vec::with_capacity(bytes.len() + 16);
+        payload.extend_from_slice(&hash_of(&bytes));
+        payload.extend_from_slice(&bytes);
+        // Asked for only when absent or damaged: written in either case.
+        if let Err(e) = self.write_record(rendered_name(hash), &payload) {
+            tracing::error!("cannot write {}: {e}", self.path.display());
+        }
     }
 
     fn compact(&self, live: &HashSet<ArticleHash>) -> io::Result<()> {
@@ -369,44 +439,65 @@ impl Pack {
 mod tests {
     use super::*;
 
-    fn article(title: &str) -> Article {
-        Article {
-            id: crate::model::ArticleId::new("a").unwrap(),
-            title: title.to_owned(),
-            published: chrono::DateTime::UNIX_EPOCH.fixed_offset(),
-            updated: None,
-            author: "x".to_owned(),
-            categories: Vec::new(),
-            summary: String::new(),
-            content_html: "<p>Text</p>".to_owned(),
-            external_link: None,
-            image: None,
-            source: PathBuf::from("articles/a.md"),
+    fn source(title: &str) -> ArticleSource {
+        ArticleSource {
+            article: Article {
+                id: crate::model::ArticleId::new("a").unwrap(),
+                title: title.to_owned(),
+                published: chrono::DateTime::UNIX_EPOCH.fixed_offset(),
+                updated: None,
+                author: "x".to_owned(),
+                categories: Vec::new(),
+                summary: String::new(),
+                content_html: String::new(),
+                external_link: None,
+                image: None,
+                source: PathBuf::from("articles/a.md"),
+            },
+            body: "Text *betont*, [mehr](/mehr.html)\n".to_owned(),
+            base_url: "https://www.werdau.de".to_owned(),
         }
     }
 
     #[test]
-    fn pack_survives_reopen_torn_tail_and_compaction() {
+    fn pack_survives_reopen_torn_tail_and_damage() {
         let dir = tempfile::tempdir().unwrap();
         let (one, two) = {
             let store = ArticleStore::open(dir.path()).unwrap();
-            (store.put(&article("eins")), store.put(&article("zwei")))
+            (store.put(&source("eins")), store.put(&source("zwei")))
         };
         // A torn append after the two good records.
         let pack = dir.path().join(PACK_FILE);
         let mut file = OpenOptions::new().append(true).open(&pack).unwrap();
         file.write_all(&[7; 30]).unwrap();
         let store = ArticleStore::open(dir.path()).unwrap();
-        assert_eq!(store.get(&one).unwrap().title, "eins");
+        // Rendered when first asked for: the body's HTML, the teaser.
+        let article = store.get(&one).unwrap();
+        assert_eq!(article.title, "eins");
+        assert_eq!(
+            article.content_html,
+            "<p>Text <em>betont</em>, <a href=\"https://www.werdau.de/mehr.html\" rel=\"noopener noreferrer\">mehr</a></p>"
+        );
+        assert_eq!(article.summary, "Text betont, mehr");
         assert_eq!(store.get(&two).unwrap().title, "zwei");
-        let three = store.put(&article("drei"));
+        let three = store.put(&source("drei"));
         assert_eq!(store.get(&three).unwrap().title, "drei");
 
-        // Damage one record's bytes: it reads as missing, not as garbage.
+        // A damaged rendered copy is rendered again from the source.
+        let damage = |name: &ArticleHash| {
+            let (offset, _) = ArticleStore::open(dir.path()).unwrap().backend_slot(name);
+            let file = OpenOptions::new().write(true).open(&pack).unwrap();
+            file.write_all_at(b"X", offset + 18).unwrap();
+        };
+        damage(&rendered_name(&one));
         let reopened = ArticleStore::open(dir.path()).unwrap();
-        let (offset, _) = reopened.backend_slot(&one);
-        let file = OpenOptions::new().write(true).open(&pack).unwrap();
-        file.write_all_at(b"X", offset + 2).unwrap();
+        assert_eq!(reopened.get(&one).unwrap(), article);
+        // A damaged source with an intact rendered copy still serves; with
+        // both damaged the article reads as missing, not as garbage.
+        damage(&one);
+        let reopened = ArticleStore::open(dir.path()).unwrap();
+        assert_eq!(reopened.get(&one).unwrap(), article);
+        damage(&rendered_name(&one));
         let reopened = ArticleStore::open(dir.path()).unwrap();
         assert!(reopened.get(&one).is_none());
         assert_eq!(reopened.get(&two).unwrap().title, "zwei");

@@ -15,7 +15,10 @@ use crate::model::{ArticleId, Category, MediaFile};
 use crate::render::Format;
 
 /// Bump when a renderer or template changes its output for the same input,
-/// so that ETags change with the bytes (the golden test reminds you).
+/// so that ETags change with the bytes (the golden test reminds you). A
+/// member's hash names the record as read, not its body's HTML: a change
+/// of Markdown rendering or sanitising (also by a new pulldown-cmark or
+/// ammonia) needs a bump too.
 pub const RENDERER_REVISION: u32 = 15;
 
 /// A record a document shows: which one, in which version.
