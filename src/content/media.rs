@@ -2,12 +2,15 @@
 //! only when they change. Their bytes stay on disk. Symlinks that lead out
 //! of `media/` and hidden files are not published.
 
+use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
 
 use super::image::sniff_mime_type;
+use super::Stamp;
 use crate::model::MediaFile;
 
 /// Regular files under `feeds_dir/media` that really lie there (symlinks
@@ -62,8 +65,29 @@ pub fn is_publishable(feeds_dir: &Path, path: &Path) -> bool {
     !hidden && path.is_file() && path.canonicalize().is_ok_and(|p| p.starts_with(&real_root))
 }
 
-/// Measures one file: its URL path, type, length, hash and mtime.
-pub fn read(feeds_dir: &Path, path: &Path) -> Option<MediaFile> {
+/// The real paths of folders, each resolved once while the files in them
+/// are measured (resolving costs a `readlink` per component of the path).
+#[derive(Default)]
+pub(crate) struct RealFolders(Mutex<HashMap<PathBuf, Option<PathBuf>>>);
+
+impl RealFolders {
+    fn of(&self, folder: &Path) -> Option<PathBuf> {
+        let mut known = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        known
+            .entry(folder.to_path_buf())
+            .or_insert_with(|| folder.canonicalize().ok())
+            .clone()
+    }
+}
+
+/// Measures one file: its URL path, type, length, hash and mtime, and the
+/// stamp of the version measured.
+pub(crate) fn read(
+    feeds_dir: &Path,
+    path: &Path,
+    folders: &RealFolders,
+) -> Option<(Stamp, MediaFile)> {
+    use std::os::unix::fs::OpenOptionsExt;
     let url_path = path
         .strip_prefix(feeds_dir)
         .ok()?
@@ -71,8 +95,28 @@ pub fn read(feeds_dir: &Path, path: &Path) -> Option<MediaFile> {
         .map(|c| c.as_os_str().to_str())
         .collect::<Option<Vec<_>>>()?
         .join("/");
-    let mut file = std::fs::File::open(path).ok()?;
+    // The file itself, not followed: when it is no symlink, its real path
+    // is its folder's and its name.
+    let open = |flags| {
+        std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(flags)
+            .open(path)
+    };
+    let (mut file, real) = match open(libc::O_NOFOLLOW | libc::O_NONBLOCK) {
+        Ok(file) => {
+            let real = folders.of(path.parent()?)?.join(path.file_name()?);
+            (file, real)
+        }
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+            (open(libc::O_NONBLOCK).ok()?, path.canonicalize().ok()?)
+        }
+        Err(_) => return None,
+    };
     let meta = file.metadata().ok()?;
+    if !meta.is_file() {
+        return None;
+    }
     let mut head = Vec::with_capacity(64);
     (&mut file).take(64).read_to_end(&mut head).ok()?;
     let claims_image = path.extension().is_some_and(|x| {
@@ -93,14 +137,15 @@ pub fn read(feeds_dir: &Path, path: &Path) -> Option<MediaFile> {
     hasher.update_reader(&mut file).ok()?;
     let mut hash = [0; 16];
     hash.copy_from_slice(&hasher.finalize().as_bytes()[..16]);
-    Some(MediaFile {
+    let measured = MediaFile {
         url_path,
-        file: path.canonicalize().ok()?,
+        file: real,
         content_type: content_type(path, &head).to_owned(),
         length: meta.len(),
         hash,
         modified: DateTime::<Utc>::from(meta.modified().ok()?),
-    })
+    };
+    Some((Stamp::of_metadata(&meta), measured))
 }
 
 /// Images by their bytes; other files (a PDF linked from an article) by

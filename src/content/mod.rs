@@ -617,7 +617,16 @@ impl Library {
         drop(stamps);
         drop(image_stamps);
         changed |= self.read_records(stale);
-        changed |= self.refresh_all_media(media_listed);
+        let (gone_media, stale_media) = self.media_to_measure(media_listed);
+        let folders = media::RealFolders::default();
+        let measured = stale_media
+            .into_par_iter()
+            .map(|path| {
+                let measured = media::read(&self.dir, &path, &folders);
+                (path, measured)
+            })
+            .collect();
+        changed |= self.take_media(gone_media, measured);
         changed
     }
 
@@ -728,6 +737,7 @@ impl Library {
         if paths.is_empty() {
             return false;
         }
+        let started = std::time::Instant::now();
         // The real path of each folder, resolved once for all its records
         // (resolving costs a readlink per component of the path).
         let folders: HashSet<&Path> = paths.iter().filter_map(|p| p.parent()).collect();
@@ -744,6 +754,7 @@ impl Library {
                 (path.clone(), entry)
             })
             .collect();
+        tracing::debug!(records = read.len(), elapsed = ?started.elapsed(), "records read");
         // Into a library that knows no record yet (a first start), the
         // index is built at once from the sorted entries rather than by
         // 100 000 single insertions.
@@ -759,6 +770,7 @@ impl Library {
         if first {
             self.publish_all(Utc::now());
         }
+        tracing::debug!(elapsed = ?started.elapsed(), "records taken in");
         // Shared images are shared within one reading; kept longer, the
         // table would cost memory for every image of the archive.
         self.images.clear();
@@ -1132,11 +1144,22 @@ impl Library {
                     line: None,
                     kind: ProblemKind::RecordOutside(real.display().to_string()),
                 }),
-                _ => std::fs::read(&full)
-                    .map(|bytes| (Stamp::of(&full), bytes))
-                    .map_err(unreadable),
+                _ => open_followed(&full).and_then(read_open).map_err(unreadable),
             },
         };
+        let read = read.and_then(|(stamp, bytes)| match stamp.len {
+            // Not read past the limit: a huge file costs no memory.
+            len if len > record::limits::RECORD_BYTES as u64 => Err(Problem {
+                path: path.to_path_buf(),
+                line: None,
+                kind: ProblemKind::TooLarge {
+                    what: "the record",
+                    found: format!("{} KiB", len / 1024),
+                    limit: format!("{} KiB", record::limits::RECORD_BYTES / 1024),
+                },
+            }),
+            _ => Ok((Some(stamp), bytes)),
+        });
         let (stamp, bytes) = match read {
             Ok(read) => read,
             Err(problem) => {
@@ -1240,9 +1263,13 @@ impl Library {
         })
     }
 
-    /// Re-measures what changed under `media/`; `listed`: the files there
-    /// with their stamps, if just taken.
-    fn refresh_all_media(&mut self, listed: Option<HashMap<PathBuf, Option<Stamp>>>) -> bool {
+    /// What changed under `media/` since it was last measured: the files
+    /// gone and those to measure. `listed`: the files there with their
+    /// stamps, if just taken.
+    fn media_to_measure(
+        &self,
+        listed: Option<HashMap<PathBuf, Option<Stamp>>>,
+    ) -> (Vec<PathBuf>, Vec<PathBuf>) {
         let listed = listed.unwrap_or_else(|| stamped_media(&self.dir));
         let gone: Vec<PathBuf> = self
             .media
@@ -1250,35 +1277,34 @@ impl Library {
             .filter(|p| !listed.contains_key(*p))
             .cloned()
             .collect();
-        let mut changed = !gone.is_empty();
-        for path in gone {
-            self.drop_media(&path);
-        }
         let stale: Vec<PathBuf> = listed
             .into_par_iter()
             .filter(|(path, now)| self.media.get(path).is_none_or(|(stamp, _)| stamp != now))
             .map(|(path, _)| path)
             .collect();
-        changed |= !stale.is_empty();
-        let read: Vec<(PathBuf, Option<Stamp>, Option<MediaFile>)> = stale
-            .into_par_iter()
-            .map(|path| {
-                let stamp = Stamp::of(&path);
-                let file = media::read(&self.dir, &path);
-                (path, stamp, file)
-            })
-            .collect();
-        for (path, stamp, file) in read {
-            match file {
-                Some(file) => self.put_media(path, stamp, file),
+        (gone, stale)
+    }
+
+    /// Takes in what [`media_to_measure`](Library::media_to_measure) found
+    /// and what was measured of it; returns whether anything changed.
+    fn take_media(
+        &mut self,
+        gone: Vec<PathBuf>,
+        measured: Vec<(PathBuf, Option<(Stamp, MediaFile)>)>,
+    ) -> bool {
+        let changed = !gone.is_empty() || !measured.is_empty();
+        for path in gone {
+            self.drop_media(&path);
+        }
+        for (path, measured) in measured {
+            match measured {
+                Some((stamp, file)) => self.put_media(path, Some(stamp), file),
                 None => self.drop_media(&path),
             }
         }
         changed
     }
 
-    /// One media path (file or folder) changed: re-measure what is there
-    /// now, and re-read the records whose image lies there.
     fn refresh_media_path(&mut self, relative: &Path) -> bool {
         let full = self.dir.join(relative);
         let mut changed = false;
@@ -1308,8 +1334,8 @@ impl Library {
                 continue;
             }
             changed = true;
-            match media::read(&self.dir, &path) {
-                Some(file) => self.put_media(path, stamp, file),
+            match media::read(&self.dir, &path, &media::RealFolders::default()) {
+                Some((stamp, file)) => self.put_media(path, Some(stamp), file),
                 None => self.drop_media(&path),
             }
         }
@@ -1494,17 +1520,29 @@ fn open_unfollowed(path: &Path) -> std::io::Result<std::fs::File> {
         .open(path)
 }
 
-/// The stamp and bytes of an opened record file; anything but a regular
-/// file is refused.
-fn read_open(mut file: std::fs::File) -> std::io::Result<(Option<Stamp>, Vec<u8>)> {
+/// Opens a file for reading, following symlinks, without waiting on a FIFO.
+fn open_followed(path: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+}
+
+/// The stamp and bytes of an opened record file, at most one byte past a
+/// record's limit; anything but a regular file is refused.
+fn read_open(file: std::fs::File) -> std::io::Result<(Stamp, Vec<u8>)> {
     use std::io::Read;
     let meta = file.metadata()?;
     if !meta.is_file() {
         return Err(std::io::Error::other("not a regular file"));
     }
-    let mut bytes = Vec::with_capacity(meta.len() as usize + 1);
-    file.read_to_end(&mut bytes)?;
-    Ok((Some(Stamp::of_metadata(&meta)), bytes))
+    // As many bytes as the stamp says: a file that grows meanwhile has a
+    // new stamp by then, and is read again.
+    let len = meta.len().min(record::limits::RECORD_BYTES as u64 + 1);
+    let mut bytes = Vec::with_capacity(len as usize);
+    file.take(len).read_to_end(&mut bytes)?;
+    Ok((Stamp::of_metadata(&meta), bytes))
 }
 
 fn stamped_media(dir: &Path) -> HashMap<PathBuf, Option<Stamp>> {

@@ -10,6 +10,14 @@ pub fn xml_safe(text: &str) -> Cow<'_, str> {
     fn unwanted(c: char) -> bool {
         (c.is_control() && !matches!(c, '\t' | '\n' | '\r')) || matches!(c, '\u{FFFE}' | '\u{FFFF}')
     }
+    // Most text has none of their UTF-8 bytes (C0, DEL, the lead bytes of
+    // the C1 controls and of U+FFFE/U+FFFF): one byte scan settles it.
+    let suspicious = |b: &u8| {
+        (*b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || matches!(b, 0x7F | 0xC2 | 0xEF)
+    };
+    if !text.as_bytes().iter().any(suspicious) {
+        return Cow::Borrowed(text);
+    }
     if text.chars().any(unwanted) {
         Cow::Owned(text.chars().filter(|&c| !unwanted(c)).collect())
     } else {
