@@ -464,6 +464,8 @@ impl Library {
     /// Keeps what was read in `state` (written whole: temporary file, then
     /// rename), for [`open_saved`](Library::open_saved).
     pub fn save(&mut self, state: &Path) -> std::io::Result<()> {
+        // What the saved library names is in the pack first.
+        self.store.flush();
         let generation = self.next_generation();
         let Some(config) = &self.config else {
             return Ok(());
@@ -774,6 +776,7 @@ impl Library {
         // Shared images are shared within one reading; kept longer, the
         // table would cost memory for every image of the archive.
         self.images.clear();
+        self.store.flush();
         true
     }
 

@@ -70,9 +70,19 @@ struct Pack {
 struct Slots {
     /// Where each record's payload is: offset and length.
     at: HashMap<ArticleHash, (u64, u32)>,
-    /// End of the file, where the next record goes.
+    /// End of the pack, where the next record goes.
     end: u64,
+    /// Records appended after `written`, not yet in the file: written in
+    /// one piece when they reach [`PENDING_BYTES`] or at a
+    /// [`flush`](ArticleStore::flush), instead of 100 000 small writes at
+    /// a first start.
+    pending: Vec<u8>,
+    /// Where the file ends.
+    written: u64,
 }
+
+/// Bytes of records kept before they are written.
+const PENDING_BYTES: usize = 1024 * 1024;
 
 const HEADER: u64 = 20;
 
@@ -174,6 +184,17 @@ impl ArticleStore {
         }
     }
 
+    /// Writes what was appended since the last flush: at the end of each
+    /// reading, before the library that names it is saved.
+    pub fn flush(&self) {
+        if let Backend::Pack(pack) = &self.backend {
+            let mut slots = pack.slots().write().unwrap_or_else(|e| e.into_inner());
+            if let Err(e) = pack.write_pending(&mut slots) {
+                tracing::error!("cannot write {}: {e}", pack.path.display());
+            }
+        }
+    }
+
     /// Drops every version not in `live` when that frees much space: the
     /// pack is rewritten beside the old one and renamed over it.
     pub fn compact(&self, live: &HashSet<ArticleHash>) {
@@ -215,6 +236,20 @@ fn hash_of(bytes: &[u8]) -> ArticleHash {
     let mut hash = [0; 16];
     hash.copy_from_slice(&full.as_bytes()[..16]);
     hash
+}
+
+impl Drop for Pack {
+    fn drop(&mut self) {
+        if let Some(slots) = self.slots.get_mut() {
+            let slots = slots.get_mut().unwrap_or_else(|e| e.into_inner());
+            let file = self.file.get_mut().unwrap_or_else(|e| e.into_inner());
+            if !slots.pending.is_empty() {
+                if let Err(e) = file.write_all_at(&slots.pending, slots.written) {
+                    tracing::error!("cannot write {}: {e}", self.path.display());
+                }
+            }
+        }
+    }
 }
 
 impl Pack {
@@ -270,6 +305,7 @@ impl Pack {
             if let Err(e) = file.read_exact_at(&mut header, slots.end) {
                 tracing::warn!("cannot read {}: {e}", path.display());
                 slots.end = len;
+                slots.written = len;
                 return slots;
             }
             let size = u32::from_le_bytes([header[16], header[17], header[18], header[19]]);
@@ -287,6 +323,7 @@ impl Pack {
                 slots.end = len;
             }
         }
+        slots.written = slots.end;
         slots
     }
 
@@ -297,14 +334,16 @@ impl Pack {
             // The scan never panics; if it did, the pack is treated as
             // unreadable and grows from its end.
             RwLock::new(scan.and_then(|s| s.join().ok()).unwrap_or_else(|| {
+                let end = self
+                    .file
+                    .read()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .metadata()
+                    .map_or(0, |m| m.len());
                 Slots {
-                    at: HashMap::new(),
-                    end: self
-                        .file
-                        .read()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .metadata()
-                        .map_or(0, |m| m.len()),
+                    end,
+                    written: end,
+                    ..Slots::default()
                 }
             }))
         })
@@ -326,27 +365,44 @@ impl Pack {
     /// Appends a record named `name`; a later one replaces an earlier one.
     fn write_record(&self, name: ArticleHash, bytes: &[u8]) -> io::Result<()> {
         let size = u32::try_from(bytes.len()).map_err(|_| io::Error::other("article too large"))?;
-        let mut record = Vec::with_capacity(bytes.len() + HEADER as usize);
-        record.extend_from_slice(&name);
-        record.extend_from_slice(&size.to_le_bytes());
-        record.extend_from_slice(bytes);
         let mut slots = self.slots().write().unwrap_or_else(|e| e.into_inner());
-        let file = self.file.read().unwrap_or_else(|e| e.into_inner());
         let end = slots.end;
-        file.write_all_at(&record, end)?;
+        slots.pending.extend_from_slice(&name);
+        slots.pending.extend_from_slice(&size.to_le_bytes());
+        slots.pending.extend_from_slice(bytes);
         slots.at.insert(name, (end + HEADER, size));
-        slots.end += record.len() as u64;
+        slots.end += HEADER + u64::from(size);
+        if slots.pending.len() >= PENDING_BYTES {
+            self.write_pending(&mut slots)?;
+        }
+        Ok(())
+    }
+
+    /// Writes the pending records to the file. If that fails they stay
+    /// pending (and readable), and the next write tries again.
+    fn write_pending(&self, slots: &mut Slots) -> io::Result<()> {
+        if slots.pending.is_empty() {
+            return Ok(());
+        }
+        let file = self.file.read().unwrap_or_else(|e| e.into_inner());
+        file.write_all_at(&slots.pending, slots.written)?;
+        slots.written += slots.pending.len() as u64;
+        slots.pending.clear();
         Ok(())
     }
 
     /// The payload of the record named `name`, if there is one.
     fn payload(&self, name: &ArticleHash) -> Option<Vec<u8>> {
-        let (offset, size) = *self
-            .slots()
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .at
-            .get(name)?;
+        let slots = self.slots().read().unwrap_or_else(|e| e.into_inner());
+        let (offset, size) = *slots.at.get(name)?;
+        if offset >= slots.written {
+            let start = usize::try_from(offset - slots.written).ok()?;
+            return slots
+                .pending
+                .get(start..start + size as usize)
+                .map(<[u8]>::to_vec);
+        }
+        drop(slots);
         let mut bytes = vec![0; size as usize];
         let file = self.file.read().unwrap_or_else(|e| e.into_inner());
         file.read_exact_at(&mut bytes, offset).ok()?;
@@ -395,6 +451,7 @@ impl Pack {
 
     fn compact(&self, live: &HashSet<ArticleHash>) -> io::Result<()> {
         let mut slots = self.slots().write().unwrap_or_else(|e| e.into_inner());
+        self.write_pending(&mut slots)?;
         let live_bytes: u64 = slots
             .at
             .iter()
@@ -429,6 +486,8 @@ impl Pack {
         *slots = Slots {
             at: new_slots,
             end: offset,
+            pending: Vec::new(),
+            written: offset,
         };
         tracing::info!(freed = dead, "compacted the article store");
         Ok(())
@@ -482,6 +541,23 @@ mod tests {
         assert_eq!(store.get(&two).unwrap().title, "zwei");
         let three = store.put(&source("drei"));
         assert_eq!(store.get(&three).unwrap().title, "drei");
+        // Appended, not yet written: read from memory, written at the end.
+        let pack_len = || std::fs::metadata(&pack).unwrap().len();
+        let before = pack_len();
+        let four = store.put(&source("vier"));
+        assert_eq!(pack_len(), before);
+        assert_eq!(store.get(&four).unwrap().title, "vier");
+        store.flush();
+        assert!(pack_len() > before);
+        drop(store);
+        assert_eq!(
+            ArticleStore::open(dir.path())
+                .unwrap()
+                .get(&four)
+                .unwrap()
+                .title,
+            "vier"
+        );
 
         // A damaged rendered copy is rendered again from the source.
         let damage = |name: &ArticleHash| {
@@ -492,11 +568,14 @@ mod tests {
         damage(&rendered_name(&one));
         let reopened = ArticleStore::open(dir.path()).unwrap();
         assert_eq!(reopened.get(&one).unwrap(), article);
+        // (One store per pack at a time: this one writes its new copy now.)
+        drop(reopened);
         // A damaged source with an intact rendered copy still serves; with
         // both damaged the article reads as missing, not as garbage.
         damage(&one);
         let reopened = ArticleStore::open(dir.path()).unwrap();
         assert_eq!(reopened.get(&one).unwrap(), article);
+        drop(reopened);
         damage(&rendered_name(&one));
         let reopened = ArticleStore::open(dir.path()).unwrap();
         assert!(reopened.get(&one).is_none());
