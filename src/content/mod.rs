@@ -761,6 +761,8 @@ impl Library {
         // index is built at once from the sorted entries rather than by
         // 100 000 single insertions.
         let first = self.claims.is_empty() && self.index.as_ref().is_some_and(Index::is_empty);
+        self.entries.reserve(read.len());
+        self.claims.reserve(read.len());
         for (path, entry) in read {
             let touched = self.take_entry(path, Some(entry));
             if !first {
