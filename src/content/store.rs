@@ -378,17 +378,25 @@ impl Pack {
         Ok(())
     }
 
-    /// Writes the pending records to the file. If that fails they stay
-    /// pending (and readable), and the next write tries again.
+    /// Writes the pending records to the file. If that fails (a full
+    /// disk), they are dropped and read as missing, as if never stored: the
+    /// caller reads their record files again, and memory does not grow
+    /// with what the disk refuses.
     fn write_pending(&self, slots: &mut Slots) -> io::Result<()> {
         if slots.pending.is_empty() {
             return Ok(());
         }
         let file = self.file.read().unwrap_or_else(|e| e.into_inner());
-        file.write_all_at(&slots.pending, slots.written)?;
-        slots.written += slots.pending.len() as u64;
+        let written = file.write_all_at(&slots.pending, slots.written);
+        if written.is_ok() {
+            slots.written += slots.pending.len() as u64;
+        } else {
+            let end = slots.written;
+            slots.at.retain(|_, (offset, _)| *offset < end);
+            slots.end = end;
+        }
         slots.pending.clear();
-        Ok(())
+        written
     }
 
     /// The payload of the record named `name`, if there is one.
@@ -580,6 +588,24 @@ mod tests {
         let reopened = ArticleStore::open(dir.path()).unwrap();
         assert!(reopened.get(&one).is_none());
         assert_eq!(reopened.get(&two).unwrap().title, "zwei");
+    }
+
+    #[test]
+    fn records_the_disk_refuses_read_as_missing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ArticleStore::open(dir.path()).unwrap();
+        let one = store.put(&source("eins"));
+        store.flush();
+        // From now on every write fails, as on a full disk.
+        let Backend::Pack(pack) = &store.backend else {
+            unreachable!()
+        };
+        *pack.file.write().unwrap() = File::open(dir.path().join(PACK_FILE)).unwrap();
+        let two = store.put(&source("zwei"));
+        store.flush();
+        assert!(store.get(&two).is_none());
+        assert!(pack.slots().read().unwrap().pending.is_empty());
+        assert_eq!(store.get(&one).unwrap().title, "eins");
     }
 
     impl ArticleStore {
