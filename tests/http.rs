@@ -290,7 +290,20 @@ async fn no_path_leaves_the_site() {
         fixture.path().join("media/secret.png"),
     )
     .unwrap();
+    // A symlink that stays inside media/ is followed and served.
+    fixture.write("media/plan.pdf", b"%PDF-1.4 Plan");
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(
+        fixture.path().join("media/plan.pdf"),
+        fixture.path().join("media/verweis.pdf"),
+    )
+    .unwrap();
     let server = Running::start(fixture.path()).await;
+    let linked = server
+        .raw(b"GET /media/verweis.pdf HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .await;
+    assert!(linked.starts_with("HTTP/1.1 200"), "{linked}");
+    assert!(linked.ends_with("%PDF-1.4 Plan"), "{linked}");
     let attempts = [
         "/../site.toml",
         "/media/../site.toml",

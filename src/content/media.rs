@@ -87,7 +87,6 @@ pub(crate) fn read(
     path: &Path,
     folders: &RealFolders,
 ) -> Option<(Stamp, MediaFile)> {
-    use std::os::unix::fs::OpenOptionsExt;
     let url_path = path
         .strip_prefix(feeds_dir)
         .ok()?
@@ -97,19 +96,13 @@ pub(crate) fn read(
         .join("/");
     // The file itself, not followed: when it is no symlink, its real path
     // is its folder's and its name.
-    let open = |flags| {
-        std::fs::OpenOptions::new()
-            .read(true)
-            .custom_flags(flags)
-            .open(path)
-    };
-    let (mut file, real) = match open(libc::O_NOFOLLOW | libc::O_NONBLOCK) {
+    let (mut file, real) = match super::open_unfollowed(path) {
         Ok(file) => {
             let real = folders.of(path.parent()?)?.join(path.file_name()?);
             (file, real)
         }
         Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
-            (open(libc::O_NONBLOCK).ok()?, path.canonicalize().ok()?)
+            (super::open_followed(path).ok()?, path.canonicalize().ok()?)
         }
         Err(_) => return None,
     };
