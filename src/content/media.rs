@@ -2,15 +2,13 @@
 //! only when they change. Their bytes stay on disk. Symlinks that lead out
 //! of `media/` and hidden files are not published.
 
-use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
 
 use super::image::sniff_mime_type;
-use super::Stamp;
+use super::{RealFolders, Stamp};
 use crate::model::MediaFile;
 
 /// Regular files under `feeds_dir/media` that really lie there (symlinks
@@ -65,21 +63,6 @@ pub fn is_publishable(feeds_dir: &Path, path: &Path) -> bool {
     !hidden && path.is_file() && path.canonicalize().is_ok_and(|p| p.starts_with(&real_root))
 }
 
-/// The real paths of folders, each resolved once while the files in them
-/// are measured (resolving costs a `readlink` per component of the path).
-#[derive(Default)]
-pub(crate) struct RealFolders(Mutex<HashMap<PathBuf, Option<PathBuf>>>);
-
-impl RealFolders {
-    fn of(&self, folder: &Path) -> Option<PathBuf> {
-        let mut known = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        known
-            .entry(folder.to_path_buf())
-            .or_insert_with(|| folder.canonicalize().ok())
-            .clone()
-    }
-}
-
 /// Measures one file: its URL path, type, length, hash and mtime, and the
 /// stamp of the version measured.
 pub(crate) fn read(
@@ -94,18 +77,7 @@ pub(crate) fn read(
         .map(|c| c.as_os_str().to_str())
         .collect::<Option<Vec<_>>>()?
         .join("/");
-    // The file itself, not followed: when it is no symlink, its real path
-    // is its folder's and its name.
-    let (mut file, real) = match super::open_unfollowed(path) {
-        Ok(file) => {
-            let real = folders.of(path.parent()?)?.join(path.file_name()?);
-            (file, real)
-        }
-        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
-            (super::open_followed(path).ok()?, path.canonicalize().ok()?)
-        }
-        Err(_) => return None,
-    };
+    let (mut file, real) = super::open_real(path, folders).ok()?;
     let meta = file.metadata().ok()?;
     if !meta.is_file() {
         return None;

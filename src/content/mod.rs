@@ -620,7 +620,7 @@ impl Library {
         drop(image_stamps);
         changed |= self.read_records(stale);
         let (gone_media, stale_media) = self.media_to_measure(media_listed);
-        let folders = media::RealFolders::default();
+        let folders = RealFolders::default();
         let measured = stale_media
             .into_par_iter()
             .map(|path| {
@@ -740,19 +740,12 @@ impl Library {
             return false;
         }
         let started = std::time::Instant::now();
-        // The real path of each folder, resolved once for all its records
-        // (resolving costs a readlink per component of the path).
-        let folders: HashSet<&Path> = paths.iter().filter_map(|p| p.parent()).collect();
-        let real_folders: HashMap<&Path, PathBuf> = folders
-            .into_par_iter()
-            .filter_map(|folder| Some((folder, self.dir.join(folder).canonicalize().ok()?)))
-            .collect();
+        let folders = RealFolders::default();
         let read: Vec<(PathBuf, Entry)> = paths
             .par_iter()
             .map(|path| {
-                let real_folder = path.parent().and_then(|f| real_folders.get(f));
                 let before = self.entries.get(path);
-                let entry = self.read_record(path, real_folder, &config, before);
+                let entry = self.read_record(path, &folders, &config, before);
                 (path.clone(), entry)
             })
             .collect();
@@ -1109,49 +1102,35 @@ impl Library {
         }
     }
 
-    /// Reads the record at `path`, whose folder's real path is
-    /// `real_folder` (if it could be resolved), and which was `before`.
+    /// Reads the record at `path` (its folder's real path resolved once
+    /// in `folders`), which was `before`.
     fn read_record(
         &self,
         path: &Path,
-        real_folder: Option<&PathBuf>,
+        folders: &RealFolders,
         config: &SiteConfig,
         before: Option<&Entry>,
     ) -> Entry {
         let good_before = before.and_then(|e| e.good.clone());
         let full = self.dir.join(path);
-        let unreadable = |e: std::io::Error| Problem {
+        let problem = |kind| Problem {
             path: path.to_path_buf(),
             line: None,
-            kind: ProblemKind::Unreadable(e.to_string()),
+            kind,
         };
-        // The file itself, not followed: when it is no symlink, its real
-        // path is its folder's plus its name, and its stamp is the open
-        // file's (one lookup of the path instead of three).
-        let read = match (open_unfollowed(&full), real_folder, path.file_name()) {
-            (Ok(file), Some(folder), Some(name)) => {
-                let real = folder.join(name);
-                match leads_outside(&full, &real, &self.dir) {
-                    true => Err(Problem {
-                        path: path.to_path_buf(),
-                        line: None,
-                        kind: ProblemKind::RecordOutside(real.display().to_string()),
-                    }),
+        let unreadable = |e: std::io::Error| problem(ProblemKind::Unreadable(e.to_string()));
+        // A record that leads out of the content directory (a symlink, or
+        // a folder linked from outside) is refused before it is read.
+        let read = open_real(&full, folders)
+            .map_err(unreadable)
+            .and_then(
+                |(file, real)| match leads_outside(&full, &real, &self.dir) {
+                    true => Err(problem(ProblemKind::RecordOutside(
+                        real.display().to_string(),
+                    ))),
                     false => read_open(file).map_err(unreadable),
-                }
-            }
-            // A symlink (or a folder that did not resolve): follow it, and
-            // refuse it when it leads out of the content directory.
-            (Err(e), _, _) if e.raw_os_error() != Some(libc::ELOOP) => Err(unreadable(e)),
-            _ => match full.canonicalize() {
-                Ok(real) if leads_outside(&full, &real, &self.dir) => Err(Problem {
-                    path: path.to_path_buf(),
-                    line: None,
-                    kind: ProblemKind::RecordOutside(real.display().to_string()),
-                }),
-                _ => open_followed(&full).and_then(read_open).map_err(unreadable),
-            },
-        };
+                },
+            );
         let read = read.and_then(|(stamp, bytes)| match stamp.len {
             // Not read past the limit: a huge file costs no memory.
             len if len > record::limits::RECORD_BYTES as u64 => Err(Problem {
@@ -1339,7 +1318,7 @@ impl Library {
                 continue;
             }
             changed = true;
-            match media::read(&self.dir, &path, &media::RealFolders::default()) {
+            match media::read(&self.dir, &path, &RealFolders::default()) {
                 Some((stamp, file)) => self.put_media(path, Some(stamp), file),
                 None => self.drop_media(&path),
             }
@@ -1515,6 +1494,43 @@ pub(crate) fn leads_outside(path: &Path, real: &Path, root: &Path) -> bool {
 }
 
 /// The files under `media/` with their stamps now.
+/// The real paths of folders, each resolved once while the files in them
+/// are read (resolving costs a `readlink` per component of the path).
+#[derive(Default)]
+pub(crate) struct RealFolders(Mutex<HashMap<PathBuf, Option<PathBuf>>>);
+
+impl RealFolders {
+    fn of(&self, folder: &Path) -> Option<PathBuf> {
+        let mut known = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        known
+            .entry(folder.to_path_buf())
+            .or_insert_with(|| folder.canonicalize().ok())
+            .clone()
+    }
+}
+
+/// Opens `path` for reading, without waiting on a FIFO, with its real
+/// path: when it is no symlink, its folder's (from `folders`) and its name
+/// (one lookup of the path instead of one per component); a symlink is
+/// resolved in full.
+pub(crate) fn open_real(
+    path: &Path,
+    folders: &RealFolders,
+) -> std::io::Result<(std::fs::File, PathBuf)> {
+    let in_folder = || Some(folders.of(path.parent()?)?.join(path.file_name()?));
+    match open_unfollowed(path) {
+        Ok(file) => match in_folder() {
+            Some(real) => Ok((file, real)),
+            None => Ok((file, path.canonicalize()?)),
+        },
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+            let real = path.canonicalize()?;
+            Ok((open_followed(path)?, real))
+        }
+        Err(e) => Err(e),
+    }
+}
+
 /// Opens a file for reading without following a symlink in its last
 /// component (`ELOOP` then), and without waiting on a FIFO.
 fn open_unfollowed(path: &Path) -> std::io::Result<std::fs::File> {
