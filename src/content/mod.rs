@@ -619,16 +619,7 @@ impl Library {
         drop(stamps);
         drop(image_stamps);
         changed |= self.read_records(stale);
-        let (gone_media, stale_media) = self.media_to_measure(media_listed);
-        let folders = RealFolders::default();
-        let measured = stale_media
-            .into_par_iter()
-            .map(|path| {
-                let measured = media::read(&self.dir, &path, &folders);
-                (path, measured)
-            })
-            .collect();
-        changed |= self.take_media(gone_media, measured);
+        changed |= self.refresh_all_media(media_listed);
         changed
     }
 
@@ -1247,13 +1238,9 @@ impl Library {
         })
     }
 
-    /// What changed under `media/` since it was last measured: the files
-    /// gone and those to measure. `listed`: the files there with their
-    /// stamps, if just taken.
-    fn media_to_measure(
-        &self,
-        listed: Option<HashMap<PathBuf, Option<Stamp>>>,
-    ) -> (Vec<PathBuf>, Vec<PathBuf>) {
+    /// Re-measures what changed under `media/`; `listed`: the files there
+    /// with their stamps, if just taken.
+    fn refresh_all_media(&mut self, listed: Option<HashMap<PathBuf, Option<Stamp>>>) -> bool {
         let listed = listed.unwrap_or_else(|| stamped_media(&self.dir));
         let gone: Vec<PathBuf> = self
             .media
@@ -1261,26 +1248,25 @@ impl Library {
             .filter(|p| !listed.contains_key(*p))
             .cloned()
             .collect();
+        let mut changed = !gone.is_empty();
+        for path in gone {
+            self.drop_media(&path);
+        }
         let stale: Vec<PathBuf> = listed
             .into_par_iter()
             .filter(|(path, now)| self.media.get(path).is_none_or(|(stamp, _)| stamp != now))
             .map(|(path, _)| path)
             .collect();
-        (gone, stale)
-    }
-
-    /// Takes in what [`media_to_measure`](Library::media_to_measure) found
-    /// and what was measured of it; returns whether anything changed.
-    fn take_media(
-        &mut self,
-        gone: Vec<PathBuf>,
-        measured: Vec<(PathBuf, Option<(Stamp, MediaFile)>)>,
-    ) -> bool {
-        let changed = !gone.is_empty() || !measured.is_empty();
-        for path in gone {
-            self.drop_media(&path);
-        }
-        for (path, measured) in measured {
+        changed |= !stale.is_empty();
+        let folders = RealFolders::default();
+        let read: Vec<(PathBuf, Option<(Stamp, MediaFile)>)> = stale
+            .into_par_iter()
+            .map(|path| {
+                let measured = media::read(&self.dir, &path, &folders);
+                (path, measured)
+            })
+            .collect();
+        for (path, measured) in read {
             match measured {
                 Some((stamp, file)) => self.put_media(path, Some(stamp), file),
                 None => self.drop_media(&path),
@@ -1289,6 +1275,8 @@ impl Library {
         changed
     }
 
+    /// One media path (file or folder) changed: re-measure what is there
+    /// now, and re-read the records whose image lies there.
     fn refresh_media_path(&mut self, relative: &Path) -> bool {
         let full = self.dir.join(relative);
         let mut changed = false;
@@ -1493,7 +1481,6 @@ pub(crate) fn leads_outside(path: &Path, real: &Path, root: &Path) -> bool {
     !root.canonicalize().is_ok_and(|root| real.starts_with(root))
 }
 
-/// The files under `media/` with their stamps now.
 /// The real paths of folders, each resolved once while the files in them
 /// are read (resolving costs a `readlink` per component of the path).
 #[derive(Default)]
@@ -1566,6 +1553,7 @@ fn read_open(file: std::fs::File) -> std::io::Result<(Stamp, Vec<u8>)> {
     Ok((Stamp::of_metadata(&meta), bytes))
 }
 
+/// The files under `media/` with their stamps now.
 fn stamped_media(dir: &Path) -> HashMap<PathBuf, Option<Stamp>> {
     media::files_under_media(dir)
         .into_par_iter()
