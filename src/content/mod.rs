@@ -1122,18 +1122,10 @@ impl Library {
                     false => read_open(file).map_err(unreadable),
                 },
             );
-        let read = read.and_then(|(stamp, bytes)| match stamp.len {
-            // Not read past the limit: a huge file costs no memory.
-            len if len > record::limits::RECORD_BYTES as u64 => Err(Problem {
-                path: path.to_path_buf(),
-                line: None,
-                kind: ProblemKind::TooLarge {
-                    what: "the record",
-                    found: format!("{} KiB", len / 1024),
-                    limit: format!("{} KiB", record::limits::RECORD_BYTES / 1024),
-                },
-            }),
-            _ => Ok((Some(stamp), bytes)),
+        // Not read past the limit: a huge file costs no memory.
+        let read = read.and_then(|(stamp, bytes)| match record::too_large(stamp.len) {
+            Some(kind) => Err(problem(kind)),
+            None => Ok((Some(stamp), bytes)),
         });
         let (stamp, bytes) = match read {
             Ok(read) => read,

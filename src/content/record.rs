@@ -121,15 +121,8 @@ pub fn parse(
         problem(Some(line_of(good, good.len())), ProblemKind::InvalidUtf8)
     })?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    if bytes.len() > limits::RECORD_BYTES {
-        return Err(problem(
-            None,
-            ProblemKind::TooLarge {
-                what: "the record",
-                found: format!("{} KiB", bytes.len() / 1024),
-                limit: format!("{} KiB", limits::RECORD_BYTES / 1024),
-            },
-        ));
+    if let Some(kind) = too_large(bytes.len() as u64) {
+        return Err(problem(None, kind));
     }
     let layout = split(text).map_err(|(line, kind)| problem(Some(line), kind))?;
     let front_line = |span: std::ops::Range<usize>| Some(line_of(layout.front, span.start) + 1);
@@ -418,6 +411,16 @@ pub mod limits {
     pub const CATEGORY_CHARS: usize = 80;
     /// Levels of nested block quotes and lists in the body.
     pub const NESTING: usize = 32;
+}
+
+/// The problem of a record file of `len` bytes, if it is over the limit:
+/// checked by whoever reads the file, which need not read past the limit.
+pub(crate) fn too_large(len: u64) -> Option<ProblemKind> {
+    (len > limits::RECORD_BYTES as u64).then(|| ProblemKind::TooLarge {
+        what: "the record",
+        found: format!("{} KiB", len / 1024),
+        limit: format!("{} KiB", limits::RECORD_BYTES / 1024),
+    })
 }
 
 /// A parser's message on one line, so that `path:line: message` stays one line.
