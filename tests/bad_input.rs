@@ -470,6 +470,8 @@ fn a_record_larger_than_a_mebibyte() {
         format!("+++\ntitle = \"A\"\ndate = \"11.01.2022\"\n+++\n{body}\n"),
     );
     assert_names(&m, "articles/riesig.md: ", "the record is too large");
+    // Its real size, although it is read only up to the limit.
+    assert!(m.contains("1171 KiB"), "{m}");
 }
 
 #[test]
