@@ -290,6 +290,9 @@ pub struct MediaFile {
     pub hash: [u8; 16],
     /// The file's mtime: media carry no dates of their own.
     pub modified: DateTime<chrono::Utc>,
+    /// Width and height of an image: records showing it take them from
+    /// here rather than opening the file again.
+    pub pixels: Option<(u32, u32)>,
 }
 
 impl Article {

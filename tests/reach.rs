@@ -85,6 +85,7 @@ fn media(name: &str, version: u8) -> MediaFile {
         length: 100,
         hash: [version; 16],
         modified: DateTime::UNIX_EPOCH,
+        pixels: Some((1, 1)),
     }
 }
 

@@ -11,6 +11,7 @@ use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
 
 use super::problem::ProblemKind;
 use super::Stamp;
+use crate::model::MediaFile;
 
 /// Characters escaped in one URL path segment.
 const SEGMENT: &AsciiSet = &CONTROLS
@@ -53,28 +54,65 @@ pub struct LocalImage {
 
 /// Local images already measured, by file: many records show the same
 /// image (a town hall photo, a logo), and measuring one means resolving its
-/// real path and reading its header. An entry holds while the file's stamp
+/// real path and reading its header. The media pass has measured every
+/// image under `media/` already (from the bytes it hashes); what it did not
+/// measure is measured once here. An entry holds while the file's stamp
 /// (inode, length, mtime, ctime) is the same, so a replaced file, or a
 /// symlink pointed elsewhere, is measured again.
 #[derive(Default)]
-pub struct MeasuredImages(Mutex<HashMap<PathBuf, (Stamp, LocalImage)>>);
+pub struct MeasuredImages<'a> {
+    /// The media pass's files, by path, with the stamp measured.
+    media: Option<&'a HashMap<PathBuf, (Option<Stamp>, MediaFile)>>,
+    /// Measured in this reading.
+    measured: Mutex<HashMap<PathBuf, (Stamp, LocalImage)>>,
+}
 
-impl MeasuredImages {
-    /// Forgets every measurement.
-    pub fn clear(&self) {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).clear();
+impl<'a> MeasuredImages<'a> {
+    /// Starts from what the media pass measured.
+    pub(crate) fn with_media(
+        media: &'a HashMap<PathBuf, (Option<Stamp>, MediaFile)>,
+    ) -> MeasuredImages<'a> {
+        MeasuredImages {
+            media: Some(media),
+            measured: Mutex::default(),
+        }
     }
 
     fn get(&self, file: &Path, stamp: Stamp) -> Option<LocalImage> {
-        let table = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(image) = self.media_image(file, stamp) {
+            return Some(image);
+        }
+        let table = self.measured.lock().unwrap_or_else(|e| e.into_inner());
         table
             .get(file)
             .filter(|(known, _)| *known == stamp)
             .map(|(_, image)| image.clone())
     }
 
+    /// The media pass's measurement of this version of `file`, if it is an
+    /// image a record may show (anything else is measured again, and
+    /// refused with its reason).
+    fn media_image(&self, file: &Path, stamp: Stamp) -> Option<LocalImage> {
+        let (measured, media) = self.media?.get(file)?;
+        let mime_type = IMAGE_TYPES
+            .into_iter()
+            .find(|known| *known == media.content_type)?;
+        // Measured only when not too large to show (see `media::read`).
+        let (width, height) = media.pixels?;
+        (*measured == Some(stamp)).then(|| LocalImage {
+            src: String::new(),
+            url: String::new(),
+            file: media.file.clone(),
+            stamp: Some(stamp),
+            mime_type,
+            length: media.length,
+            width,
+            height,
+        })
+    }
+
     fn put(&self, file: PathBuf, stamp: Stamp, image: LocalImage) {
-        let mut table = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let mut table = self.measured.lock().unwrap_or_else(|e| e.into_inner());
         table.insert(file, (stamp, image));
     }
 }
@@ -164,15 +202,24 @@ pub fn inspect_local(
     Ok(image)
 }
 
+/// The MIME types of the image formats feed readers display.
+const IMAGE_TYPES: [&str; 5] = [
+    "image/jpeg",
+    "image/png",
+    "image/gif",
+    "image/webp",
+    "image/avif",
+];
+
 /// The MIME type of the image formats feed readers display.
 fn mime_type_of(kind: imagesize::ImageType) -> Option<&'static str> {
     use imagesize::{Compression, ImageType};
     Some(match kind {
-        ImageType::Jpeg => "image/jpeg",
-        ImageType::Png => "image/png",
-        ImageType::Gif => "image/gif",
-        ImageType::Webp => "image/webp",
-        ImageType::Heif(Compression::Av1) => "image/avif",
+        ImageType::Jpeg => IMAGE_TYPES[0],
+        ImageType::Png => IMAGE_TYPES[1],
+        ImageType::Gif => IMAGE_TYPES[2],
+        ImageType::Webp => IMAGE_TYPES[3],
+        ImageType::Heif(Compression::Av1) => IMAGE_TYPES[4],
         _ => return None,
     })
 }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 
-use super::image::sniff_mime_type;
+use super::image::{sniff_mime_type, MAX_IMAGE_BYTES};
 use super::{RealFolders, Stamp};
 use crate::model::MediaFile;
 
@@ -63,8 +63,8 @@ pub fn is_publishable(feeds_dir: &Path, path: &Path) -> bool {
     !hidden && path.is_file() && path.canonicalize().is_ok_and(|p| p.starts_with(&real_root))
 }
 
-/// Measures one file: its URL path, type, length, hash and mtime, and the
-/// stamp of the version measured.
+/// Measures one file: its URL path, type, length, hash, mtime and (for an
+/// image) pixel size, and the stamp of the version measured.
 pub(crate) fn read(
     feeds_dir: &Path,
     path: &Path,
@@ -98,8 +98,24 @@ pub(crate) fn read(
         return None;
     }
     let mut hasher = blake3::Hasher::new();
-    hasher.update(&head);
-    hasher.update_reader(&mut file).ok()?;
+    // An image a record may show is read whole, to measure its pixel size
+    // from the bytes that are hashed; other files are hashed as they come.
+    let pixels = match sniff_mime_type(&head) {
+        Some(_) if meta.len() <= MAX_IMAGE_BYTES => {
+            let mut bytes = head.clone();
+            bytes.reserve(meta.len() as usize);
+            file.read_to_end(&mut bytes).ok()?;
+            hasher.update(&bytes);
+            imagesize::blob_size(&bytes)
+                .ok()
+                .map(|size| (size.width as u32, size.height as u32))
+        }
+        _ => {
+            hasher.update(&head);
+            hasher.update_reader(&mut file).ok()?;
+            None
+        }
+    };
     let mut hash = [0; 16];
     hash.copy_from_slice(&hasher.finalize().as_bytes()[..16]);
     let measured = MediaFile {
@@ -109,6 +125,7 @@ pub(crate) fn read(
         length: meta.len(),
         hash,
         modified: DateTime::<Utc>::from(meta.modified().ok()?),
+        pixels,
     };
     Some((Stamp::of_metadata(&meta), measured))
 }

@@ -245,8 +245,6 @@ pub struct Library {
     media: HashMap<PathBuf, (Option<Stamp>, MediaFile)>,
     /// The full articles.
     store: Arc<ArticleStore>,
-    /// Local images measured in the reading under way.
-    images: image::MeasuredImages,
     /// Record files parsed since the library was opened.
     parsed: std::sync::atomic::AtomicUsize,
     /// What is published, kept in step with `entries`.
@@ -381,7 +379,6 @@ impl Library {
             empty_since: None,
             media: HashMap::new(),
             store,
-            images: image::MeasuredImages::default(),
             parsed: Default::default(),
             index: None,
             modified: true,
@@ -618,8 +615,9 @@ impl Library {
             .collect();
         drop(stamps);
         drop(image_stamps);
-        changed |= self.read_records(stale);
+        // Media first: records take their image's measurements from them.
         changed |= self.refresh_all_media(media_listed);
+        changed |= self.read_records(stale);
         changed
     }
 
@@ -732,11 +730,19 @@ impl Library {
         }
         let started = std::time::Instant::now();
         let folders = RealFolders::default();
+        // Shared images are measured once within one reading; kept longer,
+        // the table would cost memory for every image of the archive.
+        let images = image::MeasuredImages::with_media(&self.media);
         let read: Vec<(PathBuf, Entry)> = paths
             .par_iter()
             .map(|path| {
                 let before = self.entries.get(path);
-                let entry = self.read_record(path, &folders, &config, before);
+                let reading = Reading {
+                    folders: &folders,
+                    images: &images,
+                    config: &config,
+                };
+                let entry = self.read_record(path, &reading, before);
                 (path.clone(), entry)
             })
             .collect();
@@ -759,9 +765,6 @@ impl Library {
             self.publish_all(Utc::now());
         }
         tracing::debug!(elapsed = ?started.elapsed(), "records taken in");
-        // Shared images are shared within one reading; kept longer, the
-        // table would cost memory for every image of the archive.
-        self.images.clear();
         self.store.flush();
         true
     }
@@ -1095,13 +1098,12 @@ impl Library {
 
     /// Reads the record at `path` (its folder's real path resolved once
     /// in `folders`), which was `before`.
-    fn read_record(
-        &self,
-        path: &Path,
-        folders: &RealFolders,
-        config: &SiteConfig,
-        before: Option<&Entry>,
-    ) -> Entry {
+    fn read_record(&self, path: &Path, reading: &Reading, before: Option<&Entry>) -> Entry {
+        let Reading {
+            folders,
+            images,
+            config,
+        } = *reading;
         let good_before = before.and_then(|e| e.good.clone());
         let full = self.dir.join(path);
         let problem = |kind| Problem {
@@ -1140,12 +1142,12 @@ impl Library {
             }
         };
         let hash = bytes_hash(&bytes);
-        if let Some(known) = before.and_then(|e| self.known_again(e, hash, stamp, config)) {
+        if let Some(known) = before.and_then(|e| self.known_again(e, hash, stamp, reading)) {
             return known;
         }
         self.parsed
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        match record::parse(&self.dir, path, &bytes, config, Utc::now(), &self.images) {
+        match record::parse(&self.dir, path, &bytes, config, Utc::now(), images) {
             Ok(Record::Article {
                 article,
                 local_image,
@@ -1207,7 +1209,7 @@ impl Library {
         before: &Entry,
         hash: [u8; 16],
         stamp: Option<Stamp>,
-        config: &SiteConfig,
+        reading: &Reading,
     ) -> Option<Entry> {
         let source = before.source.as_ref().filter(|s| s.bytes == hash)?;
         let good = before.good.clone()?;
@@ -1215,9 +1217,10 @@ impl Library {
             None => None,
             Some(seen) => {
                 let src = seen.src.to_str()?;
-                let now = image::inspect_local(&self.dir, src, &config.base_url, &self.images)
-                    .ok()
-                    .filter(|now| self.image_seen(now) == *seen)?;
+                let now =
+                    image::inspect_local(&self.dir, src, &reading.config.base_url, reading.images)
+                        .ok()
+                        .filter(|now| self.image_seen(now) == *seen)?;
                 Some((self.intern_path(&now.file), now.stamp))
             }
         };
@@ -1486,6 +1489,16 @@ impl RealFolders {
             .or_insert_with(|| folder.canonicalize().ok())
             .clone()
     }
+}
+
+/// What every record of one reading is read with.
+#[derive(Clone, Copy)]
+struct Reading<'a> {
+    /// The real paths of the folders met.
+    folders: &'a RealFolders,
+    /// The images measured (by the media pass, or by an earlier record).
+    images: &'a image::MeasuredImages<'a>,
+    config: &'a SiteConfig,
 }
 
 /// Opens `path` for reading, without waiting on a FIFO, with its real
