@@ -292,8 +292,7 @@ impl Library {
             let saved = state.is_file();
             let listing = scope.spawn(move || {
                 let mut listing = list_records(dir, &articles);
-                // The stamps too, and media/'s, while the other core
-                // restores the state.
+                // The stamps too, while the other core restores the state.
                 if saved {
                     listing.stamps = listing
                         .files
@@ -301,7 +300,6 @@ impl Library {
                         .map(|path| (path.clone(), Stamp::of(&dir.join(path))))
                         .collect();
                 }
-                listing.media = Some(stamped_media(dir));
                 listing
             });
             if let (Some(config), Ok(bytes)) = (&library.config, std::fs::read(state)) {
@@ -329,6 +327,11 @@ impl Library {
                         state.display()
                     ),
                 }
+            }
+            // Then media/ (records take their images' measurements from
+            // it), while the listing goes on.
+            if library.available() {
+                library.refresh_all_media();
             }
             listing.join().ok()
         });
@@ -533,11 +536,17 @@ impl Library {
 
     /// Re-reads everything whose stamp moved; returns whether anything changed.
     pub fn refresh(&mut self) -> bool {
-        self.refresh_listed(None)
+        if !self.available() {
+            return false;
+        }
+        // Media first: records take their images' measurements from them.
+        let media = self.refresh_all_media();
+        self.refresh_listed(None) | media
     }
 
-    /// [`refresh`](Library::refresh) with the record files already listed
-    /// (by [`list_records`], while the saved state was being restored).
+    /// The records' part of [`refresh`](Library::refresh), after the media's,
+    /// with the record files already listed if given (by [`list_records`],
+    /// while the saved state was being restored).
     fn refresh_listed(&mut self, listed: Option<RecordListing>) -> bool {
         if !self.available() {
             return false;
@@ -549,11 +558,9 @@ impl Library {
         let mut changed = config_change != ConfigChange::None;
         // Stamps taken while listing (beside the restore), if any.
         let mut stamps = HashMap::new();
-        let mut media_listed = None;
         let files = match listed {
             Some(mut listing) => {
                 stamps = std::mem::take(&mut listing.stamps);
-                media_listed = listing.media.take();
                 self.take_listing(listing, &self.dir.join(ARTICLES_DIR))
             }
             None => self.record_files(),
@@ -589,12 +596,12 @@ impl Library {
             .values()
             .filter_map(|e| e.image.as_ref().map(|(image, _)| &**image))
             .collect();
-        // An image under media/ was stamped with the listing.
+        // An image under media/ was stamped just before, by the media pass.
         let image_stamps: HashMap<&Path, Option<Stamp>> = images
             .into_par_iter()
             .map(|image| {
-                let listed = media_listed.as_ref().and_then(|m| m.get(image));
-                (image, listed.copied().unwrap_or_else(|| Stamp::of(image)))
+                let measured = self.media.get(image).map(|(stamp, _)| *stamp);
+                (image, measured.unwrap_or_else(|| Stamp::of(image)))
             })
             .collect();
         let image_stamp = |image: &Path| match image_stamps.get(image) {
@@ -615,8 +622,6 @@ impl Library {
             .collect();
         drop(stamps);
         drop(image_stamps);
-        // Media first: records take their image's measurements from them.
-        changed |= self.refresh_all_media(media_listed);
         changed |= self.read_records(stale);
         changed
     }
@@ -1233,10 +1238,9 @@ impl Library {
         })
     }
 
-    /// Re-measures what changed under `media/`; `listed`: the files there
-    /// with their stamps, if just taken.
-    fn refresh_all_media(&mut self, listed: Option<HashMap<PathBuf, Option<Stamp>>>) -> bool {
-        let listed = listed.unwrap_or_else(|| stamped_media(&self.dir));
+    /// Re-measures what changed under `media/`.
+    fn refresh_all_media(&mut self) -> bool {
+        let listed = stamped_media(&self.dir);
         let gone: Vec<PathBuf> = self
             .media
             .keys()
@@ -1589,8 +1593,6 @@ struct RecordListing {
     files: HashSet<PathBuf>,
     /// The files' stamps, when taken with the listing.
     stamps: HashMap<PathBuf, Option<Stamp>>,
-    /// The files under `media/` with their stamps, when listed too.
-    media: Option<HashMap<PathBuf, Option<Stamp>>>,
     unreadable: Vec<Problem>,
 }
 
@@ -1618,7 +1620,6 @@ fn list_records(dir: &Path, root: &Path) -> RecordListing {
     RecordListing {
         files,
         stamps: HashMap::new(),
-        media: None,
         unreadable,
     }
 }
