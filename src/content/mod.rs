@@ -742,16 +742,16 @@ impl Library {
         // Shared images are measured once within one reading; kept longer,
         // the table would cost memory for every image of the archive.
         let images = image::MeasuredImages::with_media(&self.media);
+        let reading = Reading {
+            folders: &folders,
+            images: &images,
+            config: &config,
+        };
         let read: Vec<(PathBuf, Entry)> = on_file_threads(|| {
             paths
                 .par_iter()
                 .map(|path| {
                     let before = self.entries.get(path);
-                    let reading = Reading {
-                        folders: &folders,
-                        images: &images,
-                        config: &config,
-                    };
                     let entry = self.read_record(path, &reading, before);
                     (path.clone(), entry)
                 })
@@ -1107,8 +1107,8 @@ impl Library {
         }
     }
 
-    /// Reads the record at `path` (its folder's real path resolved once
-    /// in `folders`), which was `before`.
+    /// Reads the record at `path`, which was `before`, with what every
+    /// record of this `reading` shares.
     fn read_record(&self, path: &Path, reading: &Reading, before: Option<&Entry>) -> Entry {
         let Reading {
             folders,
