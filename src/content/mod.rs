@@ -1587,7 +1587,7 @@ fn stamped_media(dir: &Path) -> HashMap<PathBuf, Option<Stamp>> {
 /// Threads for reading and stamping many files. With a cold page cache
 /// (after a reboot) each read waits on the disk, and more reads in flight
 /// than there are cores shorten the wait: a first start at 100 000
-/// records took 11.4 s with one thread per core and 6.6 s with 16
+/// records took 10.1–10.5 s with one thread per core and 5.8–5.9 s with 16
 /// (bench/README.md). With a warm cache they cost no more than the
 /// global pool's.
 const FILE_THREADS: usize = 16;
