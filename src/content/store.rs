@@ -241,12 +241,9 @@ fn hash_of(bytes: &[u8]) -> ArticleHash {
 impl Drop for Pack {
     fn drop(&mut self) {
         if let Some(slots) = self.slots.get_mut() {
-            let slots = slots.get_mut().unwrap_or_else(|e| e.into_inner());
-            let file = self.file.get_mut().unwrap_or_else(|e| e.into_inner());
-            if !slots.pending.is_empty() {
-                if let Err(e) = file.write_all_at(&slots.pending, slots.written) {
-                    tracing::error!("cannot write {}: {e}", self.path.display());
-                }
+            let mut slots = std::mem::take(slots.get_mut().unwrap_or_else(|e| e.into_inner()));
+            if let Err(e) = self.write_pending(&mut slots) {
+                tracing::error!("cannot write {}: {e}", self.path.display());
             }
         }
     }
