@@ -16,8 +16,9 @@ pub fn xml_safe(text: &str) -> Cow<'_, str> {
     Cow::Owned(text.chars().filter(|&c| !unwanted(c)).collect())
 }
 
-/// Whether valid UTF-8 holds a character [`xml_safe`] drops. Record bodies are scanned whole at every reading, so the scan looks at
-/// 32 bytes at a time for any byte such a character can start with (C0,
+/// Whether valid UTF-8 holds a character [`xml_safe`] drops. Record
+/// bodies are scanned whole at every reading, so the scan looks at 32 bytes
+/// at a time for any byte such a character can start with (C0,
 /// DEL, and the lead bytes of the C1 controls and of U+FFFE/U+FFFF), and
 /// only then at the characters.
 fn has_unwanted(bytes: &[u8]) -> bool {

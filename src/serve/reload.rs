@@ -371,7 +371,7 @@ pub struct Changes {
 /// Starts watching `feeds_dir`. Started before the content is read, so
 /// that nothing written meanwhile is missed: its events wait in the queue.
 pub fn watch(feeds_dir: &Path) -> notify::Result<Changes> {
-    use notify::{Config, EventKind, EventKindMask, RecursiveMode, Watcher};
+    use notify::{Config, EventKindMask, RecursiveMode, Watcher};
     let (events, receiver) = tokio::sync::mpsc::unbounded_channel::<Wanted>();
     // The folder as named (a symlink stays a symlink): a swap replaces
     // that name in its parent, which is watched too.
@@ -379,8 +379,6 @@ pub fn watch(feeds_dir: &Path) -> notify::Result<Changes> {
     let named = feeds.clone();
     let handler = move |result: notify::Result<notify::Event>| {
         let wanted = match result {
-            // Reading a file is no change; the service itself reads media.
-            Ok(event) if matches!(event.kind, EventKind::Access(_)) => return,
             Ok(event) if event.need_rescan() => Wanted::Everything,
             Ok(event) if event.paths.contains(&named) => Wanted::Swapped,
             Ok(event) => Wanted::Paths(event.paths),
@@ -391,8 +389,9 @@ pub fn watch(feeds_dir: &Path) -> notify::Result<Changes> {
         };
         let _ = events.send(wanted);
     };
-    // Not asked for opens and closes: the kernel would queue one event per
-    // file read (100 000 at a first start), only to have them dropped here.
+    // Not asked for opens and closes: reading a file is no change, and the
+    // kernel would queue one event per file read (100 000 at a first
+    // start; the service itself reads media too).
     let config = Config::default().with_event_kinds(EventKindMask::CORE);
     let mut watcher = notify::RecommendedWatcher::new(handler, config)?;
     watcher.watch(&feeds, RecursiveMode::Recursive)?;
