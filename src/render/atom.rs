@@ -68,7 +68,7 @@ pub fn render(doc: &FeedDoc<'_>) -> Vec<u8> {
         lang: Some(config.language.clone()),
         ..Feed::default()
     };
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(doc.capacity());
     // Writing into a Vec cannot fail; atom_syndication escapes all text.
     let _ = feed.write_with_config(
         &mut out,

@@ -129,7 +129,9 @@ pub fn render(doc: &FeedDoc<'_>) -> Vec<u8> {
         },
         items: doc.entries.iter().map(|a| item(a, config)).collect(),
     };
-    let mut out = serde_json::to_vec_pretty(&feed).unwrap_or_default();
+    let mut out = Vec::with_capacity(doc.capacity());
+    // Serialising plain data into a Vec cannot fail.
+    let _ = serde_json::to_writer_pretty(&mut out, &feed);
     out.push(b'\n');
     out
 }

@@ -100,5 +100,17 @@ pub struct FeedDoc<'a> {
     pub entries: &'a [Arc<Article>],
 }
 
+impl FeedDoc<'_> {
+    /// About the size of the document in any format, so that its buffer
+    /// is allocated once rather than doubled and copied a dozen times.
+    pub fn capacity(&self) -> usize {
+        self.entries
+            .iter()
+            .map(|a| a.content_html.len() + a.summary.len() + 1400)
+            .sum::<usize>()
+            + 4096
+    }
+}
+
 /// The RFC 5005 namespace of `fh:archive`.
 pub const HISTORY_NS: &str = "http://purl.org/syndication/history/1.0";

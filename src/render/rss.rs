@@ -97,7 +97,7 @@ pub fn render(doc: &FeedDoc<'_>) -> Vec<u8> {
     // Writing into a Vec cannot fail for I/O reasons, and the rss crate
     // escapes all text itself.
     let xml = channel
-        .pretty_write_to(Vec::new(), b' ', 2)
+        .pretty_write_to(Vec::with_capacity(doc.capacity()), b' ', 2)
         .unwrap_or_default();
     with_character_references(&xml)
 }
@@ -108,42 +108,39 @@ pub fn render(doc: &FeedDoc<'_>) -> Vec<u8> {
 /// The same characters to an XML parser; CDATA sections are left alone,
 /// since references mean nothing there.
 fn with_character_references(xml: &[u8]) -> Vec<u8> {
-    const CDATA_START: &[u8] = b"<![CDATA[";
+    use memchr::memmem;
     const CDATA_END: &[u8] = b"]]>";
     let mut out = Vec::with_capacity(xml.len() + xml.len() / 16);
     let mut rest = xml;
     while !rest.is_empty() {
-        let (text, cdata) = match find(rest, CDATA_START) {
+        let (text, cdata) = match memmem::find(rest, b"<![CDATA[") {
             Some(start) => {
-                let end = find(&rest[start..], CDATA_END)
+                let end = memmem::find(&rest[start..], CDATA_END)
                     .map_or(rest.len(), |end| start + end + CDATA_END.len());
                 (&rest[..start], &rest[start..end])
             }
             None => (rest, &rest[rest.len()..]),
         };
-        let mut i = 0;
-        while i < text.len() {
-            if text[i..].starts_with(b"&lt;") {
-                out.extend_from_slice(b"&#x3C;");
-                i += 4;
-            } else if text[i..].starts_with(b"&amp;") {
-                out.extend_from_slice(b"&#x26;");
-                i += 5;
+        // Every reference starts with `&`: the runs between are copied whole.
+        let mut run = text;
+        while let Some(at) = memchr::memchr(b'&', run) {
+            out.extend_from_slice(&run[..at]);
+            let reference = &run[at..];
+            let (spelling, len): (&[u8], usize) = if reference.starts_with(b"&lt;") {
+                (b"&#x3C;", 4)
+            } else if reference.starts_with(b"&amp;") {
+                (b"&#x26;", 5)
             } else {
-                out.push(text[i]);
-                i += 1;
-            }
+                (b"&", 1)
+            };
+            out.extend_from_slice(spelling);
+            run = &reference[len..];
         }
+        out.extend_from_slice(run);
         out.extend_from_slice(cdata);
         rest = &rest[text.len() + cdata.len()..];
     }
     out
-}
-
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack
-        .windows(needle.len())
-        .position(|window| window == needle)
 }
 
 fn atom_link(rel: &str, href: &str, mime_type: Option<&str>) -> Link {
@@ -278,6 +275,58 @@ fn media_extensions(article: &Article) -> ExtensionMap {
 #[cfg(test)]
 mod tests {
     use super::with_character_references;
+    use proptest::prelude::*;
+
+    /// The definition, byte by byte: outside CDATA sections `&lt;` becomes
+    /// `&#x3C;` and `&amp;` becomes `&#x26;`; nothing else changes.
+    fn by_definition(xml: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut i = 0;
+        let mut in_cdata = false;
+        while i < xml.len() {
+            let rest = &xml[i..];
+            let (bytes, len): (&[u8], usize) = if in_cdata {
+                if rest.starts_with(b"]]>") {
+                    in_cdata = false;
+                    (b"]]>", 3)
+                } else {
+                    (&rest[..1], 1)
+                }
+            } else if rest.starts_with(b"<![CDATA[") {
+                in_cdata = true;
+                (b"<![CDATA[", 9)
+            } else if rest.starts_with(b"&lt;") {
+                (b"&#x3C;", 4)
+            } else if rest.starts_with(b"&amp;") {
+                (b"&#x26;", 5)
+            } else {
+                (&rest[..1], 1)
+            };
+            out.extend_from_slice(bytes);
+            i += len;
+        }
+        out
+    }
+
+    proptest! {
+        /// Inputs built from the pieces that matter, so that references,
+        /// CDATA sections and their edges meet often.
+        #[test]
+        fn references_follow_the_definition(
+            pieces in proptest::collection::vec(
+                prop_oneof![
+                    Just("&lt;"), Just("&amp;"), Just("&gt;"), Just("&"), Just("&l"),
+                    Just("<![CDATA["), Just("]]>"), Just("]]"), Just("<t>"), Just("ä"), Just("x"),
+                ],
+                0..40,
+            )
+        ) {
+            let xml = pieces.concat();
+            let ours = String::from_utf8(with_character_references(xml.as_bytes())).unwrap();
+            let defined = String::from_utf8(by_definition(xml.as_bytes())).unwrap();
+            prop_assert_eq!(ours, defined);
+        }
+    }
 
     #[test]
     fn text_gets_hex_references_and_cdata_stays() {
