@@ -461,7 +461,15 @@ fn news_article(config: &SiteConfig, article: &Article) -> String {
 /// The body's headings moved down so that its highest becomes `h2`: the
 /// page's `h1` is the title, and no level is skipped below it.
 fn shift_headings(html: &str) -> String {
-    let Some(highest) = (1..=6).find(|level| html.contains(&format!("<h{level}>"))) else {
+    // The highest level used, in one pass (most bodies have none).
+    let bytes = html.as_bytes();
+    let highest = memchr::memmem::find_iter(bytes, b"<h")
+        .filter_map(|at| match bytes.get(at + 2..at + 4) {
+            Some(&[level @ b'1'..=b'6', b'>']) => Some(i32::from(level - b'0')),
+            _ => None,
+        })
+        .min();
+    let Some(highest) = highest else {
         return html.to_owned();
     };
     let shift = 2 - highest;
