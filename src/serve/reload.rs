@@ -241,7 +241,6 @@ impl Publisher {
         drop(previous);
         // The edit is served; the compressed forms follow.
         served.compress();
-        release_freed_memory();
         self.log_problems();
         tracing::debug!(
             read_micros = read.as_micros() as u64,
@@ -361,6 +360,10 @@ enum Wanted {
 /// [`DEBOUNCE`], or after this long at the latest.
 const LONGEST_BURST: Duration = Duration::from_millis(500);
 
+/// How long no change must come after a reload before the memory it freed
+/// is handed back.
+const QUIET_BEFORE_COLLECT: Duration = Duration::from_secs(1);
+
 /// Changes reported by the file watcher, waiting to be taken in.
 pub struct Changes {
     /// Keeps the watch alive.
@@ -373,12 +376,20 @@ pub struct Changes {
 /// Hands the memory a load freed back to the system. mimalloc (the
 /// binary's allocator) returns freed pages only when the thread that freed
 /// them allocates again, and an idle server's threads do not: after a
-/// restart at 100 000 records it kept about 80 MB so (bench/README.md).
+/// restart at 100 000 records it kept about 50 MB so (bench/README.md).
+/// It takes about 10 ms, so after a reload it waits for a quiet moment
+/// ([`QUIET_BEFORE_COLLECT`]), not to delay the next edit.
 fn release_freed_memory() {
     // SAFETY: mi_collect only walks mimalloc's own structures; it is safe
     // from any thread at any time, also when mimalloc is not the global
     // allocator (then there is little to collect).
+    let started = Instant::now();
     unsafe { libmimalloc_sys::mi_collect(true) };
+    tracing::debug!(
+        micros = started.elapsed().as_micros() as u64,
+        rss_mb = crate::content::resident_mb(),
+        "freed memory handed back"
+    );
 }
 
 /// Starts watching `feeds_dir`. Started before the content is read, so
@@ -444,6 +455,8 @@ pub fn spawn_reloader(changes: Changes, publisher: Arc<Mutex<Publisher>>) {
     tokio::spawn(async move {
         let mut rescan = tokio::time::interval(RESCAN);
         rescan.tick().await;
+        // Whether a reload freed memory not yet handed back.
+        let mut to_collect = false;
         loop {
             let wake = {
                 let publisher = publisher.lock().unwrap_or_else(|e| e.into_inner());
@@ -458,6 +471,11 @@ pub fn spawn_reloader(changes: Changes, publisher: Arc<Mutex<Publisher>>) {
                     Some(wanted) => wanted,
                     None => break,
                 },
+                _ = tokio::time::sleep(QUIET_BEFORE_COLLECT), if to_collect => {
+                    to_collect = false;
+                    let _ = tokio::task::spawn_blocking(release_freed_memory).await;
+                    continue;
+                }
             };
             // Take the whole burst: until it has been quiet for a moment.
             let started = Instant::now();
@@ -493,6 +511,7 @@ pub fn spawn_reloader(changes: Changes, publisher: Arc<Mutex<Publisher>>) {
             .await;
             match reloaded {
                 Ok(Some(Reloaded { summary, ping })) => {
+                    to_collect = true;
                     tracing::info!(
                         published = summary.published,
                         refused = summary.refused,
