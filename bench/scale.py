@@ -231,7 +231,10 @@ def main():
         for kind, values in latency.items():
             ms = [v * 1000 for v in values]
             print(f"{kind:>10} → served: median {statistics.median(ms):.0f} ms, p95 {percentile(ms, 95):.0f} ms, max {max(ms):.0f} ms ({len(ms)} edits)")
-        print(f"RSS: {rss_start:.0f} MB after start, {rss_mb(proc.pid):.0f} MB after {3 * (a.edits // 3)} edits")
+        rss_edits = rss_mb(proc.pid)
+        time.sleep(2)
+        print(f"RSS: {rss_start:.0f} MB after start, {rss_edits:.0f} MB after {3 * (a.edits // 3)} edits,"
+              f" {rss_mb(proc.pid):.0f} MB 2 s later (freed memory is handed back after a quiet second)")
         stop(proc)
 
         # Two fresh builds, each followed by feedgen, so that both see the
