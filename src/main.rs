@@ -1,7 +1,8 @@
 //! The `stadtfeed` binary: everything lives in the library, see [`stadtfeed::cli`].
 
-/// mimalloc returns freed memory to the system; glibc's allocator kept the
-/// peak of a reload (and of a large record) for good.
+/// mimalloc returns freed memory to the system (an idle server's when it
+/// is asked to, see `serve::reload`); glibc's allocator kept the peak of a
+/// reload (and of a large record) for good.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
