@@ -246,11 +246,13 @@ def main():
         # same moments of a noisy machine; the second into a folder of its
         # own (deleting the first would slow the second on a journal-less
         # ext4, see journal_less_ext4).
+        builds = [(os.path.join(work, f"out-{i}"),
+                   [BIN, "build", "--feeds", feeds, "--out", os.path.join(work, f"out-{i}"),
+                    "--cache-dir", os.path.join(work, f"build-state-{i}")])
+                  for i in (1, 2)]
         feedgen = []
         fresh = []
-        for i in (1, 2):
-            out = os.path.join(work, f"out-{i}")
-            cmd = [BIN, "build", "--feeds", feeds, "--out", out, "--cache-dir", os.path.join(work, f"build-state-{i}")]
+        for i, (_, cmd) in enumerate(builds, start=1):
             elapsed, peak, line = timed(cmd)
             fresh.append(elapsed)
             print(f"build fresh ({i}): {elapsed:.1f} s, peak {peak:.0f} MB; {line}")
@@ -263,8 +265,8 @@ def main():
                       f" (fresh build / feedgen = {fresh[-1] / feedgen[-1]:.2f})")
         if feedgen:
             print(f"fresh build / feedgen, both runs: {sum(fresh) / sum(feedgen):.2f}")
-        out = os.path.join(work, "out-1")
-        cmd = [BIN, "build", "--feeds", feeds, "--out", out, "--cache-dir", os.path.join(work, "build-state-1")]
+        # Unchanged and after one edit: into the first build's folder.
+        out, cmd = builds[0]
         same, peak, line = timed(cmd)
         print(f"build unchanged: {same:.2f} s, peak {peak:.0f} MB; {line}")
         place(work, os.path.join(folder, "neu.md"), record("Eine neue Meldung", now - timedelta(minutes=1)))
