@@ -379,8 +379,9 @@ pub struct Changes {
 /// restart at 100 000 records it kept about 50 MB so (bench/README.md).
 /// Forced, a collection on any thread also returns what the other threads
 /// have given back (30 edits left 273 MB, a quiet second later 233 MB).
-/// It took 2–14 ms, so after a reload it waits for a quiet moment
-/// ([`QUIET_BEFORE_COLLECT`]), not to delay the next edit.
+/// It took 2–14 ms where timed; made inside each reload it slowed the
+/// edits of a burst by several ms, so after a reload it waits for a quiet
+/// moment ([`QUIET_BEFORE_COLLECT`]).
 fn release_freed_memory() {
     let started = Instant::now();
     // SAFETY: mi_collect only walks mimalloc's own structures; it is safe
