@@ -52,6 +52,15 @@ fn unknown_key_is_named() {
 }
 
 #[test]
+fn duplicate_key_is_named() {
+    let m = refuse(
+        "doppelt.md",
+        "+++\ntitle = \"A\"\ndate = \"11.01.2022\"\ntitle = \"B\"\n+++\nText\n",
+    );
+    assert_names(&m, "articles/doppelt.md:4: ", "duplicate key `title`");
+}
+
+#[test]
 fn no_front_matter() {
     let m = refuse("ohne.md", "Nur Text, keine Kopfdaten.\n");
     assert_names(&m, "articles/ohne.md:1: ", "no front matter");

@@ -105,10 +105,7 @@ pub fn load(feeds_dir: &Path) -> Result<SiteConfig, Problem> {
     let text = String::from_utf8(bytes).map_err(|_| problem(None, ProblemKind::InvalidUtf8))?;
     let file: SiteFile = toml::from_str(&text).map_err(|e| {
         let line = e.span().map(|s| line_of(&text, s.start));
-        problem(
-            line,
-            ProblemKind::Toml(e.message().split_whitespace().collect::<Vec<_>>().join(" ")),
-        )
+        problem(line, ProblemKind::toml(&e, &text))
     })?;
     let at = |span: std::ops::Range<usize>| Some(line_of(&text, span.start));
     let clean = |s: String| plain_line(&s);

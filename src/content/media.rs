@@ -115,7 +115,11 @@ pub(crate) fn read(
     }
     let mut hasher = blake3::Hasher::new();
     hasher.update(&head);
-    hasher.update_reader(&mut file).ok()?;
+    // Most images were read whole above; the reader's 64 KiB buffer,
+    // zeroed on every call, would cost more than hashing them.
+    if (head.len() as u64) < meta.len() {
+        hasher.update_reader(&mut file).ok()?;
+    }
     let pixels = shown
         .then(|| imagesize::blob_size(&head).ok())
         .flatten()

@@ -27,6 +27,30 @@ impl fmt::Display for Problem {
 
 impl std::error::Error for Problem {}
 
+impl ProblemKind {
+    /// The TOML parser's complaint about `text`, on one line so that
+    /// `path:line: message` stays one line, and naming the key where the
+    /// parser only says "duplicate key".
+    pub(crate) fn toml(error: &toml::de::Error, text: &str) -> ProblemKind {
+        let message = error
+            .message()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        let key = error
+            .span()
+            .and_then(|span| text.get(span))
+            .map(str::trim)
+            .filter(|key| !key.is_empty() && !key.contains('\n'));
+        match key {
+            Some(key) if message == "duplicate key" => {
+                ProblemKind::Toml(format!("duplicate key `{key}`"))
+            }
+            _ => ProblemKind::Toml(message),
+        }
+    }
+}
+
 impl Problem {
     /// The same problem with `dir` (the content directory as the user typed
     /// it) in front of its path, so that editors' tools can jump to it:

@@ -130,7 +130,7 @@ pub fn parse(
 
     let front: FrontMatter = toml::from_str(layout.front).map_err(|e| {
         let line = e.span().map(&front_line).unwrap_or(at_start);
-        problem(line, ProblemKind::Toml(one_line(e.message())))
+        problem(line, ProblemKind::toml(&e, layout.front))
     })?;
     if front.draft {
         return Ok(Record::Draft);
@@ -421,11 +421,6 @@ pub(crate) fn too_large(len: u64) -> Option<ProblemKind> {
         found: format!("{} KiB", len / 1024),
         limit: format!("{} KiB", limits::RECORD_BYTES / 1024),
     })
-}
-
-/// A parser's message on one line, so that `path:line: message` stays one line.
-fn one_line(message: &str) -> String {
-    message.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// Finds the front matter between the opening `+++` line and the next one.
