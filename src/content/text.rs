@@ -54,9 +54,11 @@ fn has_unwanted(bytes: &[u8]) -> bool {
 /// into the text around it); whitespace runs become one space, and there
 /// is none at either end.
 pub fn plain_line(text: &str) -> String {
-    let bidi = |c: char| matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}');
-    let text: Cow<'_, str> = if text.chars().any(bidi) {
-        Cow::Owned(text.chars().filter(|&c| !bidi(c)).collect())
+    if is_plain_line(text) {
+        return text.to_owned();
+    }
+    let text: Cow<'_, str> = if text.chars().any(is_bidi_control) {
+        Cow::Owned(text.chars().filter(|&c| !is_bidi_control(c)).collect())
     } else {
         Cow::Borrowed(text)
     };
@@ -69,6 +71,37 @@ pub fn plain_line(text: &str) -> String {
         .join(" ")
         .trim_matches(char::is_whitespace)
         .to_owned()
+}
+
+/// The bidi embedding, override and isolate controls.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Whether [`plain_line`] would return `text` as it is, as it does for
+/// most titles: words parted by single spaces, none at either end, and no
+/// character it drops or whitespace it turns into a space. One look at
+/// each character, where making the line costs a split and a join.
+fn is_plain_line(text: &str) -> bool {
+    // At the start, a space would be one too many, as after a space.
+    let mut after_space = true;
+    for c in text.chars() {
+        if c == ' ' {
+            if after_space {
+                return false;
+            }
+            after_space = true;
+        } else if c.is_whitespace()
+            || c.is_control()
+            || is_bidi_control(c)
+            || matches!(c, '\u{FFFE}' | '\u{FFFF}')
+        {
+            return false;
+        } else {
+            after_space = false;
+        }
+    }
+    !after_space || text.is_empty()
 }
 
 /// HTML elements whose tags in a title are almost surely pasted markup,
@@ -148,6 +181,45 @@ pub fn html_tag(text: &str) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// `plain_line` as defined, without its shortcut for lines that are
+    /// already plain.
+    fn plain_line_by_definition(text: &str) -> String {
+        let text: String = text.chars().filter(|&c| !is_bidi_control(c)).collect();
+        let breaking =
+            |c: char| c.is_whitespace() && !matches!(c, '\u{A0}' | '\u{2007}' | '\u{202F}');
+        xml_safe(&text)
+            .split(breaking)
+            .filter(|word| !word.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ")
+            .trim_matches(char::is_whitespace)
+            .to_owned()
+    }
+
+    proptest! {
+        /// Lines built from the characters that matter: spaces at the
+        /// ends, runs of them, kept no-break spaces, dropped controls.
+        #[test]
+        fn plain_line_follows_the_definition(
+            pieces in proptest::collection::vec(
+                // Mostly words and single spaces: most lines are plain, and
+                // only those take the shortcut.
+                prop_oneof![
+                    8 => Just("x"), 4 => Just(" "), 2 => Just("ä"), 2 => Just("€"),
+                    1 => Just("  "), 1 => Just("\t"), 1 => Just("\n"), 1 => Just("\u{A0}"),
+                    1 => Just("\u{2007}"), 1 => Just("\u{2003}"), 1 => Just("\u{3000}"),
+                    1 => Just("\u{85}"), 1 => Just("\u{1}"), 1 => Just("\u{7F}"),
+                    1 => Just("\u{202E}"), 1 => Just("\u{2066}"), 1 => Just("\u{FFFF}"),
+                ],
+                0..12,
+            )
+        ) {
+            let line = pieces.concat();
+            prop_assert_eq!(plain_line(&line), plain_line_by_definition(&line));
+        }
+    }
 
     #[test]
     fn finds_pasted_html_tags_not_words_in_angle_brackets() {
