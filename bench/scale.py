@@ -23,6 +23,7 @@ its own; the ratio is taken over both. At 100 000 records the run needs
 about 13 GB free under the temporary folder.
 """
 import argparse
+import hashlib
 import http.client
 import json
 import os
@@ -37,7 +38,9 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BIN = os.path.join(ROOT, "target", "release", "stadtfeed")
+# Another binary (an older commit's, for a comparison in the same hour) by
+# STADTFEED_BIN.
+BIN = os.environ.get("STADTFEED_BIN", os.path.join(ROOT, "target", "release", "stadtfeed"))
 
 
 def rss_mb(pid):
@@ -110,6 +113,20 @@ def journal_less_ext4(path):
             return f.read().strip() == "<none>"
     except (OSError, ValueError, IndexError):
         return False
+
+
+def machine_speed():
+    """Seconds for fixed single-threaded work: sessions run on machines of
+    different speed (one was 2.2 times slower than the one before), and
+    absolute times compare only with this line alongside."""
+    began = time.perf_counter()
+    total = 0
+    for i in range(10_000_000):
+        total += i
+    loop = time.perf_counter() - began
+    began = time.perf_counter()
+    hashlib.sha256(bytes(256 << 20)).digest()
+    return loop, time.perf_counter() - began
 
 
 def start(feeds, state, port, cache_mb):
@@ -196,6 +213,8 @@ def main():
         subprocess.run(["cp", "-al", os.path.abspath(a.corpus), feeds], check=True)
         n = sum(len(f) for _, _, f in os.walk(os.path.join(feeds, "articles")))
         print(f"{n} records, load {os.getloadavg()[0]:.2f}")
+        loop, sha = machine_speed()
+        print(f"machine: 10 M-step Python loop {loop:.2f} s, SHA-256 of 256 MiB {sha:.2f} s")
         if journal_less_ext4(work):
             print(f"note: {work} is on ext4 without a journal, where files made within"
                   " 1-6 minutes of a large deletion are slow to create (bench/README.md)")

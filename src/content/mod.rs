@@ -565,12 +565,14 @@ impl Library {
             }
             None => self.record_files(),
         };
-        let folders: BTreeSet<PathBuf> = files
+        // Few folders hold many files: each is copied and sorted once.
+        let parents: HashSet<&Path> = files
             .iter()
             .chain(self.entries.keys())
-            .filter_map(|p| p.parent().map(Path::to_path_buf))
-            .chain([PathBuf::from(ARTICLES_DIR)])
+            .filter_map(|p| p.parent())
+            .chain([Path::new(ARTICLES_DIR)])
             .collect();
+        let folders: BTreeSet<PathBuf> = parents.into_iter().map(Path::to_path_buf).collect();
         for folder in folders {
             self.note_folder(&folder);
         }
