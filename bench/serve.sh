@@ -24,8 +24,14 @@ connections=64
 if ! command -v wrk >/dev/null || ! command -v nginx >/dev/null; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light wrk >/dev/null
 fi
-cargo build --release --quiet
-bin=$PWD/target/release/stadtfeed
+# Another binary (an older commit's, for a comparison in the same hour) by
+# STADTFEED_BIN.
+if [ -n "${STADTFEED_BIN:-}" ]; then
+  bin=$STADTFEED_BIN
+else
+  cargo build --release --quiet
+  bin=$PWD/target/release/stadtfeed
+fi
 work=$(mktemp -d)
 chmod 755 "$work"  # nginx workers run as an unprivileged user
 sf_port=18080 ng_port=18081

@@ -35,6 +35,10 @@ async fn live_reload() {
         body_has(r, "Zweite Meldung, korrigiert")
     })
     .await;
+    // The page was asked for before the change: the new state answers
+    // with its own headers and rendering, not the old state's.
+    let page = server.get("/artikel/b/", &[]).await;
+    assert!(body_has(&page, "Zweite Meldung, korrigiert"));
 
     // Break: the last good version stays, and the problem is reported.
     fixture.record("b.md", "+++\ntitle = \"Kaputt\"\ndate = \"gestern\"\n+++\n");

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use hyper::header::HeaderValue;
 use rayon::prelude::*;
 
@@ -270,9 +270,33 @@ pub struct ServedState {
     pub not_found: Bytes,
     /// The `/healthz` body.
     pub health: Bytes,
+    /// The headers of cold documents asked for since this state was
+    /// swapped in (see [`ServedState::cold_meta`]).
+    cold_metas: moka::sync::Cache<DocKey, Arc<Meta>>,
 }
 
+/// How many cold documents' headers a state keeps (about 500 bytes each).
+const COLD_METAS: u64 = 8192;
+
 impl ServedState {
+    /// The headers of the cold document `key` as asked for before in this
+    /// state. Planning a document and hashing its members for the ETag
+    /// cost more than sending it from the cache (bench/serve.sh's
+    /// 2 000-URL cycle); within one state they cannot change, since a
+    /// reload swaps in a new state.
+    pub fn cold_meta(&self, key: &DocKey) -> Option<Arc<Meta>> {
+        self.cold_metas.get(key)
+    }
+
+    /// Keeps `meta` for [`cold_meta`](Self::cold_meta), unless its
+    /// `Last-Modified` was held back to the time of the request (a record
+    /// dated ahead): later requests must see it move on.
+    pub fn keep_cold_meta(&self, key: &DocKey, meta: &Meta, now: DateTime<Utc>) {
+        if meta.last_modified < now.trunc_subsecs(0) {
+            self.cold_metas.insert(key.clone(), Arc::new(meta.clone()));
+        }
+    }
+
     /// Prepares the hot documents of `index`; those whose fingerprint is
     /// unchanged since `previous` (or that the cache holds) are reused.
     /// Also returns the keys whose documents changed.
@@ -338,6 +362,7 @@ impl ServedState {
             hot,
             not_found,
             health: Bytes::from(serde_json::to_vec_pretty(health).unwrap_or_default()),
+            cold_metas: moka::sync::Cache::new(COLD_METAS),
         };
         (state, changed)
     }

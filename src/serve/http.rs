@@ -60,7 +60,7 @@ enum Target {
     /// A hot document.
     Hot(DocKey, Arc<ServedDocument>),
     /// A document rendered on request.
-    Cold(DocKey, Plan),
+    Cold(DocKey, Cold),
     /// Elsewhere, for good.
     Redirect(String),
     /// `/healthz`.
@@ -69,6 +69,25 @@ enum Target {
     NotFound,
     /// A path that cannot be decoded.
     BadRequest,
+}
+
+/// What is known of a cold document when its request comes.
+enum Cold {
+    /// Its plan, made for this request.
+    Planned(Plan),
+    /// Its headers, made for an earlier request in the same state; it is
+    /// planned again only if it must be rendered.
+    Known(Arc<Meta>),
+}
+
+/// Why a cold document could not be made.
+#[derive(Debug, thiserror::Error)]
+enum ColdError {
+    #[error(transparent)]
+    Render(#[from] crate::site::RenderError),
+    /// Not expected: the state that made its headers planned it before.
+    #[error("the document is no longer planned")]
+    NotPlanned,
 }
 
 /// Answers one request.
@@ -95,10 +114,21 @@ pub async fn respond(
                 None => document_response(&document, headers, head),
             }
         }
-        Target::Cold(key, plan) => {
-            let meta = Meta::of(&key, &plan, &state.index);
+        Target::Cold(key, cold) => {
+            let (plan, meta) = match cold {
+                Cold::Known(meta) => (None, meta),
+                Cold::Planned(plan) => {
+                    let now = chrono::Utc::now();
+                    let meta = Meta::of(&key, &plan, &state.index);
+                    // A file is streamed from its plan every time.
+                    if !matches!(plan, Plan::Media(_) | Plan::Favicon(_)) {
+                        state.keep_cold_meta(&key, &meta, now);
+                    }
+                    (Some(plan), Arc::new(meta))
+                }
+            };
             let streamed = match &plan {
-                Plan::Media(file) | Plan::Favicon(Some(file)) => {
+                Some(Plan::Media(file) | Plan::Favicon(Some(file))) => {
                     media_response(file, &meta, headers, head).await
                 }
                 _ => None,
@@ -194,8 +224,8 @@ async fn cold_document(
     context: &Context,
     state: &Arc<ServedState>,
     key: DocKey,
-    plan: Plan,
-    meta: Meta,
+    plan: Option<Plan>,
+    meta: Arc<Meta>,
     encoding: Encoding,
 ) -> Option<Arc<ServedDocument>> {
     if let Some(document) = context.cache.get(&meta.fingerprint) {
@@ -218,8 +248,13 @@ async fn cold_document(
         context
             .cache
             .try_get_with(meta.fingerprint, || {
+                let plan = match plan {
+                    Some(plan) => plan,
+                    // The state that made the headers plans it the same way.
+                    None => Plan::of(&state.index, &key).ok_or(ColdError::NotPlanned)?,
+                };
                 let document = ServedDocument::render(&state.index, &context.store, &key, &plan)?;
-                Ok::<_, crate::site::RenderError>(Arc::new(document))
+                Ok::<_, ColdError>(Arc::new(document))
             })
             .map(|document| {
                 // Also when another request rendered it for another encoding.
@@ -285,8 +320,11 @@ fn lookup(state: &ServedState, raw_path: &str) -> Target {
             if let Some(document) = state.hot.get(&key) {
                 return Target::Hot(key, Arc::clone(document));
             }
+            if let Some(meta) = state.cold_meta(&key) {
+                return Target::Cold(key, Cold::Known(meta));
+            }
             match Plan::of(&state.index, &key) {
-                Some(plan) => Target::Cold(key, plan),
+                Some(plan) => Target::Cold(key, Cold::Planned(plan)),
                 None => Target::NotFound,
             }
         }
