@@ -8,8 +8,9 @@ and swaps the content directory every few seconds.
 DIR: a gen-corpus content directory (e.g. --n 1000); it is not changed
 (the run works on two copies and swaps a symlink between them). Passes
 when wrk saw no non-2xx/3xx answer and no socket errors but its own
-timeouts at the end, every sampled document parsed and answered its own
-ETag with 304, and resident memory did not creep: its floor in the last
+timeouts at the end, every sampled document (the subscription feeds,
+OPML and two cold month archives) parsed and answered its own ETag with
+304, and resident memory did not creep: its floor in the last
 minute (the lowest of samples every 2 s) is within 10 % of its floor in
 the minute after warm-up. A reload (each directory swap re-reads every
 record) holds the old and the new index for a moment, so single samples
@@ -62,9 +63,31 @@ def rss_mb(pid):
     return 0.0
 
 
+def prev_archive(port, path):
+    """The path of the archive `path` links to as prev-archive, if any."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    conn.request("GET", path)
+    body = conn.getresponse().read().decode()
+    conn.close()
+    for tag in re.findall(r"<link [^>]*>", body):
+        href = re.search(r'href="([^"]+)"', tag)
+        if 'rel="prev-archive"' in tag and href and "/archiv/" in href.group(1):
+            return "/archiv/" + href.group(1).split("/archiv/", 1)[1]
+    return None
+
+
 def sample(port, stats, stop):
     """Fetches documents, checks they parse and that their ETag gives 304."""
     paths = ["/feed.rss", "/feed.atom", "/feed.json", "/feeds.opml"]
+    # Two cold documents, archives of the corpus's own months (the newest
+    # may be the soak records' month, which a swap can take away): the
+    # month before the newest (its next-archive link changes with the
+    # soak month) and the one before that.
+    newest = prev_archive(port, "/feed.atom")
+    before = newest and prev_archive(port, newest)
+    earlier = before and prev_archive(port, before)
+    paths += [p for p in (before, earlier) if p]
+    stats["cold_paths"] = len(paths) - 4
     while not stop.is_set():
         for path in paths:
             try:
@@ -197,6 +220,7 @@ def main():
         print(json.dumps(stats))
         print(f"RSS floor after warm-up {warm:.0f} MB, in the last minute {end:.0f} MB; peak {peak:.0f} MB")
         ok = (fivexx == 0 and not non2xx and stats["etag_mismatch"] == 0 and stats["sample_errors"] == 0
+              and stats.get("cold_paths") == 2
               and stats["bad_status"] == 0 and (not errors or int(errors.group(1)) + int(errors.group(2)) + int(errors.group(3)) == 0)
               and end <= warm * 1.10)
         print("PASS" if ok else "FAIL")
