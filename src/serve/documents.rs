@@ -62,8 +62,13 @@ pub struct Meta {
 impl Meta {
     /// The validators and headers of `key`, planned as `plan`.
     pub fn of(key: &DocKey, plan: &Plan, index: &Index) -> Meta {
+        Meta::of_at(key, plan, index, Utc::now())
+    }
+
+    /// [`Meta::of`] for a response dated `now`.
+    pub fn of_at(key: &DocKey, plan: &Plan, index: &Index, now: DateTime<Utc>) -> Meta {
         // Never later than the response's Date (RFC 9110 §8.8.2.1).
-        let last_modified = plan.last_modified(index, Utc::now());
+        let last_modified = plan.last_modified(index, now);
         let fingerprint = plan.fingerprint(index);
         let hex: String = fingerprint.iter().map(|b| format!("{b:02x}")).collect();
         let etag = |suffix: &str| {
@@ -288,9 +293,10 @@ impl ServedState {
         self.cold_metas.get(key)
     }
 
-    /// Keeps `meta` for [`cold_meta`](Self::cold_meta), unless its
-    /// `Last-Modified` was held back to the time of the request (a record
-    /// dated ahead): later requests must see it move on.
+    /// Keeps `meta`, made by [`Meta::of_at`] for `now`, for
+    /// [`cold_meta`](Self::cold_meta), unless its `Last-Modified` was held
+    /// back to `now` (a record dated ahead): later requests must see it
+    /// move on.
     pub fn keep_cold_meta(&self, key: &DocKey, meta: &Meta, now: DateTime<Utc>) {
         if meta.last_modified < now.trunc_subsecs(0) {
             self.cold_metas.insert(key.clone(), Arc::new(meta.clone()));

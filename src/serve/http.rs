@@ -119,7 +119,7 @@ pub async fn respond(
                 Cold::Known(meta) => (None, meta),
                 Cold::Planned(plan) => {
                     let now = chrono::Utc::now();
-                    let meta = Meta::of(&key, &plan, &state.index);
+                    let meta = Meta::of_at(&key, &plan, &state.index, now);
                     // A file is streamed from its plan every time.
                     if !matches!(plan, Plan::Media(_) | Plan::Favicon(_)) {
                         state.keep_cold_meta(&key, &meta, now);
