@@ -117,7 +117,7 @@ def journal_less_ext4(path):
 
 def machine_speed():
     """Seconds for fixed single-threaded work: sessions run on machines of
-    different speed (one was 2.2 times slower than the one before), and
+    different speed (session 20's was 2.3-2.6 times slower than session 19's), and
     absolute times compare only with this line alongside."""
     began = time.perf_counter()
     total = 0
