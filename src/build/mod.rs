@@ -18,7 +18,7 @@
 
 pub mod headers;
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -85,7 +85,7 @@ struct Manifest {
     /// next build (deleted and made anew, emptied, a folder of it removed),
     /// its files are not what `files` says, and every document is compared.
     folder: Option<Stamp>,
-    files: HashMap<String, Written>,
+    files: FxHashMap<String, Written>,
 }
 
 /// What a build into a folder knows of the last one (from the state
@@ -206,9 +206,9 @@ pub fn write_site(
     let mut manifest_changed = old.generation != previous.map_or(0, |p| p.generation);
     // The new manifest: the outcomes alone when every document was
     // visited, else the old one with the outcomes put in.
-    let (mut files, gone): (HashMap<String, Written>, Vec<String>) = match reached {
+    let (mut files, gone): (FxHashMap<String, Written>, Vec<String>) = match reached {
         Reach::Everything => {
-            let files: HashMap<String, Written> = outcomes
+            let files: FxHashMap<String, Written> = outcomes
                 .iter()
                 .map(|o| (o.path.clone(), o.written))
                 .collect();
@@ -284,7 +284,7 @@ struct Writer<'a> {
     /// Whether the output folder was new or empty at the start.
     fresh: bool,
     /// Folders made or found in this run, so that each is made once.
-    folders: Mutex<HashSet<PathBuf>>,
+    folders: Mutex<FxHashSet<PathBuf>>,
 }
 
 impl Writer<'_> {

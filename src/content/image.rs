@@ -2,7 +2,7 @@
 //! (measured: length, type from the bytes, pixel size) or remote URLs
 //! (described by the record).
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Component, Path, PathBuf};
 use std::sync::Mutex;
@@ -62,15 +62,15 @@ pub struct LocalImage {
 #[derive(Default)]
 pub struct MeasuredImages<'a> {
     /// The media pass's files, by path, with the stamp measured.
-    media: Option<&'a HashMap<PathBuf, (Option<Stamp>, MediaFile)>>,
+    media: Option<&'a FxHashMap<PathBuf, (Option<Stamp>, MediaFile)>>,
     /// Measured in this reading.
-    measured: Mutex<HashMap<PathBuf, (Stamp, LocalImage)>>,
+    measured: Mutex<FxHashMap<PathBuf, (Stamp, LocalImage)>>,
 }
 
 impl<'a> MeasuredImages<'a> {
     /// Starts from what the media pass measured.
     pub(crate) fn with_media(
-        media: &'a HashMap<PathBuf, (Option<Stamp>, MediaFile)>,
+        media: &'a FxHashMap<PathBuf, (Option<Stamp>, MediaFile)>,
     ) -> MeasuredImages<'a> {
         MeasuredImages {
             media: Some(media),

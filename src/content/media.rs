@@ -55,10 +55,7 @@ pub fn is_publishable(feeds_dir: &Path, path: &Path) -> bool {
     };
     let hidden = path
         .strip_prefix(feeds_dir)
-        .map(|rel| {
-            rel.components()
-                .any(|c| c.as_os_str().to_string_lossy().starts_with('.'))
-        })
+        .map(|rel| rel.components().any(|c| super::is_hidden(c.as_os_str())))
         .unwrap_or(true);
     !hidden && path.is_file() && path.canonicalize().is_ok_and(|p| p.starts_with(&real_root))
 }

@@ -16,7 +16,9 @@ pub mod record;
 pub mod store;
 pub mod text;
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::BTreeSet;
+
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::Mutex;
@@ -220,9 +222,9 @@ pub struct Library {
     /// Every record file under `articles/`, by path relative to `dir`
     /// (hashed: ordered paths compare component by component, which at
     /// 100 000 records costs seconds).
-    entries: HashMap<PathBuf, Entry>,
+    entries: FxHashMap<PathBuf, Entry>,
     /// Which record files claim each id; the first by path owns it.
-    claims: HashMap<ArticleId, Vec<PathBuf>>,
+    claims: FxHashMap<ArticleId, Vec<PathBuf>>,
     /// Record files with a problem, so that listing problems costs what
     /// is wrong, not what exists.
     troubled: BTreeSet<PathBuf>,
@@ -242,7 +244,7 @@ pub struct Library {
     empty_since: Option<std::time::Instant>,
     /// The files under `media/` by path on disk; a new or replaced image
     /// (the logo, say) is published even when no record changed.
-    media: HashMap<PathBuf, (Option<Stamp>, MediaFile)>,
+    media: FxHashMap<PathBuf, (Option<Stamp>, MediaFile)>,
     /// The full articles.
     store: Arc<ArticleStore>,
     /// Record files parsed since the library was opened.
@@ -261,10 +263,10 @@ pub struct Library {
     /// The index as the saved state had it, until taken.
     restored: Option<Restored>,
     /// One copy of each category, shared by every summary naming it.
-    categories: Mutex<HashSet<Category>>,
+    categories: Mutex<FxHashSet<Category>>,
     /// One copy of each image and folder path, shared by every record
     /// showing that image or lying in that folder.
-    paths: Mutex<HashSet<Arc<Path>>>,
+    paths: Mutex<FxHashSet<Arc<Path>>>,
 }
 
 impl Library {
@@ -300,6 +302,7 @@ impl Library {
                         .map(|path| (path.clone(), Stamp::of(&dir.join(path))))
                         .collect();
                 }
+                tracing::debug!(elapsed = ?started.elapsed(), files = listing.files.len(), "records listed");
                 listing
             });
             if let (Some(config), Ok(bytes)) = (&library.config, std::fs::read(state)) {
@@ -333,6 +336,7 @@ impl Library {
             if library.available() {
                 library.refresh_all_media();
             }
+            tracing::debug!(elapsed = ?started.elapsed(), "state and media restored");
             listing.join().ok()
         });
         tracing::debug!(elapsed = ?started.elapsed(), rss_mb = resident_mb(), "saved state restored");
@@ -371,8 +375,8 @@ impl Library {
             config: None,
             config_stamp: None,
             config_problem: None,
-            entries: HashMap::new(),
-            claims: HashMap::new(),
+            entries: FxHashMap::default(),
+            claims: FxHashMap::default(),
             troubled: BTreeSet::new(),
             duplicates: BTreeSet::new(),
             scheduled: BTreeSet::new(),
@@ -380,7 +384,7 @@ impl Library {
             unavailable: None,
             folder_problems: Mutex::default(),
             empty_since: None,
-            media: HashMap::new(),
+            media: FxHashMap::default(),
             store,
             parsed: Default::default(),
             index: None,
@@ -526,7 +530,7 @@ impl Library {
 
     /// Every article version that published or last-good records use, so
     /// that the store can drop the rest.
-    pub fn live_articles(&self) -> HashSet<ArticleHash> {
+    pub fn live_articles(&self) -> FxHashSet<ArticleHash> {
         self.entries
             .values()
             .filter_map(Entry::summary)
@@ -557,7 +561,7 @@ impl Library {
         }
         let mut changed = config_change != ConfigChange::None;
         // Stamps taken while listing (beside the restore), if any.
-        let mut stamps = HashMap::new();
+        let mut stamps = FxHashMap::default();
         let files = match listed {
             Some(mut listing) => {
                 stamps = std::mem::take(&mut listing.stamps);
@@ -566,7 +570,7 @@ impl Library {
             None => self.record_files(),
         };
         // Few folders hold many files: each is copied and sorted once.
-        let parents: HashSet<&Path> = files
+        let parents: FxHashSet<&Path> = files
             .iter()
             .chain(self.entries.keys())
             .filter_map(|p| p.parent())
@@ -593,13 +597,13 @@ impl Library {
             .cloned()
             .collect();
         changed |= self.remove_entries(gone, files.len());
-        let images: HashSet<&Path> = self
+        let images: FxHashSet<&Path> = self
             .entries
             .values()
             .filter_map(|e| e.image.as_ref().map(|(image, _)| &**image))
             .collect();
         // An image under media/ was stamped just before, by the media pass.
-        let image_stamps: HashMap<&Path, Option<Stamp>> = on_file_threads(|| {
+        let image_stamps: FxHashMap<&Path, Option<Stamp>> = on_file_threads(|| {
             images
                 .into_par_iter()
                 .map(|image| {
@@ -674,7 +678,7 @@ impl Library {
         for relative in records {
             let full = self.dir.join(&relative);
             if full.is_dir() {
-                let files: HashSet<PathBuf> = self.record_files_under(&full);
+                let files: FxHashSet<PathBuf> = self.record_files_under(&full);
                 stale.extend(files.iter().cloned());
                 gone.extend(
                     self.entries
@@ -1356,17 +1360,17 @@ impl Library {
 
     /// Every `*.md` under `articles/`, any depth, skipping hidden files
     /// (editors' swap and lock files).
-    fn record_files(&self) -> HashSet<PathBuf> {
+    fn record_files(&self) -> FxHashSet<PathBuf> {
         self.record_files_under(&self.dir.join(ARTICLES_DIR))
     }
 
-    fn record_files_under(&self, root: &Path) -> HashSet<PathBuf> {
+    fn record_files_under(&self, root: &Path) -> FxHashSet<PathBuf> {
         self.take_listing(list_records(&self.dir, root), root)
     }
 
     /// The files of a listing under `root`; its unreadable folders replace
     /// the problems known under `root`.
-    fn take_listing(&self, listing: RecordListing, root: &Path) -> HashSet<PathBuf> {
+    fn take_listing(&self, listing: RecordListing, root: &Path) -> FxHashSet<PathBuf> {
         let mut known = self
             .folder_problems
             .lock()
@@ -1445,9 +1449,12 @@ impl Library {
 fn is_record_path(path: &Path) -> bool {
     path.extension()
         .is_some_and(|x| x.eq_ignore_ascii_case("md"))
-        && !path
-            .components()
-            .any(|c| c.as_os_str().to_string_lossy().starts_with('.'))
+        && !path.components().any(|c| is_hidden(c.as_os_str()))
+}
+
+/// Whether a file or folder name is hidden (`.git`, an editor's `.x.swp`).
+pub(crate) fn is_hidden(name: &std::ffi::OsStr) -> bool {
+    name.as_encoded_bytes().first() == Some(&b'.')
 }
 
 /// A name of the running program, so that saved state is only reused by
@@ -1493,7 +1500,7 @@ pub(crate) fn leads_outside(path: &Path, real: &Path, root: &Path) -> bool {
 /// The real paths of folders, each resolved once while the files in them
 /// are read (resolving costs a `readlink` per component of the path).
 #[derive(Default)]
-pub(crate) struct RealFolders(Mutex<HashMap<PathBuf, Option<PathBuf>>>);
+pub(crate) struct RealFolders(Mutex<FxHashMap<PathBuf, Option<PathBuf>>>);
 
 impl RealFolders {
     fn of(&self, folder: &Path) -> Option<PathBuf> {
@@ -1573,7 +1580,7 @@ fn read_open(file: std::fs::File) -> std::io::Result<(Stamp, Vec<u8>)> {
 }
 
 /// The files under `media/` with their stamps now.
-fn stamped_media(dir: &Path) -> HashMap<PathBuf, Option<Stamp>> {
+fn stamped_media(dir: &Path) -> FxHashMap<PathBuf, Option<Stamp>> {
     let files = media::files_under_media(dir);
     on_file_threads(|| {
         files
@@ -1629,9 +1636,9 @@ pub(crate) fn fresh_generation() -> u64 {
 /// The record files under a folder, relative to the content directory,
 /// and the folders that could not be listed.
 struct RecordListing {
-    files: HashSet<PathBuf>,
+    files: FxHashSet<PathBuf>,
     /// The files' stamps, when taken with the listing.
-    stamps: HashMap<PathBuf, Option<Stamp>>,
+    stamps: FxHashMap<PathBuf, Option<Stamp>>,
     unreadable: Vec<Problem>,
 }
 
@@ -1658,7 +1665,7 @@ fn list_records(dir: &Path, root: &Path) -> RecordListing {
         .collect();
     RecordListing {
         files,
-        stamps: HashMap::new(),
+        stamps: FxHashMap::default(),
         unreadable,
     }
 }
@@ -1699,7 +1706,7 @@ fn visible_entries(root: &Path) -> impl Iterator<Item = walkdir::Result<walkdir:
     walkdir::WalkDir::new(root)
         .follow_links(true)
         .into_iter()
-        .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'))
+        .filter_entry(|e| e.depth() == 0 || !is_hidden(e.file_name()))
 }
 
 /// Resident memory in MiB (Linux), for the debug log of a start.

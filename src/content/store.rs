@@ -17,7 +17,7 @@
 //! record file again (or renders the source again) instead of trusting a
 //! damaged copy.
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::FileExt;
@@ -49,7 +49,7 @@ enum Backend {
     /// Nothing is kept: for `check`, which only reports.
     Discard,
     /// Every source in memory: for tests and when no state directory works.
-    Memory(RwLock<HashMap<ArticleHash, Arc<ArticleSource>>>),
+    Memory(RwLock<FxHashMap<ArticleHash, Arc<ArticleSource>>>),
     /// The pack file.
     Pack(Pack),
 }
@@ -69,7 +69,7 @@ struct Pack {
 #[derive(Default)]
 struct Slots {
     /// Where each record's payload is: offset and length.
-    at: HashMap<ArticleHash, (u64, u32)>,
+    at: FxHashMap<ArticleHash, (u64, u32)>,
     /// End of the pack, where the next record goes.
     end: u64,
     /// Records appended after `written`, not yet in the file: written in
@@ -200,7 +200,7 @@ impl ArticleStore {
 
     /// Drops every version not in `live` when that frees much space: the
     /// pack is rewritten beside the old one and renamed over it.
-    pub fn compact(&self, live: &HashSet<ArticleHash>) {
+    pub fn compact(&self, live: &FxHashSet<ArticleHash>) {
         match &self.backend {
             Backend::Discard => {}
             Backend::Memory(map) => map
@@ -209,7 +209,7 @@ impl ArticleStore {
                 .retain(|hash, _| live.contains(hash)),
             Backend::Pack(pack) => {
                 let rendered = live.iter().map(rendered_name);
-                let live: HashSet<ArticleHash> = live.iter().copied().chain(rendered).collect();
+                let live: FxHashSet<ArticleHash> = live.iter().copied().chain(rendered).collect();
                 if let Err(e) = pack.compact(&live) {
                     tracing::warn!("cannot compact {}: {e}", pack.path.display());
                 }
@@ -457,7 +457,7 @@ impl Pack {
         }
     }
 
-    fn compact(&self, live: &HashSet<ArticleHash>) -> io::Result<()> {
+    fn compact(&self, live: &FxHashSet<ArticleHash>) -> io::Result<()> {
         let mut slots = self.slots().write().unwrap_or_else(|e| e.into_inner());
         self.write_pending(&mut slots)?;
         let live_bytes: u64 = slots
@@ -473,7 +473,7 @@ impl Pack {
         let mut file = self.file.write().unwrap_or_else(|e| e.into_inner());
         let temporary = self.path.with_extension("pack.new");
         let mut out = io::BufWriter::new(File::create(&temporary)?);
-        let mut new_slots = HashMap::new();
+        let mut new_slots = FxHashMap::default();
         let mut offset = 0;
         let mut ordered: Vec<_> = slots.at.iter().filter(|(h, _)| live.contains(*h)).collect();
         ordered.sort_by_key(|(_, (at, _))| *at);

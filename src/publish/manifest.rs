@@ -15,7 +15,7 @@
 //! emptied. Changes naming another base's id are not applied: a run
 //! killed between the two writes leaves a base that is complete on its own.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
@@ -50,13 +50,13 @@ pub struct Objects {
 /// What the bucket holds.
 #[derive(Debug, Default)]
 pub struct Manifest {
-    entries: HashMap<String, Entry>,
+    entries: FxHashMap<String, Entry>,
     /// The id of the base object `entries` started from; 0 for none (or a
     /// version 1 base, which no changes can name).
     base: u64,
     /// What changed since that base (`None`: deleted): written as the
     /// changes object.
-    changes: HashMap<String, Option<Entry>>,
+    changes: FxHashMap<String, Option<Entry>>,
     /// Bytes of the base object as last read or written: about what
     /// writing it again costs.
     stored_size: u64,
@@ -134,14 +134,14 @@ impl Manifest {
 struct BaseRef<'a> {
     version: u32,
     id: u64,
-    entries: &'a HashMap<String, Entry>,
+    entries: &'a FxHashMap<String, Entry>,
 }
 
 /// The base object as read (version 2; version 1 had no `id`).
 #[derive(Deserialize)]
 struct Base {
     id: u64,
-    entries: HashMap<String, Entry>,
+    entries: FxHashMap<String, Entry>,
 }
 
 /// The changes object.
@@ -341,7 +341,7 @@ pub async fn read(
     let mut manifest = Manifest {
         entries: decoded.entries,
         base: decoded.id,
-        changes: HashMap::new(),
+        changes: FxHashMap::default(),
         stored_size: base_bytes.len() as u64,
     };
     let changes_bytes = match &changes {
@@ -599,10 +599,10 @@ mod tests {
         #[derive(Serialize)]
         struct Version1<'a> {
             version: u32,
-            entries: &'a HashMap<String, Entry>,
+            entries: &'a FxHashMap<String, Entry>,
         }
         let store = InMemory::new();
-        let mut old = HashMap::new();
+        let mut old = FxHashMap::default();
         old.insert("feed.rss".to_owned(), entry(1));
         let bytes = encode(&Version1 {
             version: 1,

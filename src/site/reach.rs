@@ -3,7 +3,7 @@
 //! The rule repeats what [`Plan::of`](super::plan::Plan::of) reads; the
 //! tests compare it with planning everything (see ARCHITECTURE.md).
 
-use std::collections::HashSet;
+use rustc_hash::FxHashSet;
 use std::sync::Arc;
 
 use super::key::{DocKey, SitemapPart};
@@ -19,7 +19,7 @@ pub enum Reach {
     Everything,
     /// Only these: every document whose plan or headers may differ, in
     /// either index (a key may name a document that no longer exists).
-    Keys(HashSet<DocKey>),
+    Keys(FxHashSet<DocKey>),
 }
 
 impl Reach {
@@ -40,7 +40,7 @@ pub fn reach(before: &Index, after: &Index) -> Reach {
     if before.config() != after.config() {
         return Reach::Everything;
     }
-    let mut keys = HashSet::new();
+    let mut keys = FxHashSet::default();
     let media = before.media_changes(after);
     keys.extend(media.iter().map(|path| DocKey::Media((*path).to_owned())));
     if !media.is_empty() {
@@ -60,7 +60,7 @@ pub fn reach(before: &Index, after: &Index) -> Reach {
     }
     // A category's name is that of its newest entry: it is in the title
     // of every document of the category.
-    let scopes: HashSet<&Scope> = before.scopes().chain(after.scopes()).collect();
+    let scopes: FxHashSet<&Scope> = before.scopes().chain(after.scopes()).collect();
     for scope in scopes {
         if let Scope::Category(slug) = scope {
             if before.category_name(slug) != after.category_name(slug) {
@@ -77,7 +77,7 @@ pub fn reach(before: &Index, after: &Index) -> Reach {
 }
 
 /// What shows or links to one version of a record in `index`.
-fn around_record(index: &Index, summary: &Arc<Summary>, keys: &mut HashSet<DocKey>) {
+fn around_record(index: &Index, summary: &Arc<Summary>, keys: &mut FxHashSet<DocKey>) {
     keys.insert(DocKey::Article(summary.id.clone()));
     let month = Month::of(&summary.published);
     keys.insert(DocKey::Sitemap(SitemapPart::Year(month.year)));
@@ -104,7 +104,7 @@ fn around_record(index: &Index, summary: &Arc<Summary>, keys: &mut HashSet<DocKe
 }
 
 /// Every document of one feed.
-fn every_document_of(index: &Index, scope: &Scope, keys: &mut HashSet<DocKey>) {
+fn every_document_of(index: &Index, scope: &Scope, keys: &mut FxHashSet<DocKey>) {
     if let Some(feed) = index.feed(scope) {
         for (month, _) in feed.months() {
             keys.extend(month_keys(scope, month, feed.parts(month)));
@@ -114,7 +114,7 @@ fn every_document_of(index: &Index, scope: &Scope, keys: &mut HashSet<DocKey>) {
 }
 
 /// The documents of a feed that show its newest entries or all its months.
-fn feed_documents(scope: &Scope, keys: &mut HashSet<DocKey>) {
+fn feed_documents(scope: &Scope, keys: &mut FxHashSet<DocKey>) {
     for format in Format::ALL {
         keys.insert(DocKey::Feed {
             scope: scope.clone(),
@@ -127,7 +127,7 @@ fn feed_documents(scope: &Scope, keys: &mut HashSet<DocKey>) {
 
 /// The documents any change of a record can reach: each feed's newest,
 /// and the lists of the whole site.
-fn site_wide(index: &Index, keys: &mut HashSet<DocKey>) {
+fn site_wide(index: &Index, keys: &mut FxHashSet<DocKey>) {
     for scope in index.scopes() {
         feed_documents(scope, keys);
     }
