@@ -299,7 +299,7 @@ impl Library {
                     listing.stamps = listing
                         .files
                         .iter()
-                        .map(|path| (path.clone(), Stamp::of(&dir.join(path))))
+                        .map(|path| Stamp::of(&dir.join(path)))
                         .collect();
                 }
                 tracing::debug!(elapsed = ?started.elapsed(), files = listing.files.len(), "records listed");
@@ -561,27 +561,16 @@ impl Library {
         }
         let mut changed = config_change != ConfigChange::None;
         // Stamps taken while listing (beside the restore), if any.
-        let mut stamps = FxHashMap::default();
-        let files = match listed {
+        let (files, stamps) = match listed {
             Some(mut listing) => {
-                stamps = std::mem::take(&mut listing.stamps);
-                self.take_listing(listing, &self.dir.join(ARTICLES_DIR))
+                let stamps = std::mem::take(&mut listing.stamps);
+                (
+                    self.take_listing(listing, &self.dir.join(ARTICLES_DIR)),
+                    stamps,
+                )
             }
-            None => self.record_files(),
+            None => (self.record_files(), Vec::new()),
         };
-        // Few folders hold many files: each is copied and sorted once.
-        let parents: FxHashSet<&Path> = files
-            .iter()
-            .chain(self.entries.keys())
-            .filter_map(|p| p.parent())
-            .chain([Path::new(ARTICLES_DIR)])
-            .collect();
-        let folders: BTreeSet<PathBuf> = parents.into_iter().map(Path::to_path_buf).collect();
-        for folder in folders {
-            self.note_folder(&folder);
-        }
-        self.note_config();
-        // Records in a folder that cannot be listed keep their last version.
         let unreadable: Vec<PathBuf> = self
             .folder_problems
             .lock()
@@ -589,49 +578,68 @@ impl Library {
             .iter()
             .map(|p| p.path.clone())
             .collect();
-        let gone: Vec<PathBuf> = self
-            .entries
-            .keys()
-            .filter(|path| !files.contains(*path))
-            .filter(|path| !unreadable.iter().any(|folder| path.starts_with(folder)))
-            .cloned()
-            .collect();
-        changed |= self.remove_entries(gone, files.len());
-        let images: FxHashSet<&Path> = self
-            .entries
-            .values()
-            .filter_map(|e| e.image.as_ref().map(|(image, _)| &**image))
-            .collect();
+        // The folders holding records: a listing gives a folder's files
+        // one after another. Records in a folder that cannot be listed
+        // keep their last version, and their folder is noted too.
+        let mut folders = BTreeSet::from([PathBuf::from(ARTICLES_DIR)]);
+        let mut last = None;
+        for parent in files.iter().map(|p| p.parent()) {
+            if parent != last {
+                folders.extend(parent.map(Path::to_path_buf));
+                last = parent;
+            }
+        }
+        if !unreadable.is_empty() {
+            let kept = self
+                .entries
+                .keys()
+                .filter(|path| unreadable.iter().any(|folder| path.starts_with(folder)));
+            folders.extend(kept.filter_map(|p| p.parent()).map(Path::to_path_buf));
+        }
+        for folder in folders {
+            self.note_folder(&folder);
+        }
+        self.note_config();
         // An image under media/ was stamped just before, by the media pass.
-        let image_stamps: FxHashMap<&Path, Option<Stamp>> = on_file_threads(|| {
-            images
-                .into_par_iter()
-                .map(|image| {
-                    let measured = self.media.get(image).map(|(stamp, _)| *stamp);
-                    (image, measured.unwrap_or_else(|| Stamp::of(image)))
-                })
-                .collect()
-        });
-        let image_stamp = |image: &Path| match image_stamps.get(image) {
-            Some(stamp) => *stamp,
+        let image_stamp = |image: &Path| match self.media.get(image) {
+            Some((stamp, _)) => *stamp,
             None => Stamp::of(image),
         };
+        // One lookup per file: whether it is known, and if so as it is now.
+        let known = std::sync::atomic::AtomicUsize::new(0);
         let stale: Vec<PathBuf> = on_file_threads(|| {
-            files
+            (0..files.len())
                 .into_par_iter()
-                .filter(|path| {
-                    !self.entries.get(path).is_some_and(|e| {
-                        let stamp = match stamps.get(path) {
-                            Some(stamp) => *stamp,
-                            None => Stamp::of(&self.dir.join(path)),
-                        };
-                        e.is_fresh(stamp, image_stamp)
-                    })
+                .filter(|&at| {
+                    let path = &files[at];
+                    let Some(entry) = self.entries.get(path) else {
+                        return true;
+                    };
+                    known.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let stamp = match stamps.get(at) {
+                        Some(stamp) => *stamp,
+                        None => Stamp::of(&self.dir.join(path)),
+                    };
+                    !entry.is_fresh(stamp, image_stamp)
                 })
+                .map(|at| files[at].clone())
                 .collect()
         });
         drop(stamps);
-        drop(image_stamps);
+        // Known files that were not listed are gone, unless their folder
+        // could not be listed.
+        if known.into_inner() < self.entries.len() {
+            let listed: FxHashSet<&Path> = files.iter().map(PathBuf::as_path).collect();
+            let gone: Vec<PathBuf> = self
+                .entries
+                .keys()
+                .filter(|path| !listed.contains(path.as_path()))
+                .filter(|path| !unreadable.iter().any(|folder| path.starts_with(folder)))
+                .cloned()
+                .collect();
+            drop(listed);
+            changed |= self.remove_entries(gone, files.len());
+        }
         changed |= self.read_records(stale);
         changed
     }
@@ -678,7 +686,8 @@ impl Library {
         for relative in records {
             let full = self.dir.join(&relative);
             if full.is_dir() {
-                let files: FxHashSet<PathBuf> = self.record_files_under(&full);
+                let files: FxHashSet<PathBuf> =
+                    self.record_files_under(&full).into_iter().collect();
                 stale.extend(files.iter().cloned());
                 gone.extend(
                     self.entries
@@ -1360,17 +1369,17 @@ impl Library {
 
     /// Every `*.md` under `articles/`, any depth, skipping hidden files
     /// (editors' swap and lock files).
-    fn record_files(&self) -> FxHashSet<PathBuf> {
+    fn record_files(&self) -> Vec<PathBuf> {
         self.record_files_under(&self.dir.join(ARTICLES_DIR))
     }
 
-    fn record_files_under(&self, root: &Path) -> FxHashSet<PathBuf> {
+    fn record_files_under(&self, root: &Path) -> Vec<PathBuf> {
         self.take_listing(list_records(&self.dir, root), root)
     }
 
     /// The files of a listing under `root`; its unreadable folders replace
     /// the problems known under `root`.
-    fn take_listing(&self, listing: RecordListing, root: &Path) -> FxHashSet<PathBuf> {
+    fn take_listing(&self, listing: RecordListing, root: &Path) -> Vec<PathBuf> {
         let mut known = self
             .folder_problems
             .lock()
@@ -1636,9 +1645,11 @@ pub(crate) fn fresh_generation() -> u64 {
 /// The record files under a folder, relative to the content directory,
 /// and the folders that could not be listed.
 struct RecordListing {
-    files: FxHashSet<PathBuf>,
-    /// The files' stamps, when taken with the listing.
-    stamps: FxHashMap<PathBuf, Option<Stamp>>,
+    /// In the walk's order (a folder's files mostly one after another).
+    files: Vec<PathBuf>,
+    /// The files' stamps in the same order, when taken with the listing;
+    /// else empty.
+    stamps: Vec<Option<Stamp>>,
     unreadable: Vec<Problem>,
 }
 
@@ -1665,14 +1676,14 @@ fn list_records(dir: &Path, root: &Path) -> RecordListing {
         .collect();
     RecordListing {
         files,
-        stamps: FxHashMap::default(),
+        stamps: Vec::new(),
         unreadable,
     }
 }
 
 /// Regular files under `root`, any depth, following symlinks, without
-/// hidden files and folders (editors' swap and lock files, `.git`); in no
-/// particular order (its callers make a set), and the folders that
+/// hidden files and folders (editors' swap and lock files, `.git`), in the
+/// walk's order (a folder's files mostly together), and the folders that
 /// could not be listed (with the reason), which would otherwise hide their
 /// records silently.
 fn walk(root: &Path, unreadable: &mut Vec<(PathBuf, String)>) -> Vec<PathBuf> {
