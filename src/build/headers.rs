@@ -3,8 +3,10 @@
 //! nginx snippet, both written beside the site by `build`.
 //!
 //! `_headers` names each document with its `Content-Type` and
-//! `Cache-Control` (article pages and media files as one rule each, since
-//! they share them). The nginx snippet is short: types by extension, the
+//! `Cache-Control`, but article pages and media files as one rule each:
+//! every article page is HTML with the site's `max-age`, every media file
+//! has the long `Cache-Control` and the type its bytes say (which hosts
+//! give by extension). So a build makes no rule for each of 100 000 pages. The nginx snippet is short: types by extension, the
 //! site's `max-age` by default, and the long `Cache-Control` for media and
 //! for every month of a feed but its newest (the archives of finished
 //! months and their pages). It leaves out one refinement of `serve`: the
@@ -12,6 +14,8 @@
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
 
 use crate::index::Index;
 use crate::site::key::DocKey;
@@ -33,6 +37,49 @@ pub struct Rule {
     pub cache_control: String,
     /// Whether it is a text document (not an image).
     pub text: bool,
+}
+
+/// The documents that need a rule of their own, and which of the two
+/// folder rules the site needs.
+#[derive(Debug, Default)]
+pub struct Rules {
+    /// Every document but article pages, and the media files whose type
+    /// is not the one their extension gives.
+    pub own: Vec<Rule>,
+    /// The rule of the first article page, which all share (`/artikel/*`).
+    pub article: Option<Rule>,
+    /// The rule of the first media file, whose `Cache-Control` all share
+    /// (`/media/*`).
+    pub media: Option<Rule>,
+}
+
+impl Rules {
+    /// The rules of the documents `keys` of `index`.
+    pub fn of(keys: &[DocKey], index: &Index) -> Rules {
+        let first = |kind: fn(&DocKey) -> bool| {
+            keys.iter()
+                .find(|key| kind(key))
+                .map(|key| Rule::of(key, index))
+        };
+        let article = first(|key| matches!(key, DocKey::Article(_)));
+        let media = first(|key| matches!(key, DocKey::Media(_)));
+        let own = keys
+            .par_iter()
+            .filter(|key| match key {
+                DocKey::Article(_) => false,
+                DocKey::Media(path) => {
+                    by_extension(path) != Some(crate::site::content_type_of(index, key))
+                }
+                _ => true,
+            })
+            .map(|key| Rule::of(key, index))
+            .collect();
+        Rules {
+            own,
+            article,
+            media,
+        }
+    }
 }
 
 /// The types nginx gives by extension; images whose bytes say otherwise
@@ -71,7 +118,7 @@ impl Rule {
 pub fn write_files(
     index: &Index,
     out: &Path,
-    rules: &[Rule],
+    rules: &Rules,
 ) -> Result<(), (PathBuf, std::io::Error)> {
     for (name, text) in [
         (HEADERS_FILE, headers_file(rules)),
@@ -86,37 +133,25 @@ pub fn write_files(
     Ok(())
 }
 
-/// The `_headers` text: per path (or folder of alike documents) its
-/// headers, in the order of `rules`.
-pub fn headers_file(rules: &[Rule]) -> String {
+/// The `_headers` text: the folder rules, then per path its headers, in
+/// the order of `rules`.
+pub fn headers_file(rules: &Rules) -> String {
     let mut text = String::from(
         "# The headers of stadtfeed serve, for Netlify and Cloudflare Pages.\n\
          # Written by `stadtfeed build`; rewritten on every build.\n",
     );
-    // Folders whose documents share their headers become one rule.
-    let mut grouped_folders = Vec::new();
-    for folder in ["/artikel/", "/media/"] {
-        let mut inside = rules.iter().filter(|r| r.path.starts_with(folder));
-        let Some(first) = inside.next() else {
-            continue;
-        };
-        let same_cache = inside
-            .clone()
-            .all(|r| r.cache_control == first.cache_control);
-        let same_type = inside.all(|r| r.content_type == first.content_type);
-        if !same_cache {
-            continue;
-        }
-        let _ = writeln!(text, "{folder}*");
-        // Media types follow the file's extension on every host.
-        if same_type && folder != "/media/" {
-            let _ = writeln!(text, "  Content-Type: {}", first.content_type);
-        }
-        let _ = writeln!(text, "  Cache-Control: {}", first.cache_control);
-        grouped_folders.push(folder);
+    if let Some(rule) = &rules.article {
+        let _ = writeln!(
+            text,
+            "/artikel/*\n  Content-Type: {}\n  Cache-Control: {}",
+            rule.content_type, rule.cache_control
+        );
     }
-    let grouped = |rule: &Rule| grouped_folders.iter().any(|f| rule.path.starts_with(f));
-    for rule in rules.iter().filter(|r| !grouped(r)) {
+    // Media types follow the file's extension on every host.
+    if let Some(rule) = &rules.media {
+        let _ = writeln!(text, "/media/*\n  Cache-Control: {}", rule.cache_control);
+    }
+    for rule in rules.own.iter().filter(|r| !r.path.starts_with("/media/")) {
         let _ = writeln!(
             text,
             "{}\n  Content-Type: {}\n  Cache-Control: {}",
@@ -127,7 +162,7 @@ pub fn headers_file(rules: &[Rule]) -> String {
 }
 
 /// The nginx snippet for a `server` block whose `root` is the built folder.
-pub fn nginx_snippet(index: &Index, rules: &[Rule]) -> String {
+pub fn nginx_snippet(index: &Index, rules: &Rules) -> String {
     let short = format!("public, max-age={}", index.config().max_age);
     let types: String = EXTENSION_TYPES
         .iter()
@@ -154,17 +189,8 @@ location = /{NGINX_FILE} {{ return 404; }}
 location ^~ /media/ {{ add_header Cache-Control "{LONG_CACHE}"; }}
 "#
     );
-    for rule in rules.iter().filter(|r| !r.text) {
-        let by_extension = rule
-            .path
-            .rsplit_once('.')
-            .and_then(|(_, ext)| {
-                EXTENSION_TYPES
-                    .iter()
-                    .find(|(e, _)| ext.eq_ignore_ascii_case(e))
-            })
-            .map(|(_, mime)| *mime);
-        if by_extension != Some(rule.content_type.as_str()) {
+    for rule in rules.own.iter().filter(|r| !r.text) {
+        if by_extension(&rule.path) != Some(rule.content_type.as_str()) {
             let _ = writeln!(
                 text,
                 "location = {} {{ types {{ }} default_type \"{}\"; add_header Cache-Control \"{}\"; }}",
@@ -191,4 +217,13 @@ location ^~ /media/ {{ add_header Cache-Control "{LONG_CACHE}"; }}
         );
     }
     text
+}
+
+/// The type nginx gives a path by its extension, if it knows it.
+fn by_extension(path: &str) -> Option<&'static str> {
+    let (_, extension) = path.rsplit_once('.')?;
+    EXTENSION_TYPES
+        .iter()
+        .find(|(known, _)| extension.eq_ignore_ascii_case(known))
+        .map(|(_, mime)| *mime)
 }

@@ -168,10 +168,7 @@ pub fn write_site(
         _ => Reach::Everything,
     };
     let keys = site::all_keys(index);
-    let rules: Vec<headers::Rule> = keys
-        .par_iter()
-        .map(|key| headers::Rule::of(key, index))
-        .collect();
+    let rules = headers::Rules::of(&keys, index);
     let visited: Vec<&DocKey> = match &reached {
         Reach::Everything => keys.iter().collect(),
         Reach::Keys(reached) => reached.iter().collect(),
