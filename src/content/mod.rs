@@ -306,7 +306,9 @@ impl Library {
                 listing
             });
             if let (Some(config), Ok(bytes)) = (&library.config, std::fs::read(state)) {
-                match postcard::from_bytes::<Saved>(&bytes) {
+                let decoded = postcard::from_bytes::<Saved>(&bytes);
+                tracing::debug!(elapsed = ?started.elapsed(), "saved state decoded");
+                match decoded {
                     Ok(saved)
                         if saved.program == program_hash()
                             && saved.config == config.content_fingerprint() =>
@@ -420,7 +422,10 @@ impl Library {
     }
 
     /// Restores the saved entries; returns whether all of them were.
+    /// Called on a library that knows no record yet, so each entry goes in
+    /// as it is: no earlier version to withdraw, no problem to forget.
     fn restore(&mut self, saved: Saved) -> bool {
+        debug_assert!(self.entries.is_empty() && self.claims.is_empty());
         let mut whole = true;
         let published_as_of = saved.published_as_of;
         self.entries.reserve(saved.entries.len());
@@ -452,10 +457,22 @@ impl Library {
                     *category = self.intern(category);
                 }
             }
-            self.set_entry(path, Some(entry));
+            if let Some(summary) = entry.summary() {
+                let paths = self.claims.entry(summary.id.clone()).or_default();
+                paths.push(path.clone());
+                if paths.len() > 1 {
+                    // The first by path owns the id (see `claims`).
+                    paths.sort_unstable();
+                    self.duplicates.insert(summary.id.clone());
+                }
+            }
+            self.entries.insert(path, entry);
         }
+        self.modified = true;
+        tracing::debug!("saved entries taken in");
         self.index = index;
         self.publish_all(published_as_of);
+        tracing::debug!("index built");
         for (path, stamp, file) in saved.media {
             if let Some(index) = &mut self.index {
                 index.set_media(file.clone());
@@ -1766,6 +1783,41 @@ mod tests {
                 x.months().collect::<Vec<_>>(),
                 y.months().collect::<Vec<_>>()
             );
+        }
+    }
+
+    /// Restoring takes entries in as saved (in no order): several files
+    /// claiming one id are still owned by the first by path, and reported.
+    #[test]
+    fn a_restored_library_keeps_the_owner_of_a_shared_id() {
+        let feeds = tempfile::tempdir().unwrap();
+        std::fs::write(
+            feeds.path().join("site.toml"),
+            "title = \"T\"\nbase_url = \"https://example.org\"\n",
+        )
+        .unwrap();
+        let articles = feeds.path().join(ARTICLES_DIR);
+        std::fs::create_dir_all(&articles).unwrap();
+        for name in ["c", "a", "d", "b"] {
+            let record = format!(
+                "+++\ntitle = \"{name}\"\ndate = \"11.01.2022\"\nid = \"gleich\"\n+++\nText\n"
+            );
+            std::fs::write(articles.join(format!("{name}.md")), record).unwrap();
+        }
+        let state = tempfile::tempdir().unwrap();
+        let file = state.path().join("library.bin");
+        let store = Arc::new(ArticleStore::memory());
+        let mut first = Library::open_saved(feeds.path(), Arc::clone(&store), &file);
+        first.save(&file).unwrap();
+        let second = Library::open_saved(feeds.path(), Arc::clone(&store), &file);
+        assert!(!second.modified, "restored, nothing read again");
+        for library in [&first, &second] {
+            let index = library.index().unwrap();
+            let id = ArticleId::new("gleich").unwrap();
+            let owner = store.get(&index.get(&id).unwrap().hash).unwrap();
+            assert_eq!(owner.title, "a");
+            assert_eq!(library.path_of(&id), Some(Path::new("articles/a.md")));
+            assert_eq!(library.problems().len(), 3, "b, c and d are reported");
         }
     }
 }
