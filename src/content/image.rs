@@ -63,23 +63,28 @@ pub struct LocalImage {
 pub struct MeasuredImages<'a> {
     /// The media pass's files, by path, with the stamp measured.
     media: Option<&'a FxHashMap<PathBuf, (Option<Stamp>, MediaFile)>>,
+    /// Whether that pass ran just before this reading.
+    media_now: bool,
     /// Measured in this reading.
     measured: Mutex<FxHashMap<PathBuf, (Stamp, LocalImage)>>,
 }
 
 impl<'a> MeasuredImages<'a> {
-    /// Starts from what the media pass measured.
+    /// Starts from what the media pass measured; `media_now` when it ran
+    /// just before this reading.
     pub(crate) fn with_media(
         media: &'a FxHashMap<PathBuf, (Option<Stamp>, MediaFile)>,
+        media_now: bool,
     ) -> MeasuredImages<'a> {
         MeasuredImages {
             media: Some(media),
+            media_now,
             measured: Mutex::default(),
         }
     }
 
     fn get(&self, file: &Path, stamp: Stamp) -> Option<LocalImage> {
-        if let Some(image) = self.media_image(file, stamp) {
+        if let Some(image) = self.media_image(file).filter(|i| i.stamp == Some(stamp)) {
             return Some(image);
         }
         let table = self.measured.lock().unwrap_or_else(|e| e.into_inner());
@@ -89,17 +94,27 @@ impl<'a> MeasuredImages<'a> {
             .map(|(_, image)| image.clone())
     }
 
-    /// The media pass's measurement of this version of `file`, if it is an
-    /// image a record may show (anything else is measured again, and
-    /// refused with its reason).
-    fn media_image(&self, file: &Path, stamp: Stamp) -> Option<LocalImage> {
-        let (measured, media) = self.media?.get(file)?;
+    /// The media pass's measurement of `file`, if the pass ran just
+    /// before this reading, so that the file need not be stamped again
+    /// (70 000 `stat`s at a first start of 100 000 records): a change
+    /// since is a change of the image, which makes the records showing it
+    /// stale, as their entries keep the pass's stamp.
+    fn measured_now(&self, file: &Path) -> Option<LocalImage> {
+        self.media_image(file).filter(|_| self.media_now)
+    }
+
+    /// The media pass's measurement of `file`, if it is an image a record
+    /// may show (anything else is measured again, and refused with its
+    /// reason).
+    fn media_image(&self, file: &Path) -> Option<LocalImage> {
+        let (stamp, media) = self.media?.get(file)?;
+        let stamp = (*stamp)?;
         let mime_type = IMAGE_TYPES
             .into_iter()
             .find(|known| *known == media.content_type)?;
         // Measured only when not too large to show (see `media::read`).
         let (width, height) = media.pixels?;
-        (*measured == Some(stamp)).then(|| LocalImage {
+        Some(LocalImage {
             src: String::new(),
             url: String::new(),
             file: media.file.clone(),
@@ -154,8 +169,11 @@ pub fn inspect_local(
         .collect();
     let url = format!("{}/{}", base_url, encoded.join("/"));
     let written = feeds_dir.join(relative);
-    let stamp = Stamp::of(&written);
-    if let Some(known) = stamp.and_then(|stamp| measured.get(&written, stamp)) {
+    let known = measured.measured_now(&written);
+    let stamp = known
+        .as_ref()
+        .map_or_else(|| Stamp::of(&written), |image| image.stamp);
+    if let Some(known) = known.or_else(|| stamp.and_then(|stamp| measured.get(&written, stamp))) {
         return Ok(LocalImage {
             src: src.to_owned(),
             url,

@@ -143,6 +143,15 @@ impl Entry {
     }
 }
 
+/// When the media table was last brought in step with `media/`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum MediaPass {
+    /// Just before these records are read: its stamps are those of now.
+    Now,
+    /// At some earlier refresh: an image may have changed since.
+    Earlier,
+}
+
 /// What a re-read of `site.toml` found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum ConfigChange {
@@ -657,7 +666,8 @@ impl Library {
             drop(listed);
             changed |= self.remove_entries(gone, files.len());
         }
-        changed |= self.read_records(stale);
+        // The media pass stamped every image just before.
+        changed |= self.read_records(stale, MediaPass::Now);
         changed
     }
 
@@ -737,7 +747,7 @@ impl Library {
                 .get(path)
                 .is_some_and(|e| e.is_fresh(Stamp::of(&self.dir.join(path)), Stamp::of))
         });
-        changed |= self.read_records(stale);
+        changed |= self.read_records(stale, MediaPass::Earlier);
         for relative in media {
             changed |= self.refresh_media_path(&relative);
         }
@@ -762,7 +772,7 @@ impl Library {
     }
 
     /// Reads the given record files in parallel and takes in the results.
-    fn read_records(&mut self, paths: Vec<PathBuf>) -> bool {
+    fn read_records(&mut self, paths: Vec<PathBuf>, media: MediaPass) -> bool {
         let Some(config) = self.config.clone() else {
             return false;
         };
@@ -773,7 +783,7 @@ impl Library {
         let folders = RealFolders::default();
         // Shared images are measured once within one reading; kept longer,
         // the table would cost memory for every image of the archive.
-        let images = image::MeasuredImages::with_media(&self.media);
+        let images = image::MeasuredImages::with_media(&self.media, media == MediaPass::Now);
         let reading = Reading {
             folders: &folders,
             images: &images,
@@ -1363,7 +1373,7 @@ impl Library {
             .filter(|(path, entry)| !entry.is_fresh(Stamp::of(&self.dir.join(path)), Stamp::of))
             .map(|(path, _)| path.clone())
             .collect();
-        changed |= self.read_records(dependants);
+        changed |= self.read_records(dependants, MediaPass::Earlier);
         changed
     }
 
