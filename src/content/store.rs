@@ -16,6 +16,13 @@
 //! not match their hash is treated as missing, so the caller reads the
 //! record file again (or renders the source again) instead of trusting a
 //! damaged copy.
+//!
+//! Beside it, `articles.toc` repeats the pack's record headers in order,
+//! so that opening a pack of 100 000 records reads one small file instead
+//! of 100 000 headers spread over 400 MB. It is only a shortcut: what it
+//! names beyond the pack's end, or a last header the pack does not have at
+//! that place, makes the pack be scanned instead, and the table is
+//! written anew from the scan.
 
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::fs::{File, OpenOptions};
@@ -37,6 +44,9 @@ const RECENT_BUDGET: u64 = 16 * 1024 * 1024;
 
 /// The pack file's name inside the state directory.
 const PACK_FILE: &str = "articles.pack";
+
+/// The extension of the pack's table of contents, beside it.
+const TOC_EXTENSION: &str = "toc";
 
 /// Where articles are kept.
 pub struct ArticleStore {
@@ -63,6 +73,9 @@ struct Pack {
     slots: OnceLock<RwLock<Slots>>,
     /// The scan under way, until the first use takes its result.
     scan: Mutex<Option<JoinHandle<Slots>>>,
+    /// The table of contents (`articles.toc`), appended to as the pack
+    /// is; `None` once it could not be, until the next open writes it anew.
+    toc: Mutex<Option<File>>,
 }
 
 /// The pack's table of contents.
@@ -265,6 +278,7 @@ impl Pack {
             slots: OnceLock::new(),
             scan: Mutex::new(None),
             file: RwLock::new(file.try_clone()?),
+            toc: Mutex::new(None),
         };
         let scanning = path.to_path_buf();
         let scan = std::thread::Builder::new()
@@ -286,27 +300,65 @@ impl Pack {
     /// records go after the end.
     fn scan(path: &Path, file: &File) -> Slots {
         let started = std::time::Instant::now();
-        let slots = Pack::scan_headers(path, file);
-        tracing::debug!(elapsed = ?started.elapsed(), articles = slots.at.len(), "article pack scanned");
+        let toc = std::fs::read(path.with_extension(TOC_EXTENSION)).ok();
+        let (slots, headers) = Pack::scan_headers(path, file, toc.as_deref().unwrap_or_default());
+        // Written anew when missing, or when it did not say all of the
+        // pack, or more.
+        if toc.as_ref() != Some(&headers) {
+            if let Err(e) = write_whole(&path.with_extension(TOC_EXTENSION), &headers) {
+                tracing::warn!("cannot write the table of {}: {e}", path.display());
+            }
+        }
+        tracing::debug!(
+            elapsed = ?started.elapsed(),
+            articles = slots.at.len(),
+            from_table = toc.map_or(0, |t| t.len()) / HEADER as usize,
+            "article pack scanned"
+        );
         slots
     }
 
-    fn scan_headers(path: &Path, file: &File) -> Slots {
+    /// The slots of the pack, and its headers in order: those of `toc` the
+    /// pack has, then those read from the pack after them.
+    fn scan_headers(path: &Path, file: &File, toc: &[u8]) -> (Slots, Vec<u8>) {
         let mut slots = Slots::default();
         let len = match file.metadata() {
             Ok(meta) => meta.len(),
             Err(e) => {
                 tracing::warn!("cannot read {}: {e}", path.display());
-                return slots;
+                return (slots, Vec::new());
             }
         };
+        let mut headers = Vec::with_capacity(toc.len() + 4096);
         let mut header = [0u8; HEADER as usize];
+        let mut last = None;
+        for listed in toc.chunks_exact(HEADER as usize) {
+            let size = u32::from_le_bytes([listed[16], listed[17], listed[18], listed[19]]);
+            if slots.end + HEADER + u64::from(size) > len {
+                break;
+            }
+            let mut hash = [0; 16];
+            hash.copy_from_slice(&listed[..16]);
+            slots.at.insert(hash, (slots.end + HEADER, size));
+            last = Some((slots.end, listed));
+            slots.end += HEADER + u64::from(size);
+            headers.extend_from_slice(listed);
+        }
+        // The table is believed if the pack has its last header where it
+        // says (a damaged payload is caught by its hash when read).
+        let believed = last.is_none_or(|(at, listed)| {
+            file.read_exact_at(&mut header, at).is_ok() && header[..] == *listed
+        });
+        if !believed {
+            slots = Slots::default();
+            headers.clear();
+        }
         while slots.end + HEADER <= len {
             if let Err(e) = file.read_exact_at(&mut header, slots.end) {
                 tracing::warn!("cannot read {}: {e}", path.display());
                 slots.end = len;
                 slots.written = len;
-                return slots;
+                return (slots, headers);
             }
             let size = u32::from_le_bytes([header[16], header[17], header[18], header[19]]);
             if slots.end + HEADER + u64::from(size) > len {
@@ -316,6 +368,7 @@ impl Pack {
             hash.copy_from_slice(&header[..16]);
             slots.at.insert(hash, (slots.end + HEADER, size));
             slots.end += HEADER + u64::from(size);
+            headers.extend_from_slice(&header);
         }
         if slots.end < len {
             if let Err(e) = file.set_len(slots.end) {
@@ -324,7 +377,7 @@ impl Pack {
             }
         }
         slots.written = slots.end;
-        slots
+        (slots, headers)
     }
 
     /// The table of contents, once the scan is done.
@@ -390,6 +443,7 @@ impl Pack {
         let written = file.write_all_at(&slots.pending, slots.written);
         if written.is_ok() {
             slots.written += slots.pending.len() as u64;
+            self.extend_toc(&slots.pending);
         } else {
             let end = slots.written;
             slots.at.retain(|_, (offset, _)| *offset < end);
@@ -397,6 +451,32 @@ impl Pack {
         }
         slots.pending.clear();
         written
+    }
+
+    /// Appends the headers of `records` (as written to the pack) to the
+    /// table of contents. If that fails, the table is removed: the next
+    /// open scans the pack and writes it anew.
+    fn extend_toc(&self, records: &[u8]) {
+        let mut headers = Vec::new();
+        let mut rest = records;
+        while rest.len() >= HEADER as usize {
+            let size = u32::from_le_bytes([rest[16], rest[17], rest[18], rest[19]]) as usize;
+            headers.extend_from_slice(&rest[..HEADER as usize]);
+            rest = rest.get(HEADER as usize + size..).unwrap_or_default();
+        }
+        let mut toc = self.toc.lock().unwrap_or_else(|e| e.into_inner());
+        if toc.is_none() {
+            let opened = OpenOptions::new()
+                .append(true)
+                .open(self.path.with_extension(TOC_EXTENSION));
+            *toc = opened.ok();
+        }
+        if let Some(file) = toc.as_mut() {
+            if file.write_all(&headers).is_err() {
+                *toc = None;
+                let _ = std::fs::remove_file(self.path.with_extension(TOC_EXTENSION));
+            }
+        }
     }
 
     /// The payload of the record named `name`, if there is one.
@@ -470,10 +550,27 @@ impl Pack {
         if dead < 8 * 1024 * 1024 || dead < live_bytes {
             return Ok(());
         }
+        self.rewrite(&mut slots, live)?;
+        tracing::info!(freed = dead, "compacted the article store");
+        Ok(())
+    }
+
+    /// Compacts whatever that frees (for tests).
+    #[cfg(test)]
+    fn compact_now(&self, live: &FxHashSet<ArticleHash>) -> io::Result<()> {
+        let mut slots = self.slots().write().unwrap_or_else(|e| e.into_inner());
+        self.write_pending(&mut slots)?;
+        self.rewrite(&mut slots, live)
+    }
+
+    /// Writes a pack of the `live` records beside this one and renames it
+    /// over it.
+    fn rewrite(&self, slots: &mut Slots, live: &FxHashSet<ArticleHash>) -> io::Result<()> {
         let mut file = self.file.write().unwrap_or_else(|e| e.into_inner());
         let temporary = self.path.with_extension("pack.new");
         let mut out = io::BufWriter::new(File::create(&temporary)?);
         let mut new_slots = FxHashMap::default();
+        let mut headers = Vec::new();
         let mut offset = 0;
         let mut ordered: Vec<_> = slots.at.iter().filter(|(h, _)| live.contains(*h)).collect();
         ordered.sort_by_key(|(_, (at, _))| *at);
@@ -483,23 +580,42 @@ impl Pack {
             out.write_all(hash)?;
             out.write_all(&size.to_le_bytes())?;
             out.write_all(&bytes)?;
+            headers.extend_from_slice(hash);
+            headers.extend_from_slice(&size.to_le_bytes());
             new_slots.insert(*hash, (offset + HEADER, *size));
             offset += HEADER + u64::from(*size);
         }
         out.into_inner()
             .map_err(io::IntoInnerError::into_error)?
             .sync_all()?;
+        // The old table goes first: a crash between the two renames leaves
+        // a pack without one, which is scanned.
+        let toc = self.path.with_extension(TOC_EXTENSION);
+        *self.toc.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        match std::fs::remove_file(&toc) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
         std::fs::rename(&temporary, &self.path)?;
         *file = OpenOptions::new().read(true).write(true).open(&self.path)?;
+        if let Err(e) = write_whole(&toc, &headers) {
+            tracing::warn!("cannot write {}: {e}", toc.display());
+        }
         *slots = Slots {
             at: new_slots,
             end: offset,
             pending: Vec::new(),
             written: offset,
         };
-        tracing::info!(freed = dead, "compacted the article store");
         Ok(())
     }
+}
+
+/// Writes `bytes` to a temporary file beside `path`, then renames it there.
+fn write_whole(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let temporary = path.with_extension("new");
+    std::fs::write(&temporary, bytes)?;
+    std::fs::rename(&temporary, path)
 }
 
 #[cfg(test)]
@@ -615,5 +731,74 @@ mod tests {
                 _ => unreachable!(),
             }
         }
+    }
+
+    /// The table of contents says where each record is, so that a pack
+    /// is opened without reading its headers; one that does not match the
+    /// pack (another pack's, cut, shorter) is scanned past and rewritten.
+    #[test]
+    fn the_table_of_contents_follows_the_pack_and_is_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let toc = dir.path().join(PACK_FILE).with_extension(TOC_EXTENSION);
+        let names: Vec<String> = (0..6).map(|n| format!("Meldung {n}")).collect();
+        let hashes: Vec<ArticleHash> = {
+            let store = ArticleStore::open(dir.path()).unwrap();
+            names.iter().map(|n| store.put(&source(n))).collect()
+        };
+        assert_eq!(std::fs::read(&toc).unwrap().len(), 6 * HEADER as usize);
+        let all_readable = || {
+            let store = ArticleStore::open(dir.path()).unwrap();
+            for (hash, name) in hashes.iter().zip(&names) {
+                assert_eq!(&store.get(hash).unwrap().title, name);
+            }
+        };
+        // Read once, each is rendered and its rendered copy kept too.
+        all_readable();
+        let table = std::fs::read(&toc).unwrap();
+        assert_eq!(table.len(), 12 * HEADER as usize);
+        all_readable();
+        assert_eq!(std::fs::read(&toc).unwrap(), table, "as it was");
+        // Another order of the same headers: the last one is not where
+        // the table says, so the pack is scanned.
+        let mut shifted = table.clone();
+        shifted.rotate_left(HEADER as usize);
+        for wrong in [
+            shifted,
+            [&table[..], &table[..HEADER as usize]].concat(),
+            table[..2 * HEADER as usize].to_vec(),
+            b"kaputt".to_vec(),
+            Vec::new(),
+        ] {
+            std::fs::write(&toc, &wrong).unwrap();
+            all_readable();
+            assert_eq!(std::fs::read(&toc).unwrap(), table, "written anew");
+        }
+        std::fs::remove_file(&toc).unwrap();
+        all_readable();
+        assert_eq!(std::fs::read(&toc).unwrap(), table, "written anew");
+        // Compacted: the table names what is left, in the new places.
+        let store = ArticleStore::open(dir.path()).unwrap();
+        let live: FxHashSet<ArticleHash> = hashes[3..]
+            .iter()
+            .flat_map(|hash| [*hash, rendered_name(hash)])
+            .collect();
+        if let Backend::Pack(pack) = &store.backend {
+            // (Compacted whatever it frees.)
+            pack.compact_now(&live).unwrap();
+        }
+        drop(store);
+        let kept: Vec<u8> = table
+            .chunks_exact(HEADER as usize)
+            .filter(|header| live.iter().any(|hash| header[..16] == hash[..]))
+            .flatten()
+            .copied()
+            .collect();
+        assert_eq!(kept.len(), 6 * HEADER as usize);
+        assert_eq!(std::fs::read(&toc).unwrap(), kept);
+        let store = ArticleStore::open(dir.path()).unwrap();
+        for (hash, name) in hashes[3..].iter().zip(&names[3..]) {
+            assert_eq!(&store.get(hash).unwrap().title, name);
+        }
+        assert!(store.get(&hashes[0]).is_none());
     }
 }
