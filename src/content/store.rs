@@ -94,6 +94,28 @@ struct Slots {
     written: u64,
 }
 
+impl Slots {
+    /// Takes in the record whose `header` is at the end, if the pack (of
+    /// `len` bytes) holds all of it; notes the header in `headers`.
+    fn take(&mut self, header: &[u8], len: u64, headers: &mut Vec<u8>) -> bool {
+        let size = header_size(header);
+        if self.end + HEADER + u64::from(size) > len {
+            return false;
+        }
+        let mut hash = [0; 16];
+        hash.copy_from_slice(&header[..16]);
+        self.at.insert(hash, (self.end + HEADER, size));
+        self.end += HEADER + u64::from(size);
+        headers.extend_from_slice(&header[..HEADER as usize]);
+        true
+    }
+}
+
+/// The payload length a record header names.
+fn header_size(header: &[u8]) -> u32 {
+    u32::from_le_bytes([header[16], header[17], header[18], header[19]])
+}
+
 /// Bytes of records kept before they are written.
 const PENDING_BYTES: usize = 1024 * 1024;
 
@@ -333,16 +355,11 @@ impl Pack {
         let mut header = [0u8; HEADER as usize];
         let mut last = None;
         for listed in toc.chunks_exact(HEADER as usize) {
-            let size = u32::from_le_bytes([listed[16], listed[17], listed[18], listed[19]]);
-            if slots.end + HEADER + u64::from(size) > len {
+            let at = slots.end;
+            if !slots.take(listed, len, &mut headers) {
                 break;
             }
-            let mut hash = [0; 16];
-            hash.copy_from_slice(&listed[..16]);
-            slots.at.insert(hash, (slots.end + HEADER, size));
-            last = Some((slots.end, listed));
-            slots.end += HEADER + u64::from(size);
-            headers.extend_from_slice(listed);
+            last = Some((at, listed));
         }
         // The table is believed if the pack has its last header where it
         // says (a damaged payload is caught by its hash when read).
@@ -360,15 +377,9 @@ impl Pack {
                 slots.written = len;
                 return (slots, headers);
             }
-            let size = u32::from_le_bytes([header[16], header[17], header[18], header[19]]);
-            if slots.end + HEADER + u64::from(size) > len {
+            if !slots.take(&header, len, &mut headers) {
                 break;
             }
-            let mut hash = [0; 16];
-            hash.copy_from_slice(&header[..16]);
-            slots.at.insert(hash, (slots.end + HEADER, size));
-            slots.end += HEADER + u64::from(size);
-            headers.extend_from_slice(&header);
         }
         if slots.end < len {
             if let Err(e) = file.set_len(slots.end) {
@@ -460,7 +471,7 @@ impl Pack {
         let mut headers = Vec::new();
         let mut rest = records;
         while rest.len() >= HEADER as usize {
-            let size = u32::from_le_bytes([rest[16], rest[17], rest[18], rest[19]]) as usize;
+            let size = header_size(rest) as usize;
             headers.extend_from_slice(&rest[..HEADER as usize]);
             rest = rest.get(HEADER as usize + size..).unwrap_or_default();
         }
