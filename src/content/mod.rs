@@ -466,18 +466,8 @@ impl Library {
                     *category = self.intern(category);
                 }
             }
-            if let Some(summary) = entry.summary() {
-                let paths = self.claims.entry(summary.id.clone()).or_default();
-                paths.push(path.clone());
-                if paths.len() > 1 {
-                    // The first by path owns the id (see `claims`).
-                    paths.sort_unstable();
-                    self.duplicates.insert(summary.id.clone());
-                }
-            }
-            self.entries.insert(path, entry);
+            self.take_new_entry(path, entry);
         }
-        self.modified = true;
         tracing::debug!("saved entries taken in");
         self.index = index;
         self.publish_all(published_as_of);
@@ -803,13 +793,14 @@ impl Library {
         // Into a library that knows no record yet (a first start), the
         // index is built at once from the sorted entries rather than by
         // 100 000 single insertions.
-        let first = self.claims.is_empty() && self.index.as_ref().is_some_and(Index::is_empty);
+        let first = self.entries.is_empty() && self.index.as_ref().is_some_and(Index::is_empty);
         self.entries.reserve(read.len());
         self.claims.reserve(read.len());
         for (path, entry) in read {
-            let touched = self.take_entry(path, Some(entry));
-            if !first {
-                for id in touched {
+            if first {
+                self.take_new_entry(path, entry);
+            } else {
+                for id in self.take_entry(path, Some(entry)) {
                     self.publish_owner(&id);
                 }
             }
@@ -820,6 +811,26 @@ impl Library {
         tracing::debug!(elapsed = ?started.elapsed(), "records taken in");
         self.store.flush();
         true
+    }
+
+    /// Takes in the entry of a file while the library knows none (a first
+    /// reading, a restore): no earlier version to withdraw, no owner to
+    /// look up. The index is built once all are in (`publish_all`).
+    fn take_new_entry(&mut self, path: PathBuf, entry: Entry) {
+        self.modified = true;
+        if entry.problem.is_some() {
+            self.troubled.insert(path.clone());
+        }
+        if let Some(summary) = entry.summary() {
+            let paths = self.claims.entry(summary.id.clone()).or_default();
+            paths.push(path.clone());
+            if paths.len() > 1 {
+                // The first by path owns the id (see `claims`).
+                paths.sort_unstable();
+                self.duplicates.insert(summary.id.clone());
+            }
+        }
+        self.entries.insert(path, entry);
     }
 
     /// Replaces (or with `None` removes) the entry of `path`, and brings the
