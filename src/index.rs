@@ -146,7 +146,7 @@ impl Summary {
 
 /// A summary's instants as numbers (seconds, nanoseconds, offset) in the
 /// saved state: chrono's text form made restoring 100 000 summaries parse
-/// 300 000 dates.
+/// two or three dates each.
 mod instant_as_numbers {
     use chrono::{DateTime, FixedOffset, Utc};
     use serde::de::Error as _;

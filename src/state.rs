@@ -5,6 +5,7 @@
 //! Deleting it is always safe: the next run reads everything again.
 
 use std::fs::File;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// Where a command writes the site, as far as its state depends on it.
@@ -124,4 +125,25 @@ fn default_root() -> PathBuf {
         return PathBuf::from(home).join(".cache").join("stadtfeed");
     }
     std::env::temp_dir().join("stadtfeed")
+}
+
+/// Writes `bytes` to a temporary file beside `file` and renames it over
+/// `file`: a reader (or a crash) sees the old file or the new one, whole.
+/// Returns what the file is now. (`build` sweeps the temporary files a
+/// killed build left in its output.)
+pub(crate) fn write_whole(file: &Path, bytes: &[u8]) -> std::io::Result<std::fs::Metadata> {
+    let name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let temporary = file.with_file_name(format!(".{name}.stadtfeed-tmp"));
+    let written = std::fs::File::create(&temporary).and_then(|mut handle| {
+        handle.write_all(bytes)?;
+        handle.metadata()
+    });
+    written
+        .and_then(|meta| std::fs::rename(&temporary, file).map(|()| meta))
+        .inspect_err(|_| {
+            let _ = std::fs::remove_file(&temporary);
+        })
 }

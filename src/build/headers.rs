@@ -6,8 +6,11 @@
 //! `Cache-Control`, but article pages and media files as one rule each:
 //! every article page is HTML with the site's `max-age`, every media file
 //! has the long `Cache-Control` and the type its bytes say (which hosts
-//! give by extension). So a build makes no rule for each of 100 000 pages. The nginx snippet is short: types by extension, the
-//! site's `max-age` by default, and the long `Cache-Control` for media and
+//! give by extension). So a build makes no rule for each of 100 000 pages
+//! (`tests/static_hosts.rs` checks every document's rule against `serve`).
+//!
+//! The nginx snippet is short: types by extension, the site's `max-age`
+//! by default, and the long `Cache-Control` for media and
 //! for every month of a feed but its newest (the archives of finished
 //! months and their pages). It leaves out one refinement of `serve`: the
 //! full earlier parts of the newest month's archive keep the short one.

@@ -34,6 +34,7 @@ use crate::site::key::DocKey;
 use crate::site::plan::Plan;
 use crate::site::reach::{reach, Reach};
 use crate::site::{self, compress, RenderError};
+use crate::state::write_whole;
 
 /// Why the site could not be written.
 #[derive(Debug, thiserror::Error)]
@@ -390,26 +391,6 @@ fn remove_compressed(file: &Path) {
     for extension in ["gz", "br"] {
         let _ = std::fs::remove_file(with_extension(file, extension));
     }
-}
-
-/// Writes `bytes` to a temporary file beside `file` and renames it over
-/// `file`: a reader (or a crash) sees the old file or the new one, whole.
-/// Returns what the file is now.
-fn write_whole(file: &Path, bytes: &[u8]) -> std::io::Result<std::fs::Metadata> {
-    let name = file
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let temporary = file.with_file_name(format!(".{name}.stadtfeed-tmp"));
-    let written = std::fs::File::create(&temporary).and_then(|mut handle| {
-        handle.write_all(bytes)?;
-        handle.metadata()
-    });
-    written
-        .and_then(|meta| std::fs::rename(&temporary, file).map(|()| meta))
-        .inspect_err(|_| {
-            let _ = std::fs::remove_file(&temporary);
-        })
 }
 
 /// Removes what a killed build left half-written: files named

@@ -624,10 +624,10 @@ impl Library {
         // One lookup per file: whether it is known, and if so as it is now.
         let known = std::sync::atomic::AtomicUsize::new(0);
         let stale: Vec<PathBuf> = on_file_threads(|| {
-            (0..files.len())
-                .into_par_iter()
-                .filter(|&at| {
-                    let path = &files[at];
+            files
+                .par_iter()
+                .enumerate()
+                .filter(|&(at, path)| {
                     let Some(entry) = self.entries.get(path) else {
                         return true;
                     };
@@ -638,7 +638,7 @@ impl Library {
                     };
                     !entry.is_fresh(stamp, image_stamp)
                 })
-                .map(|at| files[at].clone())
+                .map(|(_, path)| path.clone())
                 .collect()
         });
         drop(stamps);

@@ -34,6 +34,7 @@ use std::thread::JoinHandle;
 
 use super::record::ArticleSource;
 use crate::model::Article;
+use crate::state::write_whole;
 
 /// The name of an article version: the first 128 bits of the BLAKE3 hash
 /// of its source's serialised form.
@@ -327,8 +328,11 @@ impl Pack {
         // Written anew when missing, or when it did not say all of the
         // pack, or more.
         if toc.as_ref() != Some(&headers) {
-            if let Err(e) = write_whole(&path.with_extension(TOC_EXTENSION), &headers) {
-                tracing::warn!("cannot write the table of {}: {e}", path.display());
+            let table = path.with_extension(TOC_EXTENSION);
+            if let Err(e) = write_whole(&table, &headers) {
+                tracing::warn!("cannot write {}: {e}", table.display());
+                // Not appended to while it does not match the pack.
+                let _ = std::fs::remove_file(&table);
             }
         }
         tracing::debug!(
@@ -620,13 +624,6 @@ impl Pack {
         };
         Ok(())
     }
-}
-
-/// Writes `bytes` to a temporary file beside `path`, then renames it there.
-fn write_whole(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let temporary = path.with_extension("new");
-    std::fs::write(&temporary, bytes)?;
-    std::fs::rename(&temporary, path)
 }
 
 #[cfg(test)]
