@@ -437,10 +437,7 @@ impl Library {
         debug_assert!(self.entries.is_empty() && self.claims.is_empty());
         let mut whole = true;
         let published_as_of = saved.published_as_of;
-        self.entries.reserve(saved.entries.len());
-        self.claims.reserve(saved.entries.len());
-        // The index is built once all entries are in (`publish_all`), not
-        // one record at a time: a third of the insertions, in parallel.
+        let mut taken = Vec::with_capacity(saved.entries.len());
         let index = self.index.take();
         for (path, mut entry) in saved.entries {
             // Without its article in the store, a summary cannot be rendered.
@@ -466,12 +463,11 @@ impl Library {
                     *category = self.intern(category);
                 }
             }
-            self.take_new_entry(path, entry);
+            taken.push((path, entry));
         }
-        tracing::debug!("saved entries taken in");
         self.index = index;
-        self.publish_all(published_as_of);
-        tracing::debug!("index built");
+        self.take_in_all(taken, published_as_of);
+        tracing::debug!("saved entries taken in, index built");
         for (path, stamp, file) in saved.media {
             if let Some(index) = &mut self.index {
                 index.set_media(file.clone());
@@ -793,44 +789,83 @@ impl Library {
         // Into a library that knows no record yet (a first start), the
         // index is built at once from the sorted entries rather than by
         // 100 000 single insertions.
-        let first = self.entries.is_empty() && self.index.as_ref().is_some_and(Index::is_empty);
-        self.entries.reserve(read.len());
-        self.claims.reserve(read.len());
-        for (path, entry) in read {
-            if first {
-                self.take_new_entry(path, entry);
-            } else {
+        if self.entries.is_empty() && self.index.as_ref().is_some_and(Index::is_empty) {
+            self.take_in_all(read, Utc::now());
+        } else {
+            for (path, entry) in read {
                 for id in self.take_entry(path, Some(entry)) {
                     self.publish_owner(&id);
                 }
             }
-        }
-        if first {
-            self.publish_all(Utc::now());
         }
         tracing::debug!(elapsed = ?started.elapsed(), "records taken in");
         self.store.flush();
         true
     }
 
-    /// Takes in the entry of a file while the library knows none (a first
-    /// reading, a restore): no earlier version to withdraw, no owner to
-    /// look up. The index is built once all are in (`publish_all`).
-    fn take_new_entry(&mut self, path: PathBuf, entry: Entry) {
+    /// Takes in the entries of files while the library knows none (a
+    /// first reading, a restore), and publishes the owner of each id as of
+    /// `now`: no earlier version to withdraw, and the index is built once,
+    /// from all summaries, beside filling the entry table (a third of the
+    /// work of 100 000 single insertions, on both cores).
+    fn take_in_all(&mut self, taken: Vec<(PathBuf, Entry)>, now: DateTime<Utc>) {
         self.modified = true;
-        if entry.problem.is_some() {
-            self.troubled.insert(path.clone());
-        }
-        if let Some(summary) = entry.summary() {
+        self.published_as_of = now;
+        self.entries.reserve(taken.len());
+        self.claims.reserve(taken.len());
+        let mut due = Vec::with_capacity(taken.len());
+        let mut scheduled = Vec::new();
+        let mut shared = Vec::new();
+        for (path, entry) in &taken {
+            if entry.problem.is_some() {
+                self.troubled.insert(path.clone());
+            }
+            let Some(summary) = entry.summary() else {
+                continue;
+            };
             let paths = self.claims.entry(summary.id.clone()).or_default();
             paths.push(path.clone());
             if paths.len() > 1 {
-                // The first by path owns the id (see `claims`).
+                // The first by path owns the id (see `claims`): settled
+                // below, once all paths are known.
                 paths.sort_unstable();
-                self.duplicates.insert(summary.id.clone());
+                if paths.len() == 2 {
+                    shared.push(summary.id.clone());
+                }
+            } else if summary.published > now {
+                // Published when its date comes (see `publish_due`).
+                scheduled.push(summary.id.clone());
+            } else {
+                due.push(Arc::clone(summary));
             }
         }
-        self.entries.insert(path, entry);
+        if !shared.is_empty() {
+            let shared: FxHashSet<&ArticleId> = shared.iter().collect();
+            due.retain(|summary| !shared.contains(&summary.id));
+            scheduled.retain(|id| !shared.contains(id));
+        }
+        let entries = &mut self.entries;
+        let index = &mut self.index;
+        rayon::join(
+            || entries.extend(taken),
+            || {
+                if let Some(index) = index {
+                    index.insert_all(due);
+                }
+            },
+        );
+        self.scheduled.extend(scheduled);
+        for id in shared {
+            let owner = self.owner(&id).cloned();
+            match (owner, &mut self.index) {
+                (Some(summary), _) if summary.published > now => {
+                    self.scheduled.insert(id.clone());
+                }
+                (Some(summary), Some(index)) => index.insert(summary),
+                _ => {}
+            }
+            self.duplicates.insert(id);
+        }
     }
 
     /// Replaces (or with `None` removes) the entry of `path`, and brings the
@@ -922,26 +957,6 @@ impl Library {
                 index.remove(id);
                 self.scheduled.remove(id);
             }
-        }
-    }
-
-    /// Puts the owner's version of every claimed id into an index that
-    /// holds none of them yet (after a restore), all at once.
-    fn publish_all(&mut self, now: DateTime<Utc>) {
-        self.published_as_of = now;
-        let mut due = Vec::with_capacity(self.claims.len());
-        let mut scheduled = Vec::new();
-        for id in self.claims.keys() {
-            match self.owner(id) {
-                // Scheduled: published when its date comes (see `publish_due`).
-                Some(summary) if summary.published > now => scheduled.push(id.clone()),
-                Some(summary) => due.push(Arc::clone(summary)),
-                None => {}
-            }
-        }
-        self.scheduled.extend(scheduled);
-        if let Some(index) = &mut self.index {
-            index.insert_all(due);
         }
     }
 
