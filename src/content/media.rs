@@ -84,8 +84,13 @@ pub(crate) fn read(
     if !meta.is_file() {
         return None;
     }
-    let mut head = Vec::with_capacity(64);
-    (&mut file).take(64).read_to_end(&mut head).ok()?;
+    // The first bytes, in one read: an image's header lies there in
+    // practice, so an image a record may show is measured from them (else
+    // the records showing it measure it themselves). Only those are held,
+    // so that 16 file threads on large files cost no more than 16 × 256 KiB.
+    let first = meta.len().min(IMAGE_HEADER_BYTES);
+    let mut head = Vec::with_capacity(first as usize);
+    (&mut file).take(first).read_to_end(&mut head).ok()?;
     let claims_image = path.extension().is_some_and(|x| {
         ["jpg", "jpeg", "png", "gif", "webp", "avif"]
             .iter()
@@ -99,20 +104,10 @@ pub(crate) fn read(
         );
         return None;
     }
-    // An image a record may show is measured from the first bytes that
-    // are hashed: its header lies there in practice (else the records
-    // showing it measure it themselves). Only those are held, so that 16
-    // file threads on large photos cost no more than 16 × 256 KiB.
     let shown = sniff_mime_type(&head).is_some() && meta.len() <= MAX_IMAGE_BYTES;
-    if shown {
-        (&mut file)
-            .take(IMAGE_HEADER_BYTES)
-            .read_to_end(&mut head)
-            .ok()?;
-    }
     let mut hasher = blake3::Hasher::new();
     hasher.update(&head);
-    // Most images were read whole above; the reader's 64 KiB buffer,
+    // Most files were read whole above; the reader's 64 KiB buffer,
     // zeroed on every call, would cost more than hashing them.
     if (head.len() as u64) < meta.len() {
         hasher.update_reader(&mut file).ok()?;

@@ -1314,22 +1314,30 @@ impl Library {
 
     /// Re-measures what changed under `media/`.
     fn refresh_all_media(&mut self) -> bool {
-        let listed = stamped_media(&self.dir);
-        let gone: Vec<PathBuf> = self
-            .media
-            .keys()
-            .filter(|p| !listed.contains_key(*p))
-            .cloned()
-            .collect();
-        let mut changed = !gone.is_empty();
-        for path in gone {
-            self.drop_media(&path);
-        }
-        let stale: Vec<PathBuf> = listed
-            .into_par_iter()
-            .filter(|(path, now)| self.media.get(path).is_none_or(|(stamp, _)| stamp != now))
-            .map(|(path, _)| path)
-            .collect();
+        let listed = media::files_under_media(&self.dir);
+        let mut changed = false;
+        // Nothing measured yet (a first start): every file is read, and
+        // stamped then, without a stat of its own first.
+        let stale: Vec<PathBuf> = if self.media.is_empty() {
+            listed
+        } else {
+            let listed = stamped(listed);
+            let gone: Vec<PathBuf> = self
+                .media
+                .keys()
+                .filter(|p| !listed.contains_key(*p))
+                .cloned()
+                .collect();
+            changed = !gone.is_empty();
+            for path in gone {
+                self.drop_media(&path);
+            }
+            listed
+                .into_par_iter()
+                .filter(|(path, now)| self.media.get(path).is_none_or(|(stamp, _)| stamp != now))
+                .map(|(path, _)| path)
+                .collect()
+        };
         changed |= !stale.is_empty();
         let folders = RealFolders::default();
         let read: Vec<(PathBuf, Option<(Stamp, MediaFile)>)> = on_file_threads(|| {
@@ -1641,9 +1649,8 @@ fn read_open(file: std::fs::File) -> std::io::Result<(Stamp, Vec<u8>)> {
     Ok((Stamp::of_metadata(&meta), bytes))
 }
 
-/// The files under `media/` with their stamps now.
-fn stamped_media(dir: &Path) -> FxHashMap<PathBuf, Option<Stamp>> {
-    let files = media::files_under_media(dir);
+/// The files with their stamps now.
+fn stamped(files: Vec<PathBuf>) -> FxHashMap<PathBuf, Option<Stamp>> {
     on_file_threads(|| {
         files
             .into_par_iter()

@@ -24,6 +24,7 @@
 //! that place, makes the pack be scanned instead, and the table is
 //! written anew from the scan.
 
+use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
@@ -121,6 +122,10 @@ fn header_size(header: &[u8]) -> u32 {
 const PENDING_BYTES: usize = 1024 * 1024;
 
 const HEADER: u64 = 20;
+
+/// Dead bytes below which the pack is not compacted: rewriting it would
+/// cost more than the space is worth.
+const COMPACT_AT_BYTES: u64 = 8 * 1024 * 1024;
 
 impl ArticleStore {
     /// A store that keeps nothing.
@@ -244,7 +249,12 @@ impl ArticleStore {
                 .unwrap_or_else(|e| e.into_inner())
                 .retain(|hash, _| live.contains(hash)),
             Backend::Pack(pack) => {
-                let rendered = live.iter().map(rendered_name);
+                // Without a rendered article (a first start) nothing else
+                // can be live: naming them costs a hash per record.
+                if pack.dead_at_most(live) < COMPACT_AT_BYTES {
+                    return;
+                }
+                let rendered = live.par_iter().map(rendered_name).collect::<Vec<_>>();
                 let live: FxHashSet<ArticleHash> = live.iter().copied().chain(rendered).collect();
                 if let Err(e) = pack.compact(&live) {
                     tracing::warn!("cannot compact {}: {e}", pack.path.display());
@@ -552,6 +562,19 @@ impl Pack {
         }
     }
 
+    /// The bytes of the pack taken by versions not in `live`, counting
+    /// every rendered article as dead: more than a compaction can free.
+    fn dead_at_most(&self, live: &FxHashSet<ArticleHash>) -> u64 {
+        let slots = self.slots().read().unwrap_or_else(|e| e.into_inner());
+        let live_bytes: u64 = slots
+            .at
+            .iter()
+            .filter(|(hash, _)| live.contains(*hash))
+            .map(|(_, (_, size))| HEADER + u64::from(*size))
+            .sum();
+        slots.end.saturating_sub(live_bytes)
+    }
+
     fn compact(&self, live: &FxHashSet<ArticleHash>) -> io::Result<()> {
         let mut slots = self.slots().write().unwrap_or_else(|e| e.into_inner());
         self.write_pending(&mut slots)?;
@@ -562,7 +585,7 @@ impl Pack {
             .map(|(_, (_, size))| HEADER + u64::from(*size))
             .sum();
         let dead = slots.end.saturating_sub(live_bytes);
-        if dead < 8 * 1024 * 1024 || dead < live_bytes {
+        if dead < COMPACT_AT_BYTES || dead < live_bytes {
             return Ok(());
         }
         self.rewrite(&mut slots, live)?;
