@@ -1575,10 +1575,12 @@ pub(crate) struct RealFolders(Mutex<FxHashMap<PathBuf, Option<PathBuf>>>);
 impl RealFolders {
     fn of(&self, folder: &Path) -> Option<PathBuf> {
         let mut known = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        known
-            .entry(folder.to_path_buf())
-            .or_insert_with(|| folder.canonicalize().ok())
-            .clone()
+        if let Some(real) = known.get(folder) {
+            return real.clone();
+        }
+        let real = folder.canonicalize().ok();
+        known.insert(folder.to_path_buf(), real.clone());
+        real
     }
 }
 

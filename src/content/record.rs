@@ -242,18 +242,14 @@ pub fn parse(
                 },
             ));
         }
-        let name_text = plain_line(name.get_ref());
-        let slug = CategorySlug::from_name(&name_text).ok_or_else(|| {
+        let category = category_named(name.get_ref()).ok_or_else(|| {
             problem(
                 front_line(name.span()),
                 ProblemKind::BadCategory(name.get_ref().clone()),
             )
         })?;
-        if !categories.iter().any(|c| c.slug == slug) {
-            categories.push(Category {
-                name: name_text.into(),
-                slug,
-            });
+        if !categories.iter().any(|c| c.slug == category.slug) {
+            categories.push(category);
         }
     }
 
@@ -458,6 +454,33 @@ fn implausible(date: DateTime<FixedOffset>, now: DateTime<Utc>) -> Option<String
     Some(match years {
         0 | 1 => "mehr als ein Jahr in der Zukunft".to_owned(),
         n => format!("{n} Jahre in der Zukunft"),
+    })
+}
+
+/// The category a record names, or `None` when the name makes no slug.
+/// A town uses a few dozen names across 100 000 records: each reading
+/// thread works each out once (a slug costs five string passes).
+fn category_named(name: &str) -> Option<Category> {
+    /// Names kept per thread; the table starts over when it is full.
+    const KEPT: usize = 1024;
+    thread_local! {
+        static KNOWN: std::cell::RefCell<rustc_hash::FxHashMap<String, Option<Category>>> =
+            Default::default();
+    }
+    KNOWN.with_borrow_mut(|known| {
+        if let Some(category) = known.get(name) {
+            return category.clone();
+        }
+        let plain = plain_line(name);
+        let category = CategorySlug::from_name(&plain).map(|slug| Category {
+            name: plain.into(),
+            slug,
+        });
+        if known.len() >= KEPT {
+            known.clear();
+        }
+        known.insert(name.to_owned(), category.clone());
+        category
     })
 }
 
