@@ -1,0 +1,80 @@
+#!/usr/bin/env python3
+"""Times `serve`'s first start without state (until /feed.rss answers 200)
+for one or more binaries, taking turns, so that two commits compare in the
+same minutes of this shared, noisy machine.
+
+    bench/first_start.py --corpus /tmp/c100k --rounds 5 OLD_BIN NEW_BIN
+
+The corpus is read once before each start (a warm page cache, as in
+bench/scale.py); each start gets a state folder of its own, removed after.
+Prints each start, then per binary the median, minimum and maximum.
+"""
+
+import argparse
+import http.client
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from scale import machine_speed, read_all  # noqa: E402
+
+
+def first_start(binary, feeds, state, port):
+    began = time.perf_counter()
+    proc = subprocess.Popen(
+        [binary, "serve", "--feeds", feeds, "--addr", f"127.0.0.1:{port}", "--cache-dir", state],
+        env={**os.environ, "RUST_LOG": "error"},
+    )
+    try:
+        while True:
+            try:
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+                connection.request("GET", "/feed.rss")
+                response = connection.getresponse()
+                response.read()
+                if response.status == 200:
+                    return time.perf_counter() - began
+            except OSError:
+                pass
+            if proc.poll() is not None:
+                sys.exit(f"{binary} exited")
+            time.sleep(0.01)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--corpus", required=True)
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--port", type=int, default=18390)
+    ap.add_argument("binaries", nargs="+")
+    a = ap.parse_args()
+    loop, sha = machine_speed()
+    print(f"load {os.getloadavg()[0]:.2f}; machine: 10 M-step Python loop {loop:.2f} s,"
+          f" SHA-256 of 256 MiB {sha:.2f} s")
+    times = {binary: [] for binary in a.binaries}
+    with tempfile.TemporaryDirectory(prefix="stadtfeed-first-") as work:
+        for round in range(a.rounds):
+            for binary in a.binaries:
+                read_all(a.corpus)
+                state = os.path.join(work, f"state-{round}-{len(times[binary])}-{os.path.basename(binary)}")
+                took = first_start(binary, a.corpus, state, a.port)
+                shutil.rmtree(state, ignore_errors=True)
+                times[binary].append(took)
+                print(f"round {round + 1}: {binary}: {took:.2f} s", flush=True)
+    for binary, took in times.items():
+        took.sort()
+        print(f"{binary}: median {statistics.median(took):.2f} s ({took[0]:.2f}-{took[-1]:.2f} s,"
+              f" {len(took)} starts)")
+
+
+if __name__ == "__main__":
+    main()
