@@ -673,6 +673,43 @@ mod tests {
         }
     }
 
+    /// Compaction at a start: a pack whose versions all are live (a
+    /// first start) is left as it is, without naming rendered articles;
+    /// one that is mostly versions no record shows is rewritten with the
+    /// live ones and their rendered articles.
+    #[test]
+    fn compaction_keeps_live_versions_and_drops_the_rest() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let pack = dir.path().join(PACK_FILE);
+        let inode = || std::fs::metadata(&pack).unwrap().ino();
+        let store = ArticleStore::open(dir.path()).unwrap();
+        let big = |title: &str| ArticleSource {
+            body: format!("{title} {}", "x".repeat(100_000)),
+            ..source(title)
+        };
+        let all: Vec<ArticleHash> = (0..100)
+            .map(|i| store.put(&big(&format!("alt {i}"))))
+            .collect();
+        store.flush();
+        let before = (inode(), std::fs::metadata(&pack).unwrap().len());
+        assert!(before.1 > 10_000_000, "{before:?}");
+        store.compact(&all.iter().copied().collect());
+        assert_eq!((inode(), std::fs::metadata(&pack).unwrap().len()), before);
+
+        let live = store.put(&source("neu"));
+        assert!(store.get(&live).is_some(), "rendered and kept");
+        store.flush();
+        store.compact(&FxHashSet::from_iter([live]));
+        assert_ne!(inode(), before.0, "not rewritten");
+        assert!(std::fs::metadata(&pack).unwrap().len() < 100_000);
+        drop(store);
+        let store = ArticleStore::open(dir.path()).unwrap();
+        assert!(store.contains(&live) && store.contains(&rendered_name(&live)));
+        assert!(!store.contains(&all[0]));
+        assert_eq!(store.get(&live).unwrap().title, "neu");
+    }
+
     #[test]
     fn pack_survives_reopen_torn_tail_and_damage() {
         let dir = tempfile::tempdir().unwrap();
