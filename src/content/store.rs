@@ -97,6 +97,16 @@ struct Slots {
 }
 
 impl Slots {
+    /// The bytes the records named in `live` take in the pack, headers
+    /// included.
+    fn bytes_of(&self, live: &FxHashSet<ArticleHash>) -> u64 {
+        self.at
+            .iter()
+            .filter(|(hash, _)| live.contains(*hash))
+            .map(|(_, (_, size))| HEADER + u64::from(*size))
+            .sum()
+    }
+
     /// Takes in the record whose `header` is at the end, if the pack (of
     /// `len` bytes) holds all of it; notes the header in `headers`.
     fn take(&mut self, header: &[u8], len: u64, headers: &mut Vec<u8>) -> bool {
@@ -566,24 +576,13 @@ impl Pack {
     /// every rendered article as dead: more than a compaction can free.
     fn dead_at_most(&self, live: &FxHashSet<ArticleHash>) -> u64 {
         let slots = self.slots().read().unwrap_or_else(|e| e.into_inner());
-        let live_bytes: u64 = slots
-            .at
-            .iter()
-            .filter(|(hash, _)| live.contains(*hash))
-            .map(|(_, (_, size))| HEADER + u64::from(*size))
-            .sum();
-        slots.end.saturating_sub(live_bytes)
+        slots.end.saturating_sub(slots.bytes_of(live))
     }
 
     fn compact(&self, live: &FxHashSet<ArticleHash>) -> io::Result<()> {
         let mut slots = self.slots().write().unwrap_or_else(|e| e.into_inner());
         self.write_pending(&mut slots)?;
-        let live_bytes: u64 = slots
-            .at
-            .iter()
-            .filter(|(hash, _)| live.contains(*hash))
-            .map(|(_, (_, size))| HEADER + u64::from(*size))
-            .sum();
+        let live_bytes = slots.bytes_of(live);
         let dead = slots.end.saturating_sub(live_bytes);
         if dead < COMPACT_AT_BYTES || dead < live_bytes {
             return Ok(());
