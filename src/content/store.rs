@@ -259,8 +259,9 @@ impl ArticleStore {
                 .unwrap_or_else(|e| e.into_inner())
                 .retain(|hash, _| live.contains(hash)),
             Backend::Pack(pack) => {
-                // Without a rendered article (a first start) nothing else
-                // can be live: naming them costs a hash per record.
+                // Rendered articles are named (a hash per record) only
+                // when the sources alone leave enough dead to compact: at
+                // a first start every version in the pack is live.
                 if pack.dead_at_most(live) < COMPACT_AT_BYTES {
                     return;
                 }
