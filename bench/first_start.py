@@ -11,43 +11,14 @@ Prints each start, then per binary the median, minimum and maximum.
 """
 
 import argparse
-import http.client
 import os
 import shutil
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from scale import machine_speed, read_all  # noqa: E402
-
-
-def first_start(binary, feeds, state, port):
-    began = time.perf_counter()
-    proc = subprocess.Popen(
-        [binary, "serve", "--feeds", feeds, "--addr", f"127.0.0.1:{port}", "--cache-dir", state],
-        env={**os.environ, "RUST_LOG": "error"},
-    )
-    try:
-        while True:
-            try:
-                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-                connection.request("GET", "/feed.rss")
-                response = connection.getresponse()
-                response.read()
-                if response.status == 200:
-                    return time.perf_counter() - began
-            except OSError:
-                pass
-            if proc.poll() is not None:
-                sys.exit(f"{binary} exited")
-            time.sleep(0.01)
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=60)
+from scale import machine_speed, read_all, start, stop  # noqa: E402
 
 
 def main():
@@ -55,6 +26,7 @@ def main():
     ap.add_argument("--corpus", required=True)
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--port", type=int, default=18390)
+    ap.add_argument("--cache-mb", type=int, default=64)
     ap.add_argument("binaries", nargs="+")
     a = ap.parse_args()
     loop, sha = machine_speed()
@@ -66,7 +38,8 @@ def main():
             for binary in a.binaries:
                 read_all(a.corpus)
                 state = os.path.join(work, f"state-{round}-{len(times[binary])}-{os.path.basename(binary)}")
-                took = first_start(binary, a.corpus, state, a.port)
+                proc, took, _ = start(a.corpus, state, a.port, a.cache_mb, binary)
+                stop(proc)
                 shutil.rmtree(state, ignore_errors=True)
                 times[binary].append(took)
                 print(f"round {round + 1}: {binary}: {took:.2f} s", flush=True)

@@ -129,10 +129,10 @@ def machine_speed():
     return loop, time.perf_counter() - began
 
 
-def start(feeds, state, port, cache_mb):
+def start(feeds, state, port, cache_mb, binary=BIN):
     began = time.perf_counter()
     proc = subprocess.Popen(
-        [BIN, "serve", "--feeds", feeds, "--addr", f"127.0.0.1:{port}",
+        [binary, "serve", "--feeds", feeds, "--addr", f"127.0.0.1:{port}",
          "--cache-dir", state, "--cache-mb", str(cache_mb)],
         env={**os.environ, "RUST_LOG": "warn"},
     )

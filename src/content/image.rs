@@ -10,7 +10,7 @@ use std::sync::Mutex;
 use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
 
 use super::problem::ProblemKind;
-use super::Stamp;
+use super::{MediaPass, Stamp};
 use crate::model::MediaFile;
 
 /// Characters escaped in one URL path segment.
@@ -64,21 +64,20 @@ pub struct MeasuredImages<'a> {
     /// The media pass's files, by path, with the stamp measured.
     media: Option<&'a FxHashMap<PathBuf, (Option<Stamp>, MediaFile)>>,
     /// Whether that pass ran just before this reading.
-    media_now: bool,
+    pass: MediaPass,
     /// Measured in this reading.
     measured: Mutex<FxHashMap<PathBuf, (Stamp, LocalImage)>>,
 }
 
 impl<'a> MeasuredImages<'a> {
-    /// Starts from what the media pass measured; `media_now` when it ran
-    /// just before this reading.
-    pub(crate) fn with_media(
+    /// Starts from what the media pass measured, and when.
+    pub(super) fn with_media(
         media: &'a FxHashMap<PathBuf, (Option<Stamp>, MediaFile)>,
-        media_now: bool,
+        pass: MediaPass,
     ) -> MeasuredImages<'a> {
         MeasuredImages {
             media: Some(media),
-            media_now,
+            pass,
             measured: Mutex::default(),
         }
     }
@@ -101,7 +100,10 @@ impl<'a> MeasuredImages<'a> {
     /// makes the records showing it stale, as their entries keep the
     /// pass's stamp.
     fn lookup(&self, file: &Path) -> (Option<Stamp>, Option<LocalImage>) {
-        if let Some(image) = self.media_image(file).filter(|_| self.media_now) {
+        if let Some(image) = self
+            .media_image(file)
+            .filter(|_| self.pass == MediaPass::Now)
+        {
             return (image.stamp, Some(image));
         }
         let stamp = Stamp::of(file);

@@ -144,11 +144,12 @@ impl Entry {
 }
 
 /// When the media table was last brought in step with `media/`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 enum MediaPass {
     /// Just before these records are read: its stamps are those of now.
     Now,
-    /// At some earlier refresh: an image may have changed since.
+    /// At some earlier refresh (or never): an image may have changed since.
+    #[default]
     Earlier,
 }
 
@@ -438,7 +439,6 @@ impl Library {
         let mut whole = true;
         let published_as_of = saved.published_as_of;
         let mut taken = Vec::with_capacity(saved.entries.len());
-        let index = self.index.take();
         for (path, mut entry) in saved.entries {
             // Without its article in the store, a summary cannot be rendered.
             if entry
@@ -465,7 +465,6 @@ impl Library {
             }
             taken.push((path, entry));
         }
-        self.index = index;
         self.take_in_all(taken, published_as_of);
         tracing::debug!("saved entries taken in, index built");
         for (path, stamp, file) in saved.media {
@@ -769,7 +768,7 @@ impl Library {
         let folders = RealFolders::default();
         // Shared images are measured once within one reading; kept longer,
         // the table would cost memory for every image of the archive.
-        let images = image::MeasuredImages::with_media(&self.media, media == MediaPass::Now);
+        let images = image::MeasuredImages::with_media(&self.media, media);
         let reading = Reading {
             folders: &folders,
             images: &images,
@@ -805,9 +804,9 @@ impl Library {
 
     /// Takes in the entries of files while the library knows none (a
     /// first reading, a restore), and publishes the owner of each id as of
-    /// `now`: no earlier version to withdraw, and the index is built once,
-    /// from all summaries, beside filling the entry table (a third of the
-    /// work of 100 000 single insertions, on both cores).
+    /// `now`: no earlier version to withdraw, and the index is built once
+    /// from all summaries (not by 100 000 single insertions), beside
+    /// filling the entry table.
     fn take_in_all(&mut self, taken: Vec<(PathBuf, Entry)>, now: DateTime<Utc>) {
         self.modified = true;
         self.published_as_of = now;

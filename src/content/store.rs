@@ -123,6 +123,14 @@ impl Slots {
     }
 }
 
+/// The header of a record in the pack: its name, then its payload length.
+fn header_of(name: &ArticleHash, size: u32) -> [u8; HEADER as usize] {
+    let mut header = [0; HEADER as usize];
+    header[..16].copy_from_slice(name);
+    header[16..].copy_from_slice(&size.to_le_bytes());
+    header
+}
+
 /// The payload length a record header names.
 fn header_size(header: &[u8]) -> u32 {
     u32::from_le_bytes([header[16], header[17], header[18], header[19]])
@@ -456,8 +464,7 @@ impl Pack {
         let size = u32::try_from(bytes.len()).map_err(|_| io::Error::other("article too large"))?;
         let mut slots = self.slots().write().unwrap_or_else(|e| e.into_inner());
         let end = slots.end;
-        slots.pending.extend_from_slice(&name);
-        slots.pending.extend_from_slice(&size.to_le_bytes());
+        slots.pending.extend_from_slice(&header_of(&name, size));
         slots.pending.extend_from_slice(bytes);
         slots.at.insert(name, (end + HEADER, size));
         slots.end += HEADER + u64::from(size);
@@ -615,11 +622,10 @@ impl Pack {
         for (hash, (at, size)) in ordered {
             let mut bytes = vec![0; *size as usize];
             file.read_exact_at(&mut bytes, *at)?;
-            out.write_all(hash)?;
-            out.write_all(&size.to_le_bytes())?;
+            let header = header_of(hash, *size);
+            out.write_all(&header)?;
             out.write_all(&bytes)?;
-            headers.extend_from_slice(hash);
-            headers.extend_from_slice(&size.to_le_bytes());
+            headers.extend_from_slice(&header);
             new_slots.insert(*hash, (offset + HEADER, *size));
             offset += HEADER + u64::from(*size);
         }
@@ -674,9 +680,9 @@ mod tests {
     }
 
     /// Compaction at a start: a pack whose versions all are live (a
-    /// first start) is left as it is, without naming rendered articles;
-    /// one that is mostly versions no record shows is rewritten with the
-    /// live ones and their rendered articles.
+    /// first start) is left as it is; one that is mostly versions no
+    /// record shows is rewritten with the live ones and their rendered
+    /// articles.
     #[test]
     fn compaction_keeps_live_versions_and_drops_the_rest() {
         use std::os::unix::fs::MetadataExt;
