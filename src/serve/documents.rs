@@ -110,8 +110,9 @@ pub struct ServedDocument {
     /// The bytes `build` writes.
     pub identity: Bytes,
     /// gzip form, for documents; hot documents get it right after they
-    /// are swapped in, so that an edit is served without waiting for it;
-    /// cold ones when a request first asks for it.
+    /// are swapped in (at a start, after an edit), so that neither waits
+    /// for it, or from the request that first asks; cold ones when a
+    /// request first asks for it.
     pub gzip: OnceLock<Bytes>,
     /// brotli form, likewise.
     pub brotli: OnceLock<Bytes>,
@@ -212,11 +213,6 @@ impl ServedDocument {
             Encoding::Gzip => self.gzip.get().is_some(),
             Encoding::Brotli => self.brotli.get().is_some(),
         }
-    }
-
-    /// Which compressed forms are ready: (brotli, gzip).
-    pub fn ready(&self) -> (bool, bool) {
-        (self.has(Encoding::Brotli), self.has(Encoding::Gzip))
     }
 
     /// The body of one encoding; identity when that form does not exist.

@@ -111,7 +111,7 @@ pub async fn respond(
         Target::Hot(key, document) => {
             match delta(context, &state, &key, &document, headers, head) {
                 Some(response) => response,
-                None => document_response(&document, headers, head),
+                None => hot_response(document, headers, head).await,
             }
         }
         Target::Cold(key, cold) => {
@@ -133,14 +133,14 @@ pub async fn respond(
                 }
                 _ => None,
             };
-            let encoding = choose_encoding(headers, (meta.compressible, meta.compressible));
+            let encoding = choose_encoding(headers, meta.compressible);
             if let Some(response) = streamed {
                 response
             } else if is_not_modified(headers, &meta, encoding) {
                 not_modified(&meta, encoding)
             } else {
                 match cold_document(context, &state, key, plan, meta, encoding).await {
-                    Some(document) => document_response(&document, headers, head),
+                    Some(document) => document_response(&document, encoding, headers, head),
                     None => not_found(&state, head),
                 }
             }
@@ -362,16 +362,39 @@ fn not_modified(meta: &Meta, encoding: Encoding) -> Result<HttpResponse, hyper::
         .body(full(Bytes::new()))
 }
 
-fn document_response(
-    document: &ServedDocument,
+/// A hot document in the encoding the client prefers. Its compressed
+/// forms are made behind a start or an edit; one asked for before it is
+/// there is made now, off the async threads (a 304 needs none).
+async fn hot_response(
+    document: Arc<ServedDocument>,
     headers: &HeaderMap,
     head: bool,
 ) -> Result<HttpResponse, hyper::http::Error> {
     let meta = &document.meta;
-    let encoding = choose_encoding(headers, document.ready());
+    let encoding = choose_encoding(headers, meta.compressible);
+    if !document.has(encoding) && !is_not_modified(headers, meta, encoding) {
+        let behind = Arc::clone(&document);
+        let _ = tokio::task::spawn_blocking(move || behind.compress_for(encoding)).await;
+    }
+    document_response(&document, encoding, headers, head)
+}
+
+/// `document` in `encoding` (identity if that form could not be made),
+/// or 304.
+fn document_response(
+    document: &ServedDocument,
+    encoding: Encoding,
+    headers: &HeaderMap,
+    head: bool,
+) -> Result<HttpResponse, hyper::http::Error> {
+    let meta = &document.meta;
     if is_not_modified(headers, meta, encoding) {
         return not_modified(meta, encoding);
     }
+    let encoding = match document.has(encoding) {
+        true => encoding,
+        false => Encoding::Identity,
+    };
     let body = document.body(encoding);
     let mut builder = validators(meta, encoding)
         .header(header::CONTENT_TYPE, meta.content_type.clone())
@@ -422,10 +445,10 @@ async fn media_response(
     )))
 }
 
-/// Picks br, gzip or identity by the client's q-values among the forms
-/// `ready` (brotli, gzip); at equal q the smaller encoding (br, then gzip)
-/// wins. Media files have only identity.
-fn choose_encoding(headers: &HeaderMap, ready: (bool, bool)) -> Encoding {
+/// Picks br, gzip or identity by the client's q-values (only identity
+/// unless the document is `compressible`: media files are not); at equal
+/// q the smaller encoding (br, then gzip) wins.
+fn choose_encoding(headers: &HeaderMap, compressible: bool) -> Encoding {
     let accept = headers
         .get_all(header::ACCEPT_ENCODING)
         .iter()
@@ -464,12 +487,12 @@ fn choose_encoding(headers: &HeaderMap, ready: (bool, bool)) -> Encoding {
     };
     // In order of preference at equal q; a later one must have a higher q.
     let options = [
-        (ready.0, Encoding::Brotli, "br"),
-        (ready.1, Encoding::Gzip, "gzip"),
+        (compressible, Encoding::Brotli, "br"),
+        (compressible, Encoding::Gzip, "gzip"),
         (true, Encoding::Identity, "identity"),
     ];
     let mut best: Option<(Encoding, f32)> = None;
-    for (_, encoding, name) in options.into_iter().filter(|(ready, _, _)| *ready) {
+    for (_, encoding, name) in options.into_iter().filter(|(offered, _, _)| *offered) {
         let q = q_of(name);
         if q > 0.0 && best.is_none_or(|(_, best_q)| q > best_q) {
             best = Some((encoding, q));
@@ -508,4 +531,68 @@ fn fallback(_: hyper::http::Error) -> HttpResponse {
     let mut response = Response::new(full(Bytes::from_static(b"Interner Fehler\n")));
     *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::content::Library;
+
+    /// A hot document is served before its compressed forms are made (at a
+    /// start, after an edit): a request that wants one gets it, made then;
+    /// a 304 makes none.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_hot_document_is_compressed_when_first_asked() {
+        let feeds = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("feeds");
+        let store = Arc::new(ArticleStore::memory());
+        let index = Library::open(&feeds, Arc::clone(&store)).index().unwrap();
+        let Some(Route::Doc(key)) = key::route("feed.rss") else {
+            panic!("/feed.rss is a document");
+        };
+        let plan = Plan::of(&index, &key).unwrap();
+        let document = Arc::new(ServedDocument::render(&index, &store, &key, &plan).unwrap());
+        let asking = |pairs: &[(header::HeaderName, &str)]| {
+            let mut headers = HeaderMap::new();
+            for (name, value) in pairs {
+                headers.insert(name, HeaderValue::from_str(value).unwrap());
+            }
+            headers
+        };
+
+        let brotli_etag = document
+            .meta
+            .etag(Encoding::Brotli)
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let revalidated = hot_response(
+            Arc::clone(&document),
+            &asking(&[
+                (header::ACCEPT_ENCODING, "br"),
+                (header::IF_NONE_MATCH, &brotli_etag),
+            ]),
+            false,
+        )
+        .await
+        .unwrap();
+        assert_eq!(revalidated.status(), StatusCode::NOT_MODIFIED);
+        assert!(
+            !document.has(Encoding::Brotli),
+            "a 304 compressed the document"
+        );
+
+        let zipped = hot_response(
+            Arc::clone(&document),
+            &asking(&[(header::ACCEPT_ENCODING, "gzip")]),
+            false,
+        )
+        .await
+        .unwrap();
+        assert_eq!(zipped.headers()[header::CONTENT_ENCODING], "gzip");
+        assert_eq!(
+            zipped.headers()[header::ETAG],
+            document.meta.etag(Encoding::Gzip)
+        );
+        assert!(document.has(Encoding::Gzip) && !document.has(Encoding::Brotli));
+    }
 }

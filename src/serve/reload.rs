@@ -117,12 +117,16 @@ impl Publisher {
         let loaded = now_rfc3339();
         let health = health(&library, index.len(), &loaded);
         let (served, _) = ServedState::prepare(index, &store, &cache, &health, None);
-        served.compress();
+        let served = Arc::new(served);
         release_freed_memory();
         tracing::debug!(
             rss_mb = crate::content::resident_mb(),
             "hot documents ready"
         );
+        // Served before their compressed forms are made, as after an edit:
+        // a request that wants one first makes it itself.
+        let behind = Arc::clone(&served);
+        rayon::spawn(move || behind.compress());
         let summary = summary(&health);
         let publisher = Publisher {
             library,
@@ -132,7 +136,7 @@ impl Publisher {
                     history.record(&served);
                     Arc::new(history)
                 },
-                state: Arc::new(ArcSwap::from_pointee(served)),
+                state: Arc::new(ArcSwap::new(served)),
                 cache,
                 store,
                 publish: None,
