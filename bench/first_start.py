@@ -7,7 +7,9 @@ same minutes of this shared, noisy machine.
 
 The corpus is read once before each start (a warm page cache, as in
 bench/scale.py); each start gets a state folder of its own, removed after.
-Prints each start, then per binary the median, minimum and maximum.
+Prints each start, then per binary the median, minimum and maximum; with
+the CPU seconds (user + system) the server spent until it answered, which
+vary less with the machine's load than the wall time.
 """
 
 import argparse
@@ -33,20 +35,32 @@ def main():
     print(f"load {os.getloadavg()[0]:.2f}; machine: 10 M-step Python loop {loop:.2f} s,"
           f" SHA-256 of 256 MiB {sha:.2f} s")
     times = {binary: [] for binary in a.binaries}
+    cpu = {binary: [] for binary in a.binaries}
     with tempfile.TemporaryDirectory(prefix="stadtfeed-first-") as work:
         for round in range(a.rounds):
             for binary in a.binaries:
                 read_all(a.corpus)
                 state = os.path.join(work, f"state-{round}-{len(times[binary])}-{os.path.basename(binary)}")
                 proc, took, _ = start(a.corpus, state, a.port, a.cache_mb, binary)
+                spent = cpu_seconds(proc.pid)
                 stop(proc)
                 shutil.rmtree(state, ignore_errors=True)
                 times[binary].append(took)
-                print(f"round {round + 1}: {binary}: {took:.2f} s", flush=True)
+                cpu[binary].append(spent)
+                print(f"round {round + 1}: {binary}: {took:.2f} s, CPU {spent:.2f} s", flush=True)
     for binary, took in times.items():
         took.sort()
+        spent = sorted(cpu[binary])
         print(f"{binary}: median {statistics.median(took):.2f} s ({took[0]:.2f}-{took[-1]:.2f} s,"
-              f" {len(took)} starts)")
+              f" {len(took)} starts); CPU median {statistics.median(spent):.2f} s"
+              f" ({spent[0]:.2f}-{spent[-1]:.2f} s)")
+
+
+def cpu_seconds(pid):
+    """User and system time of a running process, in seconds."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 if __name__ == "__main__":

@@ -286,8 +286,10 @@ pub struct MediaFile {
     pub content_type: String,
     /// Length in bytes.
     pub length: u64,
-    /// BLAKE3 of the bytes: the ETag, equal on every replica.
-    pub hash: [u8; 16],
+    /// BLAKE3 of the bytes: the ETag, equal on every replica. `None`
+    /// until hashed: `serve` answers before it hashes `media/`
+    /// ([`Library::open_serving`](crate::content::Library::open_serving)).
+    pub hash: Option<[u8; 16]>,
     /// The file's mtime: media carry no dates of their own.
     pub modified: DateTime<chrono::Utc>,
     /// Width and height of an image: records showing it take them from

@@ -454,8 +454,19 @@ async fn media_are_streamed_from_disk_not_held_in_memory() {
         "+++\ntitle = \"Großes Bild\"\ndate = \"11.01.2022\"\n[image]\nsrc = \"media/gross.png\"\nalt = \"x\"\n+++\nText\n",
     );
     let server = Running::start(fixture.path()).await;
+    // Served at once; named by the hash of its bytes (the same on every
+    // replica) once the start has hashed media/, just after it answers.
+    let first = server.get("/media/gross.png", &[]).await;
+    assert!(first.body[..] == big[..]);
+    server.media_hashed().await;
+    let hash = blake3::hash(&big);
+    let hex: String = hash.as_bytes()[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
     for _ in 0..3 {
         let reply = server.get("/media/gross.png", &[]).await;
+        assert_eq!(reply.header("etag"), format!("\"{hex}\""));
         assert_eq!(reply.status, 200);
         assert_eq!(reply.header("content-length"), big.len().to_string());
         assert_eq!(reply.body.len(), big.len());

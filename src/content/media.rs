@@ -65,12 +65,33 @@ pub fn is_publishable(feeds_dir: &Path, path: &Path) -> bool {
 /// 64 KiB.
 const IMAGE_HEADER_BYTES: u64 = 256 * 1024;
 
-/// Measures one file: its URL path, type, length, hash, mtime and (for an
-/// image) pixel size, and the stamp of the version measured.
+/// Measures the files at `paths` on the file threads (see [`read`]).
+pub(crate) fn read_all(
+    feeds_dir: &Path,
+    paths: Vec<PathBuf>,
+    hashed: bool,
+) -> Vec<(PathBuf, Option<(Stamp, MediaFile)>)> {
+    use rayon::prelude::*;
+    let folders = RealFolders::default();
+    super::on_file_threads(|| {
+        paths
+            .into_par_iter()
+            .map(|path| {
+                let measured = read(feeds_dir, &path, &folders, hashed);
+                (path, measured)
+            })
+            .collect()
+    })
+}
+
+/// Measures one file: its URL path, type, length, mtime, (for an image)
+/// pixel size and, when `hashed`, hash; and the stamp of the version
+/// measured.
 pub(crate) fn read(
     feeds_dir: &Path,
     path: &Path,
     folders: &RealFolders,
+    hashed: bool,
 ) -> Option<(Stamp, MediaFile)> {
     let url_path = path
         .strip_prefix(feeds_dir)
@@ -105,19 +126,25 @@ pub(crate) fn read(
         return None;
     }
     let shown = sniff_mime_type(&head).is_some() && meta.len() <= MAX_IMAGE_BYTES;
-    let mut hasher = blake3::Hasher::new();
-    hasher.update(&head);
-    // Most files were read whole above; the reader's 64 KiB buffer,
-    // zeroed on every call, would cost more than hashing them.
-    if (head.len() as u64) < meta.len() {
-        hasher.update_reader(&mut file).ok()?;
-    }
+    let hash = match hashed {
+        true => {
+            let mut hasher = blake3::Hasher::new();
+            hasher.update(&head);
+            // Most files were read whole above; the reader's 64 KiB buffer,
+            // zeroed on every call, would cost more than hashing them.
+            if (head.len() as u64) < meta.len() {
+                hasher.update_reader(&mut file).ok()?;
+            }
+            let mut hash = [0; 16];
+            hash.copy_from_slice(&hasher.finalize().as_bytes()[..16]);
+            Some(hash)
+        }
+        false => None,
+    };
     let pixels = shown
         .then(|| imagesize::blob_size(&head).ok())
         .flatten()
         .map(|size| (size.width as u32, size.height as u32));
-    let mut hash = [0; 16];
-    hash.copy_from_slice(&hasher.finalize().as_bytes()[..16]);
     let measured = MediaFile {
         url_path,
         file: real,

@@ -153,6 +153,17 @@ enum MediaPass {
     Earlier,
 }
 
+/// When files under `media/` measured for the first time are hashed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum MediaHashes {
+    /// As they are measured.
+    AtOnce,
+    /// Later, by [`Library::take_hashed_media`] (`serve`: at 100 000
+    /// records with 20 000 images, hashing them cost 0.2 s of the time
+    /// until the first answer).
+    Later,
+}
+
 /// What a re-read of `site.toml` found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum ConfigChange {
@@ -270,6 +281,8 @@ pub struct Library {
     generation_is_new: bool,
     /// The instant of the last publication of due records.
     published_as_of: DateTime<Utc>,
+    /// Whether the first media pass hashes the files it measures.
+    media_hashes: MediaHashes,
     /// The index as the saved state had it, until taken.
     restored: Option<Restored>,
     /// One copy of each category, shared by every summary naming it.
@@ -291,8 +304,36 @@ impl Library {
     /// kept in `state`: only files whose stamps moved since are read again.
     /// A missing or unusable state file just means reading everything.
     pub fn open_saved(dir: &Path, store: Arc<ArticleStore>, state: &Path) -> Library {
+        Library::open_saved_hashing(dir, store, state, MediaHashes::AtOnce)
+    }
+
+    /// For `serve`: like [`open_saved`](Library::open_saved) (or
+    /// [`open`](Library::open) without a `state`), except that files under
+    /// `media/` measured for the first time are not hashed yet: their
+    /// hashes are not needed for the first answer.
+    /// [`unhashed_media`](Library::unhashed_media) names them, for
+    /// [`take_hashed_media`](Library::take_hashed_media).
+    pub fn open_serving(dir: &Path, store: Arc<ArticleStore>, state: Option<&Path>) -> Library {
+        match state {
+            Some(state) => Library::open_saved_hashing(dir, store, state, MediaHashes::Later),
+            None => {
+                let mut library = Library::open_empty(dir, store);
+                library.media_hashes = MediaHashes::Later;
+                library.refresh();
+                library
+            }
+        }
+    }
+
+    fn open_saved_hashing(
+        dir: &Path,
+        store: Arc<ArticleStore>,
+        state: &Path,
+        media_hashes: MediaHashes,
+    ) -> Library {
         let started = std::time::Instant::now();
         let mut library = Library::open_empty(dir, store);
+        library.media_hashes = media_hashes;
         library.refresh_config();
         library.reset_index();
         // Listing 100 000 record files needs only the folder: it runs
@@ -404,6 +445,7 @@ impl Library {
             generation: fresh_generation(),
             generation_is_new: true,
             published_as_of: Utc::now(),
+            media_hashes: MediaHashes::AtOnce,
             restored: None,
             categories: Mutex::default(),
             paths: Mutex::default(),
@@ -1315,9 +1357,10 @@ impl Library {
     fn refresh_all_media(&mut self) -> bool {
         let listed = media::files_under_media(&self.dir);
         let mut changed = false;
+        let first = self.media.is_empty();
         // Nothing measured yet (a first start): every file is read, and
         // stamped then, without a stat of its own first.
-        let stale: Vec<PathBuf> = if self.media.is_empty() {
+        let stale: Vec<PathBuf> = if first {
             listed
         } else {
             let listed = stamped(listed);
@@ -1331,24 +1374,20 @@ impl Library {
             for path in gone {
                 self.drop_media(&path);
             }
+            // Those not hashed yet too (a state saved before they were).
             listed
                 .into_par_iter()
-                .filter(|(path, now)| self.media.get(path).is_none_or(|(stamp, _)| stamp != now))
+                .filter(|(path, now)| {
+                    self.media
+                        .get(path)
+                        .is_none_or(|(stamp, file)| stamp != now || file.hash.is_none())
+                })
                 .map(|(path, _)| path)
                 .collect()
         };
         changed |= !stale.is_empty();
-        let folders = RealFolders::default();
-        let read: Vec<(PathBuf, Option<(Stamp, MediaFile)>)> = on_file_threads(|| {
-            stale
-                .into_par_iter()
-                .map(|path| {
-                    let measured = media::read(&self.dir, &path, &folders);
-                    (path, measured)
-                })
-                .collect()
-        });
-        for (path, measured) in read {
+        let hashed = !first || self.media_hashes == MediaHashes::AtOnce;
+        for (path, measured) in media::read_all(&self.dir, stale, hashed) {
             match measured {
                 Some((stamp, file)) => self.put_media(path, Some(stamp), file),
                 None => self.drop_media(&path),
@@ -1384,11 +1423,15 @@ impl Library {
         }
         for path in present {
             let stamp = Stamp::of(&path);
-            if self.media.get(&path).is_some_and(|(s, _)| *s == stamp) {
+            if self
+                .media
+                .get(&path)
+                .is_some_and(|(s, file)| *s == stamp && file.hash.is_some())
+            {
                 continue;
             }
             changed = true;
-            match media::read(&self.dir, &path, &RealFolders::default()) {
+            match media::read(&self.dir, &path, &RealFolders::default(), true) {
                 Some((stamp, file)) => self.put_media(path, Some(stamp), file),
                 None => self.drop_media(&path),
             }
@@ -1407,6 +1450,43 @@ impl Library {
             .map(|(path, _)| path.clone())
             .collect();
         changed |= self.read_records(dependants, MediaPass::Earlier);
+        changed
+    }
+
+    /// The files under `media/` measured but not hashed yet (see
+    /// [`open_serving`](Library::open_serving)), for
+    /// [`media::read_all`]: outside any lock, as a reload may run
+    /// meanwhile.
+    pub(crate) fn unhashed_media(&self) -> Vec<PathBuf> {
+        self.media
+            .iter()
+            .filter(|(_, (_, file))| file.hash.is_none())
+            .map(|(path, _)| path.clone())
+            .collect()
+    }
+
+    /// Takes in files under `media/` measured with their hashes, where the
+    /// table still has them unhashed (a reload meanwhile measured the
+    /// others again, and the watcher reports any change since); returns
+    /// whether any was.
+    pub(crate) fn take_hashed_media(
+        &mut self,
+        measured: Vec<(PathBuf, Option<(Stamp, MediaFile)>)>,
+    ) -> bool {
+        let mut changed = false;
+        for (path, measured) in measured {
+            let Some((stamp, file)) = measured.filter(|(_, file)| file.hash.is_some()) else {
+                continue;
+            };
+            if self
+                .media
+                .get(&path)
+                .is_some_and(|(_, known)| known.hash.is_none())
+            {
+                self.put_media(path, Some(stamp), file);
+                changed = true;
+            }
+        }
         changed
     }
 
@@ -1828,6 +1908,44 @@ mod tests {
                 y.months().collect::<Vec<_>>()
             );
         }
+    }
+
+    /// `serve` answers before it hashes media/: its library names the
+    /// files unhashed until their hashes are taken in; then it is what a
+    /// library hashing at once has. A state saved meanwhile is hashed on
+    /// its restore.
+    #[test]
+    fn a_serving_library_hashes_media_after_it_is_open() {
+        let feeds = Path::new(env!("CARGO_MANIFEST_DIR")).join("feeds");
+        let media = |library: &Library| {
+            let index = library.index().unwrap();
+            let mut files: Vec<MediaFile> = index.media_files().map(|f| (**f).clone()).collect();
+            files.sort_by(|a, b| a.url_path.cmp(&b.url_path));
+            files
+        };
+        let at_once = Library::open(&feeds, Arc::new(ArticleStore::memory()));
+        assert!(at_once.unhashed_media().is_empty());
+        let hashed = media(&at_once);
+        assert!(hashed.len() >= 2 && hashed.iter().all(|f| f.hash.is_some()));
+
+        let mut serving = Library::open_serving(&feeds, Arc::new(ArticleStore::memory()), None);
+        let unhashed = serving.unhashed_media();
+        assert_eq!(unhashed.len(), hashed.len());
+        let state = tempfile::tempdir().unwrap();
+        let file = state.path().join("library.bin");
+        serving.save(&file).unwrap();
+        assert!(serving.take_hashed_media(media::read_all(&feeds, unhashed, true)));
+        assert!(serving.unhashed_media().is_empty());
+        assert_eq!(media(&serving), hashed);
+        assert!(!serving.take_hashed_media(media::read_all(
+            &feeds,
+            at_once.media.keys().cloned().collect(),
+            true
+        )));
+
+        let restored = Library::open_saved(&feeds, Arc::new(ArticleStore::memory()), &file);
+        assert!(restored.unhashed_media().is_empty());
+        assert_eq!(media(&restored), hashed);
     }
 
     /// Restoring takes entries in as saved (in no order): several files

@@ -97,12 +97,8 @@ impl Publisher {
             None => ArticleStore::memory(),
         };
         let store = Arc::new(store);
-        let mut library = match &state {
-            Some(state) => {
-                Library::open_saved(feeds_dir, Arc::clone(&store), &state.library_file())
-            }
-            None => Library::open(feeds_dir, Arc::clone(&store)),
-        };
+        let saved = state.as_ref().map(StateDir::library_file);
+        let mut library = Library::open_serving(feeds_dir, Arc::clone(&store), saved.as_deref());
         store.compact(&library.live_articles());
         // Everything read at start is "new"; only later additions are news.
         library.take_newly_published();
@@ -194,6 +190,11 @@ impl Publisher {
             None => self.library.refresh(),
         };
         let changed = self.library.publish_due() || changed;
+        self.swap_in(changed, started)
+    }
+
+    /// Swaps in the state of the library as it is now, if it `changed`.
+    fn swap_in(&mut self, changed: bool, started: Instant) -> Option<Reloaded> {
         if !changed {
             // Nothing new to publish; but /healthz may have to say that the
             // content directory went away (or came back).
@@ -265,6 +266,31 @@ impl Publisher {
             summary: summary(&health),
             ping,
         })
+    }
+
+    /// Hashes the files under `media/` that the start measured without
+    /// (see [`Library::open_serving`]) and swaps in the state that names
+    /// them by their hashes. The files are read and hashed outside the
+    /// lock, so that an edit meanwhile is not held up.
+    pub fn hash_media(publisher: &Mutex<Publisher>) {
+        let lock = || publisher.lock().unwrap_or_else(|e| e.into_inner());
+        let (dir, unhashed) = {
+            let publisher = lock();
+            let library = &publisher.library;
+            (library.dir().to_path_buf(), library.unhashed_media())
+        };
+        if unhashed.is_empty() {
+            return;
+        }
+        let started = Instant::now();
+        let measured = crate::content::media::read_all(&dir, unhashed, true);
+        let mut publisher = lock();
+        let changed = publisher.library.take_hashed_media(measured);
+        publisher.swap_in(changed, started);
+        tracing::debug!(
+            micros = started.elapsed().as_micros() as u64,
+            "media hashed"
+        );
     }
 
     /// When the reloader must look again without a file event: a

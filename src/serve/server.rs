@@ -110,6 +110,12 @@ pub enum StartError {
     Publish(#[from] crate::publish::PublishError),
 }
 
+/// The publisher; a poisoned lock means a reload panicked, and the data
+/// is still the last consistent state.
+fn lock(publisher: &Mutex<Publisher>) -> std::sync::MutexGuard<'_, Publisher> {
+    publisher.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// A bound server, ready to run.
 pub struct Server {
     config: Config,
@@ -139,15 +145,24 @@ impl Server {
             Some(target) => Some((target.connect()?, target.url())),
             None => None,
         };
-        let (mut publisher, loaded) = tokio::task::spawn_blocking(move || {
+        let (publisher, loaded) = tokio::task::spawn_blocking(move || {
             let state = StateDir::open(cache_dir.as_deref(), "serve", &feeds, None);
             Publisher::open(&feeds, state, cache_mb)
         })
         .await
         .map_err(|e| StartError::Load(e.to_string()))??;
+        let publisher = Arc::new(Mutex::new(publisher));
         if let Some((bucket, url)) = bucket {
-            publisher.publish_to(bucket, url);
+            // The bucket's manifest names media files by their hashes:
+            // made before the first upload, not behind it.
+            let hashing = Arc::clone(&publisher);
+            tokio::task::spawn_blocking(move || Publisher::hash_media(&hashing))
+                .await
+                .map_err(|e| StartError::Load(e.to_string()))?;
+            lock(&publisher).publish_to(bucket, url);
         }
+        // After `publish_to`: the context shows how publishing goes.
+        let context = lock(&publisher).context();
         let listener = TcpListener::bind(config.addr)
             .await
             .map_err(|source| StartError::Bind {
@@ -165,8 +180,8 @@ impl Server {
         Ok(Server {
             metrics_listener,
             changes,
-            context: publisher.context(),
-            publisher: Arc::new(Mutex::new(publisher)),
+            context,
+            publisher,
             config,
             listener,
             loaded,
@@ -191,6 +206,9 @@ impl Server {
     /// Serves until `shutdown` completes, then stops accepting and lets
     /// in-flight requests finish within the grace period.
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), StartError> {
+        // The start answered before it hashed media/; the hashes follow.
+        let hashing = Arc::clone(&self.publisher);
+        tokio::task::spawn_blocking(move || Publisher::hash_media(&hashing));
         if let Some(changes) = self.changes {
             reload::spawn_reloader(changes, Arc::clone(&self.publisher));
         }
@@ -290,11 +308,7 @@ impl Server {
                 tracing::warn!("grace period over; closing remaining connections");
             }
         }
-        let keeper = self
-            .publisher
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .stop_publishing();
+        let keeper = lock(&self.publisher).stop_publishing();
         if let Some(keeper) = keeper {
             tracing::info!("finishing the uploads under way");
             if tokio::time::timeout(self.config.shutdown_grace, keeper.stop())
@@ -306,7 +320,7 @@ impl Server {
         }
         let publisher = Arc::clone(&self.publisher);
         let _ = tokio::task::spawn_blocking(move || {
-            publisher.lock().unwrap_or_else(|e| e.into_inner()).save();
+            lock(&publisher).save();
         })
         .await;
         Ok(())

@@ -278,7 +278,11 @@ impl Plan {
     /// files are named by the hash of their bytes.
     pub fn fingerprint(&self, index: &Index) -> [u8; 16] {
         if let Plan::Media(file) | Plan::Favicon(Some(file)) = self {
-            return file.hash;
+            // Not hashed yet (a moment after a start): the plan names its
+            // path, length and mtime, hashed below.
+            if let Some(hash) = file.hash {
+                return hash;
+            }
         }
         let mut hasher = blake3::Hasher::new();
         hasher.update(env!("CARGO_PKG_VERSION").as_bytes());

@@ -147,6 +147,28 @@ pub fn unbrotli(bytes: &[u8]) -> Vec<u8> {
 }
 
 /// Polls `path` until `check` holds on the body, for at most `limit`.
+impl Running {
+    /// Waits until the media files the start measured are hashed: their
+    /// ETags are then the hashes of their bytes (`Library::open_serving`).
+    pub async fn media_hashed(&self) {
+        let started = Instant::now();
+        while self
+            .context
+            .state
+            .load()
+            .index
+            .media_files()
+            .any(|file| file.hash.is_none())
+        {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "media not hashed within 10 s of the start"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+}
+
 pub async fn eventually(
     server: &Running,
     path: &str,
