@@ -120,9 +120,13 @@ impl Publisher {
             "hot documents ready"
         );
         // Served before their compressed forms are made, as after an edit:
-        // a request that wants one first makes it itself.
+        // a request that wants one first makes it itself. What compressing
+        // freed (brotli's windows) is handed back after.
         let behind = Arc::clone(&served);
-        rayon::spawn(move || behind.compress());
+        rayon::spawn(move || {
+            behind.compress();
+            release_freed_memory();
+        });
         let summary = summary(&health);
         let publisher = Publisher {
             library,
@@ -287,6 +291,8 @@ impl Publisher {
         let mut publisher = lock();
         let changed = publisher.library.take_hashed_media(measured);
         publisher.swap_in(changed, started);
+        drop(publisher);
+        release_freed_memory();
         tracing::debug!(
             micros = started.elapsed().as_micros() as u64,
             "media hashed"
