@@ -320,6 +320,10 @@ impl Server {
         }
         let publisher = Arc::clone(&self.publisher);
         let _ = tokio::task::spawn_blocking(move || {
+            // Stopped right after a start: the state is saved with the
+            // media hashes, which the next start would otherwise make
+            // before it answers.
+            Publisher::hash_media(&publisher);
             lock(&publisher).save();
         })
         .await;
