@@ -55,8 +55,9 @@ pub struct Meta {
     pub cache_control: HeaderValue,
     /// Whether gzip and brotli forms exist (documents, not media files).
     pub compressible: bool,
-    /// The ETags of identity, gzip and brotli, made once.
-    etags: [HeaderValue; 3],
+    /// The ETags of identity, gzip and brotli, made once; none for a
+    /// media file not hashed yet (`Last-Modified` alone validates it).
+    etags: Option<[HeaderValue; 3]>,
 }
 
 impl Meta {
@@ -78,7 +79,9 @@ impl Meta {
         };
         Meta {
             fingerprint,
-            etags: [etag(""), etag("-gzip"), etag("-br")],
+            etags: plan
+                .names_its_content()
+                .then(|| [etag(""), etag("-gzip"), etag("-br")]),
             content_type: HeaderValue::from_str(site::content_type_of(index, key))
                 .unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream")),
             last_modified,
@@ -92,13 +95,14 @@ impl Meta {
         }
     }
 
-    /// The strong ETag of one encoding.
-    pub fn etag(&self, encoding: Encoding) -> &HeaderValue {
-        match encoding {
-            Encoding::Identity => &self.etags[0],
-            Encoding::Gzip => &self.etags[1],
-            Encoding::Brotli => &self.etags[2],
-        }
+    /// The strong ETag of one encoding, if it has one.
+    pub fn etag(&self, encoding: Encoding) -> Option<&HeaderValue> {
+        let etags = self.etags.as_ref()?;
+        Some(match encoding {
+            Encoding::Identity => &etags[0],
+            Encoding::Gzip => &etags[1],
+            Encoding::Brotli => &etags[2],
+        })
     }
 }
 
@@ -374,5 +378,45 @@ impl ServedState {
         self.hot
             .par_iter()
             .for_each(|(_, document)| document.compress());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::content::store::ArticleStore;
+    use crate::content::Library;
+    use crate::model::MediaFile;
+    use std::sync::Arc;
+
+    /// A media file's ETag is the hash of its bytes, which every replica
+    /// makes alike; before that hash is made (a moment after a start) it
+    /// has none, only `Last-Modified`.
+    #[test]
+    fn a_media_file_has_no_etag_until_its_bytes_are_hashed() {
+        let feeds = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("feeds");
+        let index = Library::open(&feeds, Arc::new(ArticleStore::memory()))
+            .index()
+            .unwrap();
+        let file = index.media("media/logo.png").unwrap();
+        let key = DocKey::Media(file.url_path.clone());
+        let bytes = std::fs::read(feeds.join("media/logo.png")).unwrap();
+        let hex: String = blake3::hash(&bytes).as_bytes()[..16]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let hashed = Meta::of(&key, &Plan::Media(MediaFile::clone(file)), &index);
+        assert_eq!(
+            hashed.etag(Encoding::Identity).unwrap(),
+            &format!("\"{hex}\"")
+        );
+
+        let unhashed = MediaFile {
+            hash: None,
+            ..MediaFile::clone(file)
+        };
+        let meta = Meta::of(&key, &Plan::Media(unhashed), &index);
+        assert!(meta.etag(Encoding::Identity).is_none());
+        assert_eq!(meta.last_modified_header, hashed.last_modified_header);
     }
 }

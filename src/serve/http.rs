@@ -203,11 +203,12 @@ fn delta(
     plan.entries.retain(|entry| !old.contains(entry));
     let body = crate::site::render(&state.index, &context.store, key, &Plan::Feed(plan)).ok()?;
     let meta = &document.meta;
+    let etag = meta.etag(Encoding::Identity)?;
     Some(
         Response::builder()
             .status(StatusCode::from_u16(226).unwrap_or(StatusCode::OK))
             .header("IM", "feed")
-            .header(header::ETAG, meta.etag(Encoding::Identity).clone())
+            .header(header::ETAG, etag.clone())
             .header(header::LAST_MODIFIED, meta.last_modified_header.clone())
             .header(header::CACHE_CONTROL, "no-store")
             .header(header::VARY, "Accept-Encoding, A-IM, If-None-Match")
@@ -347,9 +348,11 @@ fn is_not_modified(headers: &HeaderMap, meta: &Meta, encoding: Encoding) -> bool
 
 fn validators(meta: &Meta, encoding: Encoding) -> hyper::http::response::Builder {
     let mut builder = Response::builder()
-        .header(header::ETAG, meta.etag(encoding).clone())
         .header(header::LAST_MODIFIED, meta.last_modified_header.clone())
         .header(header::CACHE_CONTROL, meta.cache_control.clone());
+    if let Some(etag) = meta.etag(encoding) {
+        builder = builder.header(header::ETAG, etag.clone());
+    }
     if meta.compressible {
         builder = builder.header(header::VARY, "Accept-Encoding");
     }
@@ -502,15 +505,16 @@ fn choose_encoding(headers: &HeaderMap, compressible: bool) -> Encoding {
     best.map_or(Encoding::Identity, |(encoding, _)| encoding)
 }
 
-/// If-None-Match: `*`, or a list of entity tags compared weakly (W/ ignored).
-fn etag_matches(if_none_match: &HeaderValue, etag: &HeaderValue) -> bool {
+/// If-None-Match: `*`, or a list of entity tags compared weakly (W/ ignored)
+/// with ours, if the document has one.
+fn etag_matches(if_none_match: &HeaderValue, etag: Option<&HeaderValue>) -> bool {
     let Ok(list) = if_none_match.to_str() else {
         return false;
     };
-    let ours = etag.to_str().unwrap_or_default();
+    let ours = etag.and_then(|etag| etag.to_str().ok());
     list.split(',')
         .map(str::trim)
-        .any(|tag| tag == "*" || tag.strip_prefix("W/").unwrap_or(tag) == ours)
+        .any(|tag| tag == "*" || Some(tag.strip_prefix("W/").unwrap_or(tag)) == ours)
 }
 
 fn not_found(state: &ServedState, head: bool) -> Result<HttpResponse, hyper::http::Error> {
@@ -562,6 +566,7 @@ mod tests {
         let brotli_etag = document
             .meta
             .etag(Encoding::Brotli)
+            .unwrap()
             .to_str()
             .unwrap()
             .to_owned();
@@ -591,7 +596,7 @@ mod tests {
         assert_eq!(zipped.headers()[header::CONTENT_ENCODING], "gzip");
         assert_eq!(
             zipped.headers()[header::ETAG],
-            document.meta.etag(Encoding::Gzip)
+            document.meta.etag(Encoding::Gzip).unwrap()
         );
         assert!(document.has(Encoding::Gzip) && !document.has(Encoding::Brotli));
     }

@@ -278,8 +278,9 @@ impl Plan {
     /// files are named by the hash of their bytes.
     pub fn fingerprint(&self, index: &Index) -> [u8; 16] {
         if let Plan::Media(file) | Plan::Favicon(Some(file)) = self {
-            // Not hashed yet (a moment after a start): the plan names its
-            // path, length and mtime, hashed below.
+            // Not hashed yet (a moment after a start): the plan, naming
+            // its path, length and mtime, is hashed below; no ETag is
+            // made of that (see `names_its_content`).
             if let Some(hash) = file.hash {
                 return hash;
             }
@@ -298,6 +299,16 @@ impl Plan {
         let mut hash = [0; 16];
         hash.copy_from_slice(&hasher.finalize().as_bytes()[..16]);
         hash
+    }
+
+    /// Whether [`fingerprint`](Self::fingerprint) is one of what the
+    /// document shows, as an ETag must be (every replica agrees on it):
+    /// not for a media file whose bytes are not hashed yet.
+    pub fn names_its_content(&self) -> bool {
+        match self {
+            Plan::Media(file) | Plan::Favicon(Some(file)) => file.hash.is_some(),
+            _ => true,
+        }
     }
 
     /// The records it shows.
