@@ -277,9 +277,8 @@ impl Publisher {
     /// them by their hashes. The files are read and hashed outside the
     /// lock, so that an edit meanwhile is not held up.
     pub fn hash_media(publisher: &Mutex<Publisher>) {
-        let lock = || publisher.lock().unwrap_or_else(|e| e.into_inner());
         let (dir, unhashed) = {
-            let publisher = lock();
+            let publisher = lock(publisher);
             let library = &publisher.library;
             (library.dir().to_path_buf(), library.unhashed_media())
         };
@@ -288,7 +287,7 @@ impl Publisher {
         }
         let started = Instant::now();
         let measured = crate::content::media::read_all(&dir, unhashed, true);
-        let mut publisher = lock();
+        let mut publisher = lock(publisher);
         let changed = publisher.library.take_hashed_media(measured);
         publisher.swap_in(changed, started);
         drop(publisher);
@@ -418,6 +417,12 @@ pub struct Changes {
 /// It took 2–14 ms where timed; made inside each reload it slowed the
 /// edits of a burst by several ms, so after a reload it waits for a quiet
 /// moment ([`QUIET_BEFORE_COLLECT`]).
+/// The publisher. A poisoned lock means a reload panicked; the data is
+/// still the last consistent state, so the server goes on with it.
+pub(super) fn lock(publisher: &Mutex<Publisher>) -> std::sync::MutexGuard<'_, Publisher> {
+    publisher.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 fn release_freed_memory() {
     let started = Instant::now();
     // SAFETY: mi_collect only walks mimalloc's own structures; it is safe
@@ -497,10 +502,7 @@ pub fn spawn_reloader(changes: Changes, publisher: Arc<Mutex<Publisher>>) {
         // Whether a reload freed memory not yet handed back.
         let mut to_collect = false;
         loop {
-            let wake = {
-                let publisher = publisher.lock().unwrap_or_else(|e| e.into_inner());
-                publisher.next_wake()
-            };
+            let wake = { lock(&publisher).next_wake() };
             let until_wake = wake.unwrap_or(RESCAN) + Duration::from_millis(5);
             let first = tokio::select! {
                 _ = rescan.tick() => Wanted::Everything,
@@ -538,9 +540,7 @@ pub fn spawn_reloader(changes: Changes, publisher: Arc<Mutex<Publisher>>) {
             }
             let publisher = Arc::clone(&publisher);
             let reloaded = tokio::task::spawn_blocking(move || {
-                // A poisoned lock means a reload panicked; the data is
-                // still the last consistent state, so go on with it.
-                let mut publisher = publisher.lock().unwrap_or_else(|e| e.into_inner());
+                let mut publisher = lock(&publisher);
                 let reloaded = publisher.reload((!everything).then_some(&paths[..]));
                 if everything {
                     publisher.save();

@@ -18,7 +18,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
 use super::http::{respond, Context, HttpResponse};
-use super::reload::{self, LoadSummary, Publisher};
+use super::reload::{self, lock, LoadSummary, Publisher};
 use super::sendfile::Connection;
 use crate::content::Problem;
 use crate::state::StateDir;
@@ -108,12 +108,6 @@ pub enum StartError {
     /// a store that does not answer is retried instead).
     #[error("--publish-to: {0}")]
     Publish(#[from] crate::publish::PublishError),
-}
-
-/// The publisher; a poisoned lock means a reload panicked, and the data
-/// is still the last consistent state.
-fn lock(publisher: &Mutex<Publisher>) -> std::sync::MutexGuard<'_, Publisher> {
-    publisher.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// A bound server, ready to run.
