@@ -4,6 +4,7 @@
 //! ever needs invalidating: a changed document has a new fingerprint.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
@@ -107,7 +108,7 @@ impl Meta {
 }
 
 /// A document ready to send.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct ServedDocument {
     /// Validators and headers.
     pub meta: Meta,
@@ -120,6 +121,9 @@ pub struct ServedDocument {
     pub gzip: OnceLock<Bytes>,
     /// brotli form, likewise.
     pub brotli: OnceLock<Bytes>,
+    /// Whether a request has set out to make the gzip and the brotli
+    /// form (see [`first_to_ask`](Self::first_to_ask)).
+    asked: [AtomicBool; 2],
 }
 
 impl ServedDocument {
@@ -138,6 +142,7 @@ impl ServedDocument {
             identity,
             gzip: OnceLock::new(),
             brotli: OnceLock::new(),
+            asked: Default::default(),
         })
     }
 
@@ -180,7 +185,22 @@ impl ServedDocument {
             identity: self.identity.clone(),
             gzip: self.gzip.clone(),
             brotli: self.brotli.clone(),
+            asked: Default::default(),
         })
+    }
+
+    /// Whether this request is the first to ask for the form of
+    /// `encoding`, which is not there yet: that request makes it, and
+    /// those that come meanwhile get a form that is there, so that a
+    /// burst after an edit holds one blocking thread per form, not one
+    /// per request (the soak counted 21 more threads so).
+    pub fn first_to_ask(&self, encoding: Encoding) -> bool {
+        let asked = match encoding {
+            Encoding::Identity => return false,
+            Encoding::Gzip => &self.asked[0],
+            Encoding::Brotli => &self.asked[1],
+        };
+        !asked.swap(true, Ordering::AcqRel)
     }
 
     /// Adds the gzip and brotli forms (documents only; media files are

@@ -367,7 +367,8 @@ fn not_modified(meta: &Meta, encoding: Encoding) -> Result<HttpResponse, hyper::
 
 /// A hot document in the encoding the client prefers. Its compressed
 /// forms are made behind a start or an edit; one asked for before it is
-/// there is made now, off the async threads (a 304 needs none).
+/// there is made now by the first request asking, off the async threads
+/// (a 304 needs none); requests meanwhile get identity.
 async fn hot_response(
     document: Arc<ServedDocument>,
     headers: &HeaderMap,
@@ -375,7 +376,10 @@ async fn hot_response(
 ) -> Result<HttpResponse, hyper::http::Error> {
     let meta = &document.meta;
     let encoding = choose_encoding(headers, meta.compressible);
-    if !document.has(encoding) && !is_not_modified(headers, meta, encoding) {
+    if !document.has(encoding)
+        && !is_not_modified(headers, meta, encoding)
+        && document.first_to_ask(encoding)
+    {
         let behind = Arc::clone(&document);
         let _ = tokio::task::spawn_blocking(move || behind.compress_for(encoding)).await;
     }
@@ -599,5 +603,22 @@ mod tests {
             document.meta.etag(Encoding::Gzip).unwrap()
         );
         assert!(document.has(Encoding::Gzip) && !document.has(Encoding::Brotli));
+
+        // While another request makes the brotli form, one more asking for
+        // it gets identity rather than a blocking thread of its own.
+        assert!(document.first_to_ask(Encoding::Brotli));
+        let meanwhile = hot_response(
+            Arc::clone(&document),
+            &asking(&[(header::ACCEPT_ENCODING, "br")]),
+            false,
+        )
+        .await
+        .unwrap();
+        assert!(meanwhile.headers().get(header::CONTENT_ENCODING).is_none());
+        assert_eq!(
+            meanwhile.headers()[header::ETAG],
+            document.meta.etag(Encoding::Identity).unwrap()
+        );
+        assert!(!document.has(Encoding::Brotli));
     }
 }
