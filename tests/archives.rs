@@ -431,6 +431,24 @@ async fn cold_archives_answer_304_without_rendering() {
     assert_eq!(br.header("content-encoding"), "br");
     assert_eq!(common::server::unbrotli(&br.body), full.body);
     assert_eq!(forms(&server), (true, true));
+    // While one request makes a cached document's form, another asking
+    // for it is sent identity rather than taking a blocking thread too.
+    let atom = server.get("/archiv/2022/01/feed.atom", &[]).await;
+    let atom_key = match stadtfeed::site::key::route("archiv/2022/01/feed.atom") {
+        Some(stadtfeed::site::key::Route::Doc(key)) => key,
+        _ => panic!("not a document"),
+    };
+    let atom_fingerprint = Plan::of(&index, &atom_key).unwrap().fingerprint(&index);
+    let cached_atom = server.context.cache.get(&atom_fingerprint).unwrap();
+    assert!(cached_atom.first_to_ask(Encoding::Brotli));
+    let meanwhile = server
+        .get("/archiv/2022/01/feed.atom", &[("accept-encoding", "br")])
+        .await;
+    assert_eq!(meanwhile.status, StatusCode::OK);
+    assert!(meanwhile.headers.get("content-encoding").is_none());
+    assert_eq!(meanwhile.body, atom.body);
+    assert_eq!(meanwhile.header("etag"), atom.header("etag"));
+    assert!(!cached_atom.has(Encoding::Brotli));
 
     // The newest archive may still grow: short caching.
     let newest = server.get("/archiv/2022/11/feed.rss", &[]).await;

@@ -122,7 +122,7 @@ pub struct ServedDocument {
     /// brotli form, likewise.
     pub brotli: OnceLock<Bytes>,
     /// Whether a request has set out to make the gzip and the brotli
-    /// form (see [`first_to_ask`](Self::first_to_ask)).
+    /// form (see [`make_form`](Self::make_form)).
     asked: [AtomicBool; 2],
 }
 
@@ -189,18 +189,40 @@ impl ServedDocument {
         })
     }
 
+    /// Makes the form of `encoding` if it is not there yet, off the async
+    /// threads: the first request that asks makes it, and those that come
+    /// meanwhile return at once and are sent a form that is there, so that
+    /// a burst holds one blocking thread per form, not one per request
+    /// (the soak counted 21 more threads so). Hot and cold documents alike.
+    pub async fn make_form(self: &Arc<Self>, encoding: Encoding) {
+        if !self.meta.compressible || self.has(encoding) || !self.first_to_ask(encoding) {
+            return;
+        }
+        let behind = Arc::clone(self);
+        if tokio::task::spawn_blocking(move || behind.compress_for(encoding))
+            .await
+            .is_err()
+        {
+            // Not made (the runtime is shutting down): a later request may try.
+            if let Some(asked) = self.asked_for(encoding) {
+                asked.store(false, Ordering::Release);
+            }
+        }
+    }
+
     /// Whether this request is the first to ask for the form of
-    /// `encoding`, which is not there yet: that request makes it, and
-    /// those that come meanwhile get a form that is there, so that a
-    /// burst after an edit holds one blocking thread per form, not one
-    /// per request (the soak counted 21 more threads so).
+    /// `encoding` (see [`make_form`](Self::make_form)).
     pub fn first_to_ask(&self, encoding: Encoding) -> bool {
-        let asked = match encoding {
-            Encoding::Identity => return false,
-            Encoding::Gzip => &self.asked[0],
-            Encoding::Brotli => &self.asked[1],
-        };
-        !asked.swap(true, Ordering::AcqRel)
+        self.asked_for(encoding)
+            .is_some_and(|asked| !asked.swap(true, Ordering::AcqRel))
+    }
+
+    fn asked_for(&self, encoding: Encoding) -> Option<&AtomicBool> {
+        match encoding {
+            Encoding::Identity => None,
+            Encoding::Gzip => Some(&self.asked[0]),
+            Encoding::Brotli => Some(&self.asked[1]),
+        }
     }
 
     /// Adds the gzip and brotli forms (documents only; media files are

@@ -220,7 +220,7 @@ fn delta(
 
 /// The cached document of that fingerprint, or rendered now on a blocking
 /// thread (concurrent requests for it wait for the one rendering), with
-/// the form of `encoding` made if it is not there yet.
+/// the form of `encoding` made as for a hot document.
 async fn cold_document(
     context: &Context,
     state: &Arc<ServedState>,
@@ -229,45 +229,38 @@ async fn cold_document(
     meta: Arc<Meta>,
     encoding: Encoding,
 ) -> Option<Arc<ServedDocument>> {
-    if let Some(document) = context.cache.get(&meta.fingerprint) {
-        context.metrics.cache_lookup(true);
-        let document = document.with_meta(&meta);
-        if document.has(encoding) {
-            return Some(document);
-        }
-        return tokio::task::spawn_blocking(move || {
-            document.compress_for(encoding);
-            document
-        })
-        .await
-        .ok();
-    }
-    context.metrics.cache_lookup(false);
-    let context = context.clone();
-    let state = Arc::clone(state);
-    tokio::task::spawn_blocking(move || {
-        context
-            .cache
-            .try_get_with(meta.fingerprint, || {
-                let plan = match plan {
-                    Some(plan) => plan,
-                    // The state that made the headers plans it the same way.
-                    None => Plan::of(&state.index, &key).ok_or(ColdError::NotPlanned)?,
-                };
-                let document = ServedDocument::render(&state.index, &context.store, &key, &plan)?;
-                Ok::<_, ColdError>(Arc::new(document))
+    let cached = context.cache.get(&meta.fingerprint);
+    context.metrics.cache_lookup(cached.is_some());
+    let document = match cached {
+        Some(document) => document,
+        None => {
+            let context = context.clone();
+            let state = Arc::clone(state);
+            let fingerprint = meta.fingerprint;
+            tokio::task::spawn_blocking(move || {
+                context
+                    .cache
+                    .try_get_with(fingerprint, || {
+                        let plan = match plan {
+                            Some(plan) => plan,
+                            // The state that made the headers plans it the same way.
+                            None => Plan::of(&state.index, &key).ok_or(ColdError::NotPlanned)?,
+                        };
+                        let document =
+                            ServedDocument::render(&state.index, &context.store, &key, &plan)?;
+                        Ok::<_, ColdError>(Arc::new(document))
+                    })
+                    .map_err(|e| tracing::warn!("{e}"))
+                    .ok()
             })
-            .map(|document| {
-                // Also when another request rendered it for another encoding.
-                document.compress_for(encoding);
-                document.with_meta(&meta)
-            })
-            .map_err(|e| tracing::warn!("{e}"))
+            .await
             .ok()
-    })
-    .await
-    .ok()
-    .flatten()
+            .flatten()?
+        }
+    };
+    // Made on the cached document, so that later requests find it there.
+    document.make_form(encoding).await;
+    Some(document.with_meta(&meta))
 }
 
 /// The `/healthz` body: the state's, plus how publishing to a bucket goes
@@ -376,12 +369,8 @@ async fn hot_response(
 ) -> Result<HttpResponse, hyper::http::Error> {
     let meta = &document.meta;
     let encoding = choose_encoding(headers, meta.compressible);
-    if !document.has(encoding)
-        && !is_not_modified(headers, meta, encoding)
-        && document.first_to_ask(encoding)
-    {
-        let behind = Arc::clone(&document);
-        let _ = tokio::task::spawn_blocking(move || behind.compress_for(encoding)).await;
+    if !is_not_modified(headers, meta, encoding) {
+        document.make_form(encoding).await;
     }
     document_response(&document, encoding, headers, head)
 }
