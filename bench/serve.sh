@@ -2,7 +2,7 @@
 # stadtfeed serve against nginx serving the output of `stadtfeed build`, the
 # same content on the same machine in the same run, loaded by wrk.
 #
-# usage: bench/serve.sh [seconds per run, default 10] [content dir, default feeds] [--cache-mb, default 64]
+# usage: bench/serve.sh [seconds per run, default 10] [content dir, default feeds] [--cache-mb, default 64] [rounds, default 1]
 #
 # With a large content directory (a gen-corpus one), a last line cycles
 # through 2 000 URLs sampled from the built site (articles, archive
@@ -20,6 +20,7 @@ cd "$(dirname "$0")/.."
 duration=${1:-10}
 feeds=$(realpath "${2:-feeds}")
 cache_mb=${3:-64}
+rounds=${4:-1}
 connections=64
 if ! command -v wrk >/dev/null || ! command -v nginx >/dev/null; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light wrk >/dev/null
@@ -96,18 +97,10 @@ run() { # url header... → "requests/s p99"
 }
 to_ms() { awk -v v="$1" 'BEGIN{ if (v ~ /us$/) {sub(/us$/,"",v); print v/1000} else if (v ~ /ms$/) {sub(/ms$/,"",v); print v} else if (v ~ /s$/) {sub(/s$/,"",v); print v*1000} else print v }'; }
 
-printf '%-26s %14s %10s %14s %10s %12s\n' "GET /feed.rss" "stadtfeed r/s" "p99 ms" "nginx r/s" "p99 ms" "r/s ratio"
-for case in gzip plain 304; do
-  case $case in
-    gzip)  sf=$(run http://127.0.0.1:$sf_port/feed.rss 'Accept-Encoding: gzip'); ng=$(run http://127.0.0.1:$ng_port/feed.rss 'Accept-Encoding: gzip') ;;
-    plain) sf=$(run http://127.0.0.1:$sf_port/feed.rss); ng=$(run http://127.0.0.1:$ng_port/feed.rss) ;;
-    304)   sf=$(run http://127.0.0.1:$sf_port/feed.rss 'Accept-Encoding: gzip' "If-None-Match: $sf_etag")
-           ng=$(run http://127.0.0.1:$ng_port/feed.rss 'Accept-Encoding: gzip' "If-None-Match: $ng_etag") ;;
-  esac
-  read -r sf_rps sf_p99 <<<"$sf"; read -r ng_rps ng_p99 <<<"$ng"
-  printf '%-26s %14.0f %10.2f %14.0f %10.2f %12.2f\n' "$case" "$sf_rps" "$(to_ms "$sf_p99")" "$ng_rps" "$(to_ms "$ng_p99")" \
-    "$(awk -v a="$sf_rps" -v b="$ng_rps" 'BEGIN{print a/b}')"
-done
+# Each line is measured in $rounds rounds, the two servers taking turns
+# (which goes first alternates), so that the machine's drift within a few
+# minutes falls on both alike; the line gives the medians, and the range of
+# the rounds' ratios.
 cat >"$work/cycle.lua" <<LUA
 local paths = {}
 for line in io.lines("$work/urls") do paths[#paths + 1] = line end
@@ -117,12 +110,34 @@ request = function()
   return wrk.format("GET", paths[i], { ["Accept-Encoding"] = "gzip" })
 end
 LUA
-cycle() { wrk -t2 -c$connections -d"${duration}s" --latency -s "$work/cycle.lua" "$1" >"$work/wrk.txt"
-  echo "$(awk '/^Requests\/sec/{print $2}' "$work/wrk.txt") $(awk '$1=="99%"{print $2}' "$work/wrk.txt") $(grep -c . "$work/urls")"; }
-if [ "$(grep -c . "$work/urls")" -ge 100 ]; then
-  read -r sf_rps sf_p99 n <<<"$(cycle http://127.0.0.1:$sf_port)"
-  read -r ng_rps ng_p99 _ <<<"$(cycle http://127.0.0.1:$ng_port)"
-  printf '%-26s %14.0f %10.2f %14.0f %10.2f %12.2f\n' "$n URLs, gzip" "$sf_rps" "$(to_ms "$sf_p99")" "$ng_rps" "$(to_ms "$ng_p99")" \
-    "$(awk -v a="$sf_rps" -v b="$ng_rps" 'BEGIN{print a/b}')"
-fi
-echo "($connections connections, 2 wrk threads, ${duration}s per line, $(nproc) cores shared by server and wrk; --cache-mb $cache_mb; load at the end: $(cut -d" " -f1 /proc/loadavg))"
+measure() { # server case → "requests/s p99"
+  local port=$sf_port etag=$sf_etag
+  [ "$1" = ng ] && port=$ng_port etag=$ng_etag
+  case $2 in
+    gzip)  run http://127.0.0.1:$port/feed.rss 'Accept-Encoding: gzip' ;;
+    plain) run http://127.0.0.1:$port/feed.rss ;;
+    304)   run http://127.0.0.1:$port/feed.rss 'Accept-Encoding: gzip' "If-None-Match: $etag" ;;
+    cycle) wrk -t2 -c$connections -d"${duration}s" --latency -s "$work/cycle.lua" http://127.0.0.1:$port >"$work/wrk.txt"
+           echo "$(awk '/^Requests\/sec/{print $2}' "$work/wrk.txt") $(awk '$1=="99%"{print $2}' "$work/wrk.txt")" ;;
+  esac
+}
+median() { sort -g | awk '{v[NR]=$1} END{ if (NR%2) print v[(NR+1)/2]; else print (v[NR/2]+v[NR/2+1])/2 }'; }
+cases="gzip plain 304"
+n_urls=$(grep -c . "$work/urls")
+[ "$n_urls" -ge 100 ] && cases="$cases cycle"
+printf '%-26s %14s %10s %14s %10s %12s %14s\n' "GET /feed.rss" "stadtfeed r/s" "p99 ms" "nginx r/s" "p99 ms" "r/s ratio" "round ratios"
+for case in $cases; do
+  : >"$work/sf.rounds"; : >"$work/ng.rounds"; : >"$work/ratios"
+  for round in $(seq "$rounds"); do
+    order="sf ng"; [ $((round % 2)) = 0 ] && order="ng sf"
+    for server in $order; do measure "$server" "$case" >>"$work/$server.rounds"; done
+    paste -d' ' "$work/sf.rounds" "$work/ng.rounds" | tail -1 | awk '{print $1/$3}' >>"$work/ratios"
+  done
+  sf_rps=$(awk '{print $1}' "$work/sf.rounds" | median); ng_rps=$(awk '{print $1}' "$work/ng.rounds" | median)
+  sf_p99=$(while read -r _ p; do to_ms "$p"; done <"$work/sf.rounds" | median)
+  ng_p99=$(while read -r _ p; do to_ms "$p"; done <"$work/ng.rounds" | median)
+  label=$case; [ "$case" = cycle ] && label="$n_urls URLs, gzip"
+  printf '%-26s %14.0f %10.2f %14.0f %10.2f %12.2f %14s\n' "$label" "$sf_rps" "$sf_p99" "$ng_rps" "$ng_p99" \
+    "$(awk -v a="$sf_rps" -v b="$ng_rps" 'BEGIN{print a/b}')" "$(sort -g "$work/ratios" | awk 'NR==1{lo=$1} {hi=$1} END{printf "%.2f-%.2f", lo, hi}')"
+done
+echo "($connections connections, 2 wrk threads, ${duration}s per run, $rounds rounds per line, $(nproc) cores shared by server and wrk; --cache-mb $cache_mb; load at the end: $(cut -d" " -f1 /proc/loadavg))"
