@@ -6,9 +6,11 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
+use rayon::prelude::*;
 
+use super::files::stamped;
 use super::image::{sniff_mime_type, MAX_IMAGE_BYTES};
-use super::{RealFolders, Stamp};
+use super::{Library, MediaHashes, MediaPass, RealFolders, Stamp};
 use crate::model::MediaFile;
 
 /// Regular files under `feeds_dir/media` that really lie there (symlinks
@@ -169,6 +171,162 @@ fn content_type(path: &Path, bytes: &[u8]) -> &'static str {
         Some(t) if t.contains("html") || t.contains("xml") || t.contains("javascript") => DOWNLOAD,
         Some(t) => t,
         None => DOWNLOAD,
+    }
+}
+
+impl Library {
+    /// Re-measures what changed under `media/`.
+    pub(super) fn refresh_all_media(&mut self) -> bool {
+        let listed = files_under_media(&self.dir);
+        let mut changed = false;
+        let first = self.media.is_empty();
+        // Nothing measured yet (a first start): every file is read, and
+        // stamped then, without a stat of its own first.
+        let stale: Vec<PathBuf> = if first {
+            listed
+        } else {
+            let listed = stamped(listed);
+            let gone: Vec<PathBuf> = self
+                .media
+                .keys()
+                .filter(|p| !listed.contains_key(*p))
+                .cloned()
+                .collect();
+            changed = !gone.is_empty();
+            for path in gone {
+                self.drop_media(&path);
+            }
+            // Those not hashed yet too (a state saved before they were).
+            listed
+                .into_par_iter()
+                .filter(|(path, now)| {
+                    self.media
+                        .get(path)
+                        .is_none_or(|(stamp, file)| stamp != now || file.hash.is_none())
+                })
+                .map(|(path, _)| path)
+                .collect()
+        };
+        changed |= !stale.is_empty();
+        let hashed = !first || self.media_hashes == MediaHashes::AtOnce;
+        for (path, measured) in read_all(&self.dir, stale, hashed) {
+            match measured {
+                Some((stamp, file)) => self.put_media(path, Some(stamp), file),
+                None => self.drop_media(&path),
+            }
+        }
+        changed
+    }
+
+    /// One media path (file or folder) changed: re-measure what is there
+    /// now, and re-read the records whose image lies there.
+    pub(super) fn refresh_media_path(&mut self, relative: &Path) -> bool {
+        let full = self.dir.join(relative);
+        let mut changed = false;
+        let present: Vec<PathBuf> = if full.is_dir() {
+            files_under_media(&self.dir)
+                .into_iter()
+                .filter(|p| p.starts_with(&full))
+                .collect()
+        } else if is_publishable(&self.dir, &full) {
+            vec![full.clone()]
+        } else {
+            Vec::new()
+        };
+        let gone: Vec<PathBuf> = self
+            .media
+            .keys()
+            .filter(|p| p.starts_with(&full) && !present.contains(p))
+            .cloned()
+            .collect();
+        for path in gone {
+            changed = true;
+            self.drop_media(&path);
+        }
+        for path in present {
+            let stamp = Stamp::of(&path);
+            if self
+                .media
+                .get(&path)
+                .is_some_and(|(s, file)| *s == stamp && file.hash.is_some())
+            {
+                continue;
+            }
+            changed = true;
+            match read(&self.dir, &path, &RealFolders::default(), true) {
+                Some((stamp, file)) => self.put_media(path, Some(stamp), file),
+                None => self.drop_media(&path),
+            }
+        }
+        // Records measure their image; one that changed makes them stale.
+        let real = full.canonicalize().ok();
+        let dependants: Vec<PathBuf> = self
+            .entries
+            .iter()
+            .filter(|(_, entry)| {
+                entry.image.as_ref().is_some_and(|(image, _)| {
+                    image.starts_with(&full) || real.as_ref().is_some_and(|r| image.starts_with(r))
+                })
+            })
+            .filter(|(path, entry)| !entry.is_fresh(Stamp::of(&self.dir.join(path)), Stamp::of))
+            .map(|(path, _)| path.clone())
+            .collect();
+        changed |= self.read_records(dependants, MediaPass::Earlier);
+        changed
+    }
+
+    /// The files under `media/` measured but not hashed yet (see
+    /// [`open_serving`](Library::open_serving)), for
+    /// [`read_all`]: outside any lock, as a reload may run
+    /// meanwhile.
+    pub(crate) fn unhashed_media(&self) -> Vec<PathBuf> {
+        self.media
+            .iter()
+            .filter(|(_, (_, file))| file.hash.is_none())
+            .map(|(path, _)| path.clone())
+            .collect()
+    }
+
+    /// Takes in files under `media/` measured with their hashes, where the
+    /// table still has them unhashed (a reload meanwhile measured the
+    /// others again, and the watcher reports any change since); returns
+    /// whether any was.
+    pub(crate) fn take_hashed_media(
+        &mut self,
+        measured: Vec<(PathBuf, Option<(Stamp, MediaFile)>)>,
+    ) -> bool {
+        let mut changed = false;
+        for (path, measured) in measured {
+            let Some((stamp, file)) = measured.filter(|(_, file)| file.hash.is_some()) else {
+                continue;
+            };
+            if self
+                .media
+                .get(&path)
+                .is_some_and(|(_, known)| known.hash.is_none())
+            {
+                self.put_media(path, Some(stamp), file);
+                changed = true;
+            }
+        }
+        changed
+    }
+
+    pub(super) fn put_media(&mut self, path: PathBuf, stamp: Option<Stamp>, file: MediaFile) {
+        self.modified = true;
+        if let Some(index) = &mut self.index {
+            index.set_media(file.clone());
+        }
+        self.media.insert(path, (stamp, file));
+    }
+
+    pub(super) fn drop_media(&mut self, path: &Path) {
+        self.modified = true;
+        if let Some((_, file)) = self.media.remove(path) {
+            if let Some(index) = &mut self.index {
+                index.remove_media(&file.url_path);
+            }
+        }
     }
 }
 

@@ -4,17 +4,30 @@
 //! [`Library`] keeps what it read, so that a reload re-reads only the files
 //! that changed and a record that turns bad keeps its last good version;
 //! it keeps the [`Index`] of what is published in step, and the full
-//! articles in the [`store`].
+//! articles in the [`store`]. Beside this file, its jobs: `files` (stamps,
+//! opening, listing), `reading` (record files into entries), `owners`
+//! (which file owns an id; scheduled records), `saved` (the state kept
+//! between runs), and the media table in [`media`].
 
 pub mod config;
 pub mod date;
+mod files;
 pub mod image;
 pub mod markdown;
 pub mod media;
+mod owners;
 pub mod problem;
+mod reading;
 pub mod record;
+mod saved;
 pub mod store;
 pub mod text;
+
+pub(crate) use files::{is_hidden, leads_outside, open_real, RealFolders, Stamp};
+use files::{is_record_path, list_records, on_file_threads, visible_entries, RecordListing};
+pub use saved::Restored;
+use saved::Saved;
+pub(crate) use saved::{fresh_generation, program_hash};
 
 use std::collections::BTreeSet;
 
@@ -22,50 +35,21 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::Mutex;
-use std::time::SystemTime;
 
 pub use problem::{Problem, ProblemKind};
 use rayon::prelude::*;
-use record::Record;
 use serde::{Deserialize, Serialize};
 use store::{ArticleHash, ArticleStore};
 
 use crate::index::{Index, Summary};
 use crate::model::{ArticleId, Category, MediaFile, SiteConfig};
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::{DateTime, Utc};
 
 /// Where records live, relative to the content directory.
 pub const ARTICLES_DIR: &str = "articles";
 
 /// How long `articles/` must stay empty before an empty site is published.
 pub const EMPTY_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
-
-/// What identifies a version of a file without reading it. The change
-/// time and inode catch a rewrite that keeps mtime and length.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct Stamp {
-    modified: Option<SystemTime>,
-    changed: i64,
-    inode: u64,
-    len: u64,
-}
-
-impl Stamp {
-    pub(crate) fn of(path: &Path) -> Option<Stamp> {
-        Some(Stamp::of_metadata(&std::fs::metadata(path).ok()?))
-    }
-
-    /// The stamp of a file whose metadata was already read.
-    pub(crate) fn of_metadata(meta: &std::fs::Metadata) -> Stamp {
-        use std::os::unix::fs::MetadataExt;
-        Stamp {
-            modified: meta.modified().ok(),
-            changed: meta.ctime().saturating_mul(1_000_000_000) + meta.ctime_nsec(),
-            inode: meta.ino(),
-            len: meta.len(),
-        }
-    }
-}
 
 /// What a record file last read as cleanly.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -114,13 +98,6 @@ struct ImageSeen {
     src: Arc<Path>,
     /// A hash of its type, length and pixel size as measured.
     measured: u64,
-}
-
-/// The name of a record file's bytes.
-fn bytes_hash(bytes: &[u8]) -> [u8; 16] {
-    let mut name = [0; 16];
-    name.copy_from_slice(&blake3::hash(bytes).as_bytes()[..16]);
-    name
 }
 
 impl Entry {
@@ -198,61 +175,6 @@ enum ConfigChange {
     Problem,
     /// A different config is in use.
     Value,
-}
-
-/// What is kept between runs: enough to re-read only what changed since.
-#[derive(Serialize, Deserialize)]
-struct Saved {
-    /// The program that wrote it (its hash): another build may read records
-    /// differently, so its summaries are not trusted.
-    program: [u8; 16],
-    /// The configuration the records were read with.
-    config: [u8; 16],
-    /// Which saved state this is (see [`Restored`]).
-    generation: u64,
-    /// The whole configuration's hash (`config` leaves out what no
-    /// document shows, `max_age`): a restored index stands for the last
-    /// run's only under the same one.
-    whole_config: [u8; 16],
-    /// The instant up to which scheduled records were published.
-    published_as_of: DateTime<Utc>,
-    entries: Vec<(PathBuf, Entry)>,
-    media: Vec<(PathBuf, Option<Stamp>, MediaFile)>,
-}
-
-/// [`Saved`] as written: the same fields in the same order, borrowed, so
-/// that saving does not copy the library first.
-#[derive(Serialize)]
-struct SavedRef<'a> {
-    program: [u8; 16],
-    config: [u8; 16],
-    generation: u64,
-    whole_config: [u8; 16],
-    published_as_of: DateTime<Utc>,
-    entries: Vec<(&'a PathBuf, EntryRef<'a>)>,
-    media: Vec<(&'a PathBuf, &'a Option<Stamp>, &'a MediaFile)>,
-}
-
-/// An [`Entry`] as saved: its fields but the skipped `problem`.
-#[derive(Serialize)]
-struct EntryRef<'a> {
-    stamp: Option<Stamp>,
-    image: &'a Option<(Arc<Path>, Option<Stamp>)>,
-    good: &'a Option<Good>,
-    source: &'a Option<Source>,
-}
-
-/// The index a saved state describes, as the run that saved it published
-/// it (with its scheduled records as of then), and which saved state that
-/// was: a manifest written beside the state names the same generation
-/// when it describes that index's site, so that the next run need only
-/// revisit what changed since (`site::reach`).
-#[derive(Debug, Clone)]
-pub struct Restored {
-    /// What the last run published.
-    pub index: Index,
-    /// A number new with every saved state that differs from the last.
-    pub generation: u64,
 }
 
 /// The content directory as last read.
@@ -335,9 +257,8 @@ impl Library {
     /// For `serve`: like [`open_saved`](Library::open_saved) (or
     /// [`open`](Library::open) without a `state`), except that files under
     /// `media/` measured for the first time are not hashed yet: their
-    /// hashes are not needed for the first answer.
-    /// [`unhashed_media`](Library::unhashed_media) names them, for
-    /// [`take_hashed_media`](Library::take_hashed_media).
+    /// hashes are not needed for the first answer. `unhashed_media`
+    /// names them, for `take_hashed_media`.
     pub fn open_serving(dir: &Path, store: Arc<ArticleStore>, state: Option<&Path>) -> Library {
         match state {
             Some(state) => Library::open_saved_hashing(dir, store, state, MediaHashes::Later),
@@ -431,22 +352,6 @@ impl Library {
         library
     }
 
-    /// The index the saved state described when it was restored (before
-    /// anything was read again), once.
-    pub fn take_restored(&mut self) -> Option<Restored> {
-        self.restored.take()
-    }
-
-    /// The generation the saved state has once [`save`](Library::save)d:
-    /// the restored one if nothing changed since, else a new one.
-    pub fn next_generation(&mut self) -> u64 {
-        if self.modified && !self.generation_is_new {
-            self.generation = fresh_generation();
-            self.generation_is_new = true;
-        }
-        self.generation
-    }
-
     fn open_empty(dir: &Path, store: Arc<ArticleStore>) -> Library {
         Library {
             dir: dir.to_path_buf(),
@@ -496,104 +401,6 @@ impl Library {
         }
         known.insert(category.clone());
         category.clone()
-    }
-
-    /// Restores the saved entries; returns whether all of them were.
-    /// Called on a library that knows no record yet, so each entry goes in
-    /// as it is: no earlier version to withdraw, no problem to forget.
-    fn restore(&mut self, saved: Saved) -> bool {
-        debug_assert!(self.entries.is_empty() && self.claims.is_empty());
-        let mut whole = true;
-        let published_as_of = saved.published_as_of;
-        let mut taken = Vec::with_capacity(saved.entries.len());
-        for (path, mut entry) in saved.entries {
-            // Without its article in the store, a summary cannot be rendered.
-            if entry
-                .summary()
-                .is_some_and(|s| !self.store.contains(&s.hash))
-            {
-                whole = false;
-                continue;
-            }
-            if entry.good.is_none() {
-                entry.stamp = None;
-            }
-            if let Some((image, _)) = &mut entry.image {
-                *image = self.intern_path(image);
-            }
-            if let Some(seen) = entry.source.as_mut().and_then(|s| s.image.as_mut()) {
-                seen.src = self.intern_path(&seen.src);
-            }
-            if let Some(Good::Article(summary)) = &mut entry.good {
-                // Freshly decoded, so not shared: changed in place.
-                for category in &mut Arc::make_mut(summary).categories {
-                    *category = self.intern(category);
-                }
-            }
-            taken.push((path, entry));
-        }
-        self.take_in_all(taken, published_as_of);
-        tracing::debug!("saved entries taken in, index built");
-        for (path, stamp, file) in saved.media {
-            if let Some(index) = &mut self.index {
-                index.set_media(file.clone());
-            }
-            self.media.insert(path, (stamp, file));
-        }
-        whole
-    }
-
-    /// Keeps what was read in `state` (written whole: temporary file, then
-    /// rename), for [`open_saved`](Library::open_saved).
-    pub fn save(&mut self, state: &Path) -> std::io::Result<()> {
-        // What the saved library names is in the pack first.
-        self.store.flush();
-        let generation = self.next_generation();
-        let Some(config) = &self.config else {
-            return Ok(());
-        };
-        if !self.modified && state.exists() {
-            return Ok(());
-        }
-        let saved = SavedRef {
-            program: program_hash(),
-            config: config.content_fingerprint(),
-            generation,
-            whole_config: config.fingerprint(),
-            published_as_of: self.published_as_of,
-            entries: self
-                .entries
-                .iter()
-                .map(|(path, entry)| {
-                    let entry_ref = EntryRef {
-                        // One with a problem is read again next time, to
-                        // report it.
-                        stamp: entry.stamp.filter(|_| entry.problem.is_none()),
-                        image: &entry.image,
-                        good: &entry.good,
-                        source: &entry.source,
-                    };
-                    (path, entry_ref)
-                })
-                .collect(),
-            media: self
-                .media
-                .iter()
-                .map(|(path, (stamp, file))| (path, stamp, file))
-                .collect(),
-        };
-        // Streamed: at 100 000 records the state is 40 MB, which a buffer
-        // in memory would first have to allocate (and the kernel zero).
-        let temporary = state.with_extension("new");
-        let file = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&temporary)?);
-        postcard::to_io(&saved, file)
-            .map_err(std::io::Error::other)?
-            .into_inner()
-            .map_err(std::io::IntoInnerError::into_error)?;
-        std::fs::rename(&temporary, state)?;
-        self.modified = false;
-        self.generation_is_new = false;
-        Ok(())
     }
 
     /// The content directory.
@@ -823,276 +630,6 @@ impl Library {
             .map(Path::to_path_buf)
     }
 
-    /// Reads the given record files in parallel and takes in the results.
-    fn read_records(&mut self, paths: Vec<PathBuf>, media: MediaPass) -> bool {
-        let Some(config) = self.config.clone() else {
-            return false;
-        };
-        if paths.is_empty() {
-            return false;
-        }
-        let started = std::time::Instant::now();
-        let folders = RealFolders::default();
-        // Shared images are measured once within one reading; kept longer,
-        // the table would cost memory for every image of the archive.
-        let images = image::MeasuredImages::with_media(&self.media, media);
-        let reading = Reading {
-            folders: &folders,
-            images: &images,
-            config: &config,
-        };
-        let read: Vec<(PathBuf, Entry)> = on_file_threads(|| {
-            paths
-                .par_iter()
-                .map(|path| {
-                    let before = self.entries.get(path);
-                    let entry = self.read_record(path, &reading, before);
-                    (path.clone(), entry)
-                })
-                .collect()
-        });
-        tracing::debug!(records = read.len(), elapsed = ?started.elapsed(), "records read");
-        // Into a library that knows no record yet (a first start), the
-        // index is built at once from the sorted entries rather than by
-        // 100 000 single insertions.
-        if self.entries.is_empty() && self.index.as_ref().is_some_and(Index::is_empty) {
-            self.take_in_all(read, Utc::now());
-        } else {
-            for (path, entry) in read {
-                for id in self.take_entry(path, Some(entry)) {
-                    self.publish_owner(&id);
-                }
-            }
-        }
-        tracing::debug!(elapsed = ?started.elapsed(), "records taken in");
-        self.store.flush();
-        true
-    }
-
-    /// Takes in the entries of files while the library knows none (a
-    /// first reading, a restore), and publishes the owner of each id as of
-    /// `now`: no earlier version to withdraw, and the index is built once
-    /// from all summaries (not by 100 000 single insertions), beside
-    /// filling the entry table.
-    fn take_in_all(&mut self, taken: Vec<(PathBuf, Entry)>, now: DateTime<Utc>) {
-        self.modified = true;
-        self.published_as_of = now;
-        self.entries.reserve(taken.len());
-        self.claims.reserve(taken.len());
-        let mut due = Vec::with_capacity(taken.len());
-        let mut scheduled = Vec::new();
-        let mut shared = Vec::new();
-        for (path, entry) in &taken {
-            if entry.problem.is_some() {
-                self.troubled.insert(path.clone());
-            }
-            let Some(summary) = entry.summary() else {
-                continue;
-            };
-            let paths = self.claims.entry(summary.id.clone()).or_default();
-            paths.push(path.clone());
-            if paths.len() > 1 {
-                // The first by path owns the id (see `claims`): settled
-                // below, once all paths are known.
-                paths.sort_unstable();
-                if paths.len() == 2 {
-                    shared.push(summary.id.clone());
-                }
-            } else if summary.published > now {
-                // Published when its date comes (see `publish_due`).
-                scheduled.push(summary.id.clone());
-            } else {
-                due.push(Arc::clone(summary));
-            }
-        }
-        if !shared.is_empty() {
-            let shared: FxHashSet<&ArticleId> = shared.iter().collect();
-            due.retain(|summary| !shared.contains(&summary.id));
-            scheduled.retain(|id| !shared.contains(id));
-        }
-        let entries = &mut self.entries;
-        let index = &mut self.index;
-        rayon::join(
-            || entries.extend(taken),
-            || {
-                if let Some(index) = index {
-                    index.insert_all(due);
-                }
-            },
-        );
-        self.scheduled.extend(scheduled);
-        for id in shared {
-            let owner = self.owner(&id).cloned();
-            match (owner, &mut self.index) {
-                (Some(summary), _) if summary.published > now => {
-                    self.scheduled.insert(id.clone());
-                }
-                (Some(summary), Some(index)) => index.insert(summary),
-                _ => {}
-            }
-            self.duplicates.insert(id);
-        }
-    }
-
-    /// Replaces (or with `None` removes) the entry of `path`, and brings the
-    /// index in step for the ids it claimed before and claims now.
-    fn set_entry(&mut self, path: PathBuf, entry: Option<Entry>) {
-        for id in self.take_entry(path, entry) {
-            self.publish_owner(&id);
-        }
-    }
-
-    /// [`set_entry`](Library::set_entry) without bringing the index in
-    /// step: returns the ids whose owner may have changed.
-    fn take_entry(&mut self, path: PathBuf, entry: Option<Entry>) -> Vec<ArticleId> {
-        self.modified = true;
-        let old_id = self
-            .entries
-            .get(&path)
-            .and_then(Entry::summary)
-            .map(|s| s.id.clone());
-        let new_id = entry
-            .as_ref()
-            .and_then(Entry::summary)
-            .map(|s| s.id.clone());
-        if entry.as_ref().is_some_and(|e| e.problem.is_some()) {
-            self.troubled.insert(path.clone());
-        } else {
-            self.troubled.remove(&path);
-        }
-        match entry {
-            Some(entry) => {
-                self.entries.insert(path.clone(), entry);
-            }
-            None => {
-                self.entries.remove(&path);
-            }
-        }
-        if let Some(id) = &old_id {
-            if let Some(paths) = self.claims.get_mut(id) {
-                paths.retain(|p| *p != path);
-                if paths.is_empty() {
-                    self.claims.remove(id);
-                }
-            }
-        }
-        if let Some(id) = &new_id {
-            let paths = self.claims.entry(id.clone()).or_default();
-            if let Err(at) = paths.binary_search(&path) {
-                paths.insert(at, path);
-            }
-        }
-        let touched: Vec<ArticleId> = old_id
-            .iter()
-            .chain(new_id.iter().filter(|id| Some(*id) != old_id.as_ref()))
-            .cloned()
-            .collect();
-        for id in &touched {
-            if self.claims.get(id).is_some_and(|paths| paths.len() > 1) {
-                self.duplicates.insert(id.clone());
-            } else {
-                self.duplicates.remove(id);
-            }
-        }
-        touched
-    }
-
-    /// Puts the owner's version of `id` into the index, or takes it out.
-    fn publish_owner(&mut self, id: &ArticleId) {
-        if self.index.is_none() {
-            return;
-        }
-        let owner = self.owner(id).cloned();
-        let Some(index) = &mut self.index else {
-            return;
-        };
-        match owner {
-            // Scheduled: published when its date comes (see `publish_due`).
-            Some(summary) if summary.published > Utc::now() => {
-                index.remove(id);
-                self.scheduled.insert(id.clone());
-            }
-            Some(summary) => {
-                if index.get(id).is_none() {
-                    self.newly_published.push(id.clone());
-                }
-                index.insert(summary);
-                self.scheduled.remove(id);
-            }
-            None => {
-                index.remove(id);
-                self.scheduled.remove(id);
-            }
-        }
-    }
-
-    /// Publishes the scheduled records whose date has come; returns
-    /// whether there were any.
-    pub fn publish_due(&mut self) -> bool {
-        let now = Utc::now();
-        self.published_as_of = now;
-        let due: Vec<ArticleId> = self
-            .scheduled
-            .iter()
-            .filter(|id| self.owner(id).is_some_and(|s| s.published <= now))
-            .cloned()
-            .collect();
-        for id in &due {
-            self.publish_owner(id);
-        }
-        // The saved state must say so, or restoring it would rebuild an
-        // index without them.
-        self.modified |= !due.is_empty();
-        !due.is_empty()
-    }
-
-    /// The file a published record was read from (relative to the content
-    /// directory).
-    pub fn path_of(&self, id: &ArticleId) -> Option<&Path> {
-        self.claims.get(id)?.first().map(PathBuf::as_path)
-    }
-
-    /// The records published since the last call (new files, or ids that
-    /// were not published before), with their files.
-    pub fn take_newly_published(&mut self) -> Vec<(ArticleId, PathBuf)> {
-        std::mem::take(&mut self.newly_published)
-            .into_iter()
-            .filter_map(|id| {
-                let path = self.claims.get(&id)?.first()?.clone();
-                Some((id, path))
-            })
-            .collect()
-    }
-
-    /// When the next scheduled record is due.
-    pub fn next_due(&self) -> Option<DateTime<Utc>> {
-        self.scheduled
-            .iter()
-            .filter_map(|id| self.owner(id))
-            .map(|s| s.published.with_timezone(&Utc))
-            .min()
-    }
-
-    /// The scheduled records: file and date, in date order.
-    pub fn scheduled(&self) -> Vec<(PathBuf, DateTime<FixedOffset>)> {
-        let mut scheduled: Vec<_> = self
-            .scheduled
-            .iter()
-            .filter_map(|id| {
-                let path = self.claims.get(id)?.first()?;
-                Some((path.clone(), self.owner(id)?.published))
-            })
-            .collect();
-        scheduled.sort_by_key(|(_, date)| *date);
-        scheduled
-    }
-
-    /// The summary of the record that owns `id`.
-    fn owner(&self, id: &ArticleId) -> Option<&Arc<Summary>> {
-        let path = self.claims.get(id)?.first()?;
-        self.entries.get(path)?.summary()
-    }
-
     /// Whether the content directory and its `site.toml` are there. When
     /// they are not (a deploy swapping folders, a disk accident), nothing
     /// read now may replace the last good site: the refresh is skipped and
@@ -1192,27 +729,6 @@ impl Library {
         }
     }
 
-    /// What a record keeps of its local `image`.
-    fn image_seen(&self, image: &image::LocalImage) -> ImageSeen {
-        let mut hasher = blake3::Hasher::new();
-        hasher.update(image.mime_type.as_bytes());
-        for number in [image.length, image.width.into(), image.height.into()] {
-            hasher.update(&number.to_le_bytes());
-        }
-        let mut measured = [0; 8];
-        measured.copy_from_slice(&hasher.finalize().as_bytes()[..8]);
-        ImageSeen {
-            src: self.intern_path(Path::new(&image.src)),
-            measured: u64::from_le_bytes(measured),
-        }
-    }
-
-    /// How many record files were parsed since the library was opened;
-    /// the others it read were known again by their bytes.
-    pub fn records_parsed(&self) -> usize {
-        self.parsed.load(std::sync::atomic::Ordering::Relaxed)
-    }
-
     /// Re-reads `site.toml` if it changed; keeps the last good one on error.
     fn refresh_config(&mut self) -> ConfigChange {
         let path = self.dir.join(config::FILE_NAME);
@@ -1237,297 +753,6 @@ impl Library {
             Err(problem) => {
                 self.config_problem = Some(problem);
                 ConfigChange::Problem
-            }
-        }
-    }
-
-    /// Reads the record at `path`, which was `before`, with what every
-    /// record of this `reading` shares.
-    fn read_record(&self, path: &Path, reading: &Reading, before: Option<&Entry>) -> Entry {
-        let Reading {
-            folders,
-            images,
-            config,
-        } = *reading;
-        let good_before = before.and_then(|e| e.good.clone());
-        let full = self.dir.join(path);
-        let problem = |kind| Problem {
-            path: path.to_path_buf(),
-            line: None,
-            kind,
-        };
-        let unreadable = |e: std::io::Error| problem(ProblemKind::Unreadable(e.to_string()));
-        // A record that leads out of the content directory (a symlink, or
-        // a folder linked from outside) is refused before it is read.
-        let read = open_real(&full, folders)
-            .map_err(unreadable)
-            .and_then(
-                |(file, real)| match leads_outside(&full, &real, &self.dir) {
-                    true => Err(problem(ProblemKind::RecordOutside(
-                        real.display().to_string(),
-                    ))),
-                    false => read_open(file).map_err(unreadable),
-                },
-            );
-        // Not read past the limit: a huge file costs no memory.
-        let read = read.and_then(|(stamp, bytes)| match record::too_large(stamp.len) {
-            Some(kind) => Err(problem(kind)),
-            None => Ok((Some(stamp), bytes)),
-        });
-        let (stamp, bytes) = match read {
-            Ok(read) => read,
-            Err(problem) => {
-                return Entry {
-                    stamp: Stamp::of(&full),
-                    image: None,
-                    good: good_before,
-                    source: None,
-                    problem: Some(problem),
-                }
-            }
-        };
-        let hash = bytes_hash(&bytes);
-        if let Some(known) = before.and_then(|e| self.known_again(e, hash, stamp, reading)) {
-            return known;
-        }
-        self.parsed
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        match record::parse(&self.dir, path, &bytes, config, Utc::now(), images) {
-            Ok(Record::Article {
-                article,
-                local_image,
-            }) => {
-                let source = Source {
-                    bytes: hash,
-                    image: local_image.as_ref().map(|image| self.image_seen(image)),
-                };
-                let image = local_image.map(|image| (self.intern_path(&image.file), image.stamp));
-                let mut summary = Summary::of(&article.article, self.store.put(&article));
-                for category in &mut summary.categories {
-                    *category = self.intern(category);
-                }
-                summary.file_modified = [stamp, image.as_ref().and_then(|(_, s)| *s)]
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|s| s.modified)
-                    .map(DateTime::<Utc>::from)
-                    .max()
-                    .unwrap_or(DateTime::UNIX_EPOCH);
-                summary.folder = self.intern_path(path.parent().unwrap_or(Path::new("")));
-                let summary = Arc::new(summary);
-                Entry {
-                    stamp,
-                    image,
-                    good: Some(Good::Article(summary)),
-                    source: Some(source),
-                    problem: None,
-                }
-            }
-            Ok(Record::Draft) => Entry {
-                stamp,
-                image: None,
-                good: Some(Good::Draft),
-                source: Some(Source {
-                    bytes: hash,
-                    image: None,
-                }),
-                problem: None,
-            },
-            Err(problem) => Entry {
-                stamp,
-                image: None,
-                good: good_before,
-                source: None,
-                problem: Some(problem),
-            },
-        }
-    }
-
-    /// The entry `before` under its new `stamp`, when the file's bytes
-    /// hash to the same `hash` and its image measures as it did: the
-    /// record would read to the same article (the configuration is the
-    /// same, or the entries would have been dropped; dates accepted once
-    /// stay acceptable). Its summary, and so its documents, stay as they
-    /// were.
-    fn known_again(
-        &self,
-        before: &Entry,
-        hash: [u8; 16],
-        stamp: Option<Stamp>,
-        reading: &Reading,
-    ) -> Option<Entry> {
-        let source = before.source.as_ref().filter(|s| s.bytes == hash)?;
-        let good = before.good.clone()?;
-        let image = match &source.image {
-            None => None,
-            Some(seen) => {
-                let src = seen.src.to_str()?;
-                let now =
-                    image::inspect_local(&self.dir, src, &reading.config.base_url, reading.images)
-                        .ok()
-                        .filter(|now| self.image_seen(now) == *seen)?;
-                Some((self.intern_path(&now.file), now.stamp))
-            }
-        };
-        Some(Entry {
-            stamp,
-            image,
-            good: Some(good),
-            source: Some(source.clone()),
-            problem: None,
-        })
-    }
-
-    /// Re-measures what changed under `media/`.
-    fn refresh_all_media(&mut self) -> bool {
-        let listed = media::files_under_media(&self.dir);
-        let mut changed = false;
-        let first = self.media.is_empty();
-        // Nothing measured yet (a first start): every file is read, and
-        // stamped then, without a stat of its own first.
-        let stale: Vec<PathBuf> = if first {
-            listed
-        } else {
-            let listed = stamped(listed);
-            let gone: Vec<PathBuf> = self
-                .media
-                .keys()
-                .filter(|p| !listed.contains_key(*p))
-                .cloned()
-                .collect();
-            changed = !gone.is_empty();
-            for path in gone {
-                self.drop_media(&path);
-            }
-            // Those not hashed yet too (a state saved before they were).
-            listed
-                .into_par_iter()
-                .filter(|(path, now)| {
-                    self.media
-                        .get(path)
-                        .is_none_or(|(stamp, file)| stamp != now || file.hash.is_none())
-                })
-                .map(|(path, _)| path)
-                .collect()
-        };
-        changed |= !stale.is_empty();
-        let hashed = !first || self.media_hashes == MediaHashes::AtOnce;
-        for (path, measured) in media::read_all(&self.dir, stale, hashed) {
-            match measured {
-                Some((stamp, file)) => self.put_media(path, Some(stamp), file),
-                None => self.drop_media(&path),
-            }
-        }
-        changed
-    }
-
-    /// One media path (file or folder) changed: re-measure what is there
-    /// now, and re-read the records whose image lies there.
-    fn refresh_media_path(&mut self, relative: &Path) -> bool {
-        let full = self.dir.join(relative);
-        let mut changed = false;
-        let present: Vec<PathBuf> = if full.is_dir() {
-            media::files_under_media(&self.dir)
-                .into_iter()
-                .filter(|p| p.starts_with(&full))
-                .collect()
-        } else if media::is_publishable(&self.dir, &full) {
-            vec![full.clone()]
-        } else {
-            Vec::new()
-        };
-        let gone: Vec<PathBuf> = self
-            .media
-            .keys()
-            .filter(|p| p.starts_with(&full) && !present.contains(p))
-            .cloned()
-            .collect();
-        for path in gone {
-            changed = true;
-            self.drop_media(&path);
-        }
-        for path in present {
-            let stamp = Stamp::of(&path);
-            if self
-                .media
-                .get(&path)
-                .is_some_and(|(s, file)| *s == stamp && file.hash.is_some())
-            {
-                continue;
-            }
-            changed = true;
-            match media::read(&self.dir, &path, &RealFolders::default(), true) {
-                Some((stamp, file)) => self.put_media(path, Some(stamp), file),
-                None => self.drop_media(&path),
-            }
-        }
-        // Records measure their image; one that changed makes them stale.
-        let real = full.canonicalize().ok();
-        let dependants: Vec<PathBuf> = self
-            .entries
-            .iter()
-            .filter(|(_, entry)| {
-                entry.image.as_ref().is_some_and(|(image, _)| {
-                    image.starts_with(&full) || real.as_ref().is_some_and(|r| image.starts_with(r))
-                })
-            })
-            .filter(|(path, entry)| !entry.is_fresh(Stamp::of(&self.dir.join(path)), Stamp::of))
-            .map(|(path, _)| path.clone())
-            .collect();
-        changed |= self.read_records(dependants, MediaPass::Earlier);
-        changed
-    }
-
-    /// The files under `media/` measured but not hashed yet (see
-    /// [`open_serving`](Library::open_serving)), for
-    /// [`media::read_all`]: outside any lock, as a reload may run
-    /// meanwhile.
-    pub(crate) fn unhashed_media(&self) -> Vec<PathBuf> {
-        self.media
-            .iter()
-            .filter(|(_, (_, file))| file.hash.is_none())
-            .map(|(path, _)| path.clone())
-            .collect()
-    }
-
-    /// Takes in files under `media/` measured with their hashes, where the
-    /// table still has them unhashed (a reload meanwhile measured the
-    /// others again, and the watcher reports any change since); returns
-    /// whether any was.
-    pub(crate) fn take_hashed_media(
-        &mut self,
-        measured: Vec<(PathBuf, Option<(Stamp, MediaFile)>)>,
-    ) -> bool {
-        let mut changed = false;
-        for (path, measured) in measured {
-            let Some((stamp, file)) = measured.filter(|(_, file)| file.hash.is_some()) else {
-                continue;
-            };
-            if self
-                .media
-                .get(&path)
-                .is_some_and(|(_, known)| known.hash.is_none())
-            {
-                self.put_media(path, Some(stamp), file);
-                changed = true;
-            }
-        }
-        changed
-    }
-
-    fn put_media(&mut self, path: PathBuf, stamp: Option<Stamp>, file: MediaFile) {
-        self.modified = true;
-        if let Some(index) = &mut self.index {
-            index.set_media(file.clone());
-        }
-        self.media.insert(path, (stamp, file));
-    }
-
-    fn drop_media(&mut self, path: &Path) {
-        self.modified = true;
-        if let Some((_, file)) = self.media.remove(path) {
-            if let Some(index) = &mut self.index {
-                index.remove_media(&file.url_path);
             }
         }
     }
@@ -1615,275 +840,6 @@ impl Library {
     pub fn records_seen(&self) -> usize {
         self.entries.len()
     }
-}
-
-/// Whether a path (relative to the content directory) names a record file:
-/// `*.md` (any case: `.MD` from some editors) under `articles/`, no hidden
-/// component.
-fn is_record_path(path: &Path) -> bool {
-    path.extension()
-        .is_some_and(|x| x.eq_ignore_ascii_case("md"))
-        && !path.components().any(|c| is_hidden(c.as_os_str()))
-}
-
-/// Whether a file or folder name is hidden (`.git`, an editor's `.x.swp`).
-pub(crate) fn is_hidden(name: &std::ffi::OsStr) -> bool {
-    name.as_encoded_bytes().first() == Some(&b'.')
-}
-
-/// A name of the running program, so that saved state is only reused by
-/// the build that wrote it: its version and its file's identity (device,
-/// inode, length, modification time), which every build or install of the
-/// binary changes. (Hashing the file itself read 120 MB at every start.)
-pub(crate) fn program_hash() -> [u8; 16] {
-    static HASH: std::sync::OnceLock<[u8; 16]> = std::sync::OnceLock::new();
-    *HASH.get_or_init(|| {
-        use std::os::unix::fs::MetadataExt;
-        let mut hasher = blake3::Hasher::new();
-        hasher.update(env!("CARGO_PKG_VERSION").as_bytes());
-        // Without the file's identity, the version alone must do.
-        if let Ok(meta) = std::env::current_exe().and_then(std::fs::metadata) {
-            for part in [
-                meta.dev(),
-                meta.ino(),
-                meta.len(),
-                meta.mtime() as u64,
-                meta.mtime_nsec() as u64,
-            ] {
-                hasher.update(&part.to_le_bytes());
-            }
-        }
-        let mut hash = [0; 16];
-        hash.copy_from_slice(&hasher.finalize().as_bytes()[..16]);
-        hash
-    })
-}
-
-/// Whether `path` (under `root`, as written), whose real path is `real`,
-/// leads out of `root` through a symlink. Without one on the way the real
-/// path is the written one, so `root` is resolved only when they differ
-/// (not once per record of 100 000); a `root` that cannot be resolved
-/// counts as left.
-pub(crate) fn leads_outside(path: &Path, real: &Path, root: &Path) -> bool {
-    if std::path::absolute(path).is_ok_and(|absolute| absolute == real) {
-        return false;
-    }
-    !root.canonicalize().is_ok_and(|root| real.starts_with(root))
-}
-
-/// The real paths of folders, each resolved once while the files in them
-/// are read (resolving costs a `readlink` per component of the path).
-#[derive(Default)]
-pub(crate) struct RealFolders(Mutex<FxHashMap<PathBuf, Option<PathBuf>>>);
-
-impl RealFolders {
-    fn of(&self, folder: &Path) -> Option<PathBuf> {
-        let mut known = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(real) = known.get(folder) {
-            return real.clone();
-        }
-        let real = folder.canonicalize().ok();
-        known.insert(folder.to_path_buf(), real.clone());
-        real
-    }
-}
-
-/// What every record of one reading is read with.
-#[derive(Clone, Copy)]
-struct Reading<'a> {
-    /// The real paths of the folders met.
-    folders: &'a RealFolders,
-    /// The images measured (by the media pass, or by an earlier record).
-    images: &'a image::MeasuredImages<'a>,
-    config: &'a SiteConfig,
-}
-
-/// Opens `path` for reading, without waiting on a FIFO, with its real
-/// path: when it is no symlink, its folder's (from `folders`) and its name
-/// (one lookup of the path instead of one per component); a symlink is
-/// resolved in full.
-pub(crate) fn open_real(
-    path: &Path,
-    folders: &RealFolders,
-) -> std::io::Result<(std::fs::File, PathBuf)> {
-    let in_folder = || Some(folders.of(path.parent()?)?.join(path.file_name()?));
-    match open_unfollowed(path) {
-        Ok(file) => match in_folder() {
-            Some(real) => Ok((file, real)),
-            None => Ok((file, path.canonicalize()?)),
-        },
-        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
-            let real = path.canonicalize()?;
-            Ok((open_followed(path)?, real))
-        }
-        Err(e) => Err(e),
-    }
-}
-
-/// Opens a file for reading without following a symlink in its last
-/// component (`ELOOP` then), and without waiting on a FIFO.
-fn open_unfollowed(path: &Path) -> std::io::Result<std::fs::File> {
-    use std::os::unix::fs::OpenOptionsExt;
-    std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-        .open(path)
-}
-
-/// Opens a file for reading, following symlinks, without waiting on a FIFO.
-fn open_followed(path: &Path) -> std::io::Result<std::fs::File> {
-    use std::os::unix::fs::OpenOptionsExt;
-    std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(path)
-}
-
-/// The stamp and bytes of an opened record file, at most one byte past a
-/// record's limit; anything but a regular file is refused.
-fn read_open(file: std::fs::File) -> std::io::Result<(Stamp, Vec<u8>)> {
-    use std::io::Read;
-    let meta = file.metadata()?;
-    if !meta.is_file() {
-        return Err(std::io::Error::other("not a regular file"));
-    }
-    // As many bytes as the stamp says: a file that grows meanwhile has a
-    // new stamp by then, and is read again.
-    let len = meta.len().min(record::limits::RECORD_BYTES as u64 + 1);
-    let mut bytes = Vec::with_capacity(len as usize);
-    file.take(len).read_to_end(&mut bytes)?;
-    Ok((Stamp::of_metadata(&meta), bytes))
-}
-
-/// The files with their stamps now.
-fn stamped(files: Vec<PathBuf>) -> FxHashMap<PathBuf, Option<Stamp>> {
-    on_file_threads(|| {
-        files
-            .into_par_iter()
-            .map(|path| {
-                let stamp = Stamp::of(&path);
-                (path, stamp)
-            })
-            .collect()
-    })
-}
-
-/// Threads for reading and stamping many files. With a cold page cache
-/// (after a reboot) each read waits on the disk, and more reads in flight
-/// than there are cores shorten the wait: a first start at 100 000
-/// records took 10.1–10.5 s with one thread per core and 5.8–5.9 s with 16
-/// (bench/README.md). With a warm cache they cost no more than the
-/// global pool's.
-const FILE_THREADS: usize = 16;
-
-/// Runs `work` (parallel iterators over files) on the file threads, or on
-/// the global pool when they could not be started.
-fn on_file_threads<R: Send>(work: impl FnOnce() -> R + Send) -> R {
-    static POOL: std::sync::OnceLock<Option<rayon::ThreadPool>> = std::sync::OnceLock::new();
-    let pool = POOL.get_or_init(|| {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(FILE_THREADS)
-            .thread_name(|i| format!("stadtfeed-files-{i}"))
-            .build()
-            .inspect_err(|e| tracing::debug!("no file threads: {e}"))
-            .ok()
-    });
-    match pool {
-        Some(pool) => pool.install(work),
-        None => work(),
-    }
-}
-
-/// A number not drawn before (in practice), for saved states and the
-/// bases of bucket manifests: the clock and the process, hashed.
-pub(crate) fn fresh_generation() -> u64 {
-    let mut hasher = blake3::Hasher::new();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    hasher.update(&now.as_nanos().to_le_bytes());
-    hasher.update(&std::process::id().to_le_bytes());
-    let mut bytes = [0; 8];
-    bytes.copy_from_slice(&hasher.finalize().as_bytes()[..8]);
-    u64::from_le_bytes(bytes)
-}
-
-/// The record files under a folder, relative to the content directory,
-/// and the folders that could not be listed.
-struct RecordListing {
-    /// In the walk's order (a folder's files mostly one after another).
-    files: Vec<PathBuf>,
-    /// The files' stamps in the same order, when taken with the listing;
-    /// else empty.
-    stamps: Vec<Option<Stamp>>,
-    unreadable: Vec<Problem>,
-}
-
-/// Lists the record files under `root` (inside the content directory
-/// `dir`). Needs nothing of the library, so it can run while the saved
-/// state is restored.
-fn list_records(dir: &Path, root: &Path) -> RecordListing {
-    let mut unreadable = Vec::new();
-    let files = walk(root, &mut unreadable)
-        .into_iter()
-        .filter_map(|path| path.strip_prefix(dir).ok().map(Path::to_path_buf))
-        .filter(|path| is_record_path(path))
-        .collect();
-    let unreadable = unreadable
-        .into_iter()
-        .map(|(path, error)| Problem {
-            path: path
-                .strip_prefix(dir)
-                .map(Path::to_path_buf)
-                .unwrap_or(path),
-            line: None,
-            kind: ProblemKind::UnreadableFolder(error),
-        })
-        .collect();
-    RecordListing {
-        files,
-        stamps: Vec::new(),
-        unreadable,
-    }
-}
-
-/// Regular files under `root`, any depth, following symlinks, without
-/// hidden files and folders (editors' swap and lock files, `.git`), in the
-/// walk's order (a folder's files mostly together), and the folders that
-/// could not be listed (with the reason), which would otherwise hide their
-/// records silently.
-fn walk(root: &Path, unreadable: &mut Vec<(PathBuf, String)>) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    for entry in visible_entries(root) {
-        match entry {
-            Ok(entry) if entry.file_type().is_file() => files.push(entry.into_path()),
-            Ok(_) => {}
-            Err(e) => {
-                // A missing articles/ is no error: it is simply empty.
-                if e.depth() > 0 || root.exists() {
-                    let path = e
-                        .path()
-                        .map(Path::to_path_buf)
-                        .unwrap_or_else(|| root.to_path_buf());
-                    let reason = e
-                        .io_error()
-                        .map(ToString::to_string)
-                        .unwrap_or_else(|| e.to_string());
-                    unreadable.push((path, reason));
-                }
-            }
-        }
-    }
-    files
-}
-
-/// Everything under `root`, any depth, following symlinks, without hidden
-/// files and folders: what the content directory's walks see.
-fn visible_entries(root: &Path) -> impl Iterator<Item = walkdir::Result<walkdir::DirEntry>> {
-    walkdir::WalkDir::new(root)
-        .follow_links(true)
-        .into_iter()
-        .filter_entry(|e| e.depth() == 0 || !is_hidden(e.file_name()))
 }
 
 /// Resident memory in MiB (Linux), for the debug log of a start.

@@ -4,7 +4,7 @@
 //! `Last-Modified`, uploading only what changed.
 //!
 //! What the bucket holds is recorded in a manifest (see
-//! [`manifest`]); the order is `build`'s (leaves first, deletions last), so
+//! `manifest`); the order is `build`'s (leaves first, deletions last), so
 //! an interrupted run leaves every document old or new and every link
 //! working, and the next run completes it.
 

@@ -292,7 +292,7 @@ const AGGREGATORS: [(&str, &str); 12] = [
 ];
 
 /// The subscriber count in a `User-Agent` of the common forms: "Feedly/1.0
-/// (+http://www.feedly.com/fetcher.html; 42 subscribers; )", "…inoreader.com;
+/// (+`http://www.feedly.com/fetcher.html`; 42 subscribers; )", "…inoreader.com;
 /// 7 subscribers)", "NewsBlur Feed Fetcher - 12 subscribers - …/site/123/…",
 /// "Feedbin feed-id:1 - 3 subscribers", "…theoldreader.com; 2 subscribers;
 /// feed-id=abc)", and any other "N subscribers" / "N readers".

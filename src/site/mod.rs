@@ -1,5 +1,5 @@
-//! The published site: every document by [`DocKey`](key::DocKey), what it
-//! shows ([`Plan`](plan::Plan)), and its bytes. One code path renders for
+//! The published site: every document by [`DocKey`], what it
+//! shows ([`Plan`]), and its bytes. One code path renders for
 //! `build` and `serve`.
 
 pub mod compress;
