@@ -16,6 +16,7 @@ pub mod delta;
 pub mod documents;
 pub mod http;
 pub mod metrics;
+mod negotiate;
 pub mod reload;
 pub mod sendfile;
 pub mod server;
