@@ -12,17 +12,19 @@ pub mod keeper;
 mod manifest;
 pub mod profile;
 mod rewrite;
+mod target;
+mod upload;
+
+pub use target::Target;
+use upload::{compare, put, settle, Upload};
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
 
-use bytes::Bytes;
 use futures_util::StreamExt;
-use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
 use object_store::path::Path as ObjectPath;
-use object_store::{Attribute, Attributes, ObjectStore, PutOptions, PutPayload, RetryConfig};
+use object_store::ObjectStore;
 use rayon::prelude::*;
 use tokio::task::JoinSet;
 
@@ -33,7 +35,6 @@ use crate::site::key::DocKey;
 use crate::site::plan::Plan;
 use crate::site::reach::{reach, Reach};
 use crate::site::{self, build_phase, PHASES};
-use manifest::{headers_hash, Entry};
 pub use manifest::{Manifest, ManifestRead};
 
 /// Uploads in flight at once: enough to hide a store's latency, few
@@ -79,123 +80,6 @@ pub enum PublishError {
     /// finished and recorded, no further one was started.
     #[error("stopped on request; {0} objects were put before")]
     Stopped(usize),
-}
-
-/// Where to publish: a bucket, a prefix inside it, and how to reach it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Target {
-    /// The bucket's name.
-    pub bucket: String,
-    /// The folder inside the bucket, without slashes at its ends; empty for
-    /// the bucket's root.
-    pub prefix: String,
-    /// The store's S3 endpoint (Garage, MinIO: `http://host:3900`); AWS
-    /// when `None`.
-    pub endpoint: Option<String>,
-    /// The region; `AWS_REGION`/`AWS_DEFAULT_REGION` or `us-east-1` when
-    /// `None` (Garage's default region is `garage`).
-    pub region: Option<String>,
-}
-
-impl Target {
-    /// Reads `s3://BUCKET[/PREFIX]`.
-    pub fn parse(
-        url: &str,
-        endpoint: Option<String>,
-        region: Option<String>,
-    ) -> Result<Target, PublishError> {
-        let rest = url
-            .strip_prefix("s3://")
-            .ok_or_else(|| PublishError::BadTarget(url.to_owned()))?;
-        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
-        if bucket.is_empty() {
-            return Err(PublishError::BadTarget(url.to_owned()));
-        }
-        Ok(Target {
-            bucket: bucket.to_owned(),
-            prefix: prefix.trim_matches('/').to_owned(),
-            endpoint,
-            region,
-        })
-    }
-
-    /// The `s3://` URL, for logs and `/healthz`.
-    pub fn url(&self) -> String {
-        if self.prefix.is_empty() {
-            format!("s3://{}", self.bucket)
-        } else {
-            format!("s3://{}/{}", self.bucket, self.prefix)
-        }
-    }
-
-    /// What names this bucket among a publisher's states: its URL and
-    /// endpoint (the same bucket name on two stores is two buckets).
-    pub fn identity(&self) -> String {
-        format!(
-            "{} {}",
-            self.url(),
-            self.endpoint.as_deref().unwrap_or_default()
-        )
-    }
-
-    /// A client for the bucket, with credentials from the environment
-    /// (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`),
-    /// else from the AWS profile (`AWS_PROFILE`, `~/.aws/credentials`),
-    /// else container and instance credentials; retries with backoff.
-    pub fn connect(&self) -> Result<Bucket, PublishError> {
-        let mut builder = AmazonS3Builder::from_env()
-            .with_bucket_name(&self.bucket)
-            .with_retry(RetryConfig {
-                max_retries: 5,
-                retry_timeout: Duration::from_secs(120),
-                ..RetryConfig::default()
-            });
-        let profile = profile::Profile::from_env().map_err(PublishError::Profile)?;
-        let unset = |name: &str| std::env::var_os(name).is_none_or(|v| v.is_empty());
-        if unset("AWS_ACCESS_KEY_ID") {
-            if let (Some(id), Some(secret)) = (profile.access_key_id, profile.secret_access_key) {
-                builder = builder
-                    .with_access_key_id(id)
-                    .with_secret_access_key(secret);
-                if let Some(token) = profile.session_token {
-                    builder = builder.with_token(token);
-                }
-            }
-        }
-        if unset("AWS_REGION") && unset("AWS_DEFAULT_REGION") {
-            if let Some(region) = profile.region {
-                builder = builder.with_region(region);
-            }
-        }
-        if unset("AWS_ENDPOINT") && unset("AWS_ENDPOINT_URL") {
-            if let Some(endpoint) = &profile.endpoint_url {
-                builder = with_endpoint(builder, endpoint);
-            }
-        }
-        if let Some(endpoint) = &self.endpoint {
-            builder = with_endpoint(builder, endpoint);
-        }
-        if let Some(region) = &self.region {
-            builder = builder.with_region(region);
-        }
-        let region = builder
-            .get_config_value(&AmazonS3ConfigKey::Region)
-            .unwrap_or_else(|| "us-east-1".to_owned());
-        let store = Arc::new(builder.build().map_err(PublishError::Setup)?);
-        let rewriter = rewrite::HeaderRewriter::new(Arc::clone(&store), &self.bucket, &region)
-            .map_err(PublishError::Setup)?;
-        let mut bucket = Bucket::new(store, &self.prefix);
-        bucket.rewriter = Some(Arc::new(rewriter));
-        Ok(bucket)
-    }
-}
-
-/// The builder with `endpoint`, plain HTTP allowed only when it names it
-/// (a store on loopback or a private network).
-fn with_endpoint(builder: AmazonS3Builder, endpoint: &str) -> AmazonS3Builder {
-    builder
-        .with_allow_http(endpoint.starts_with("http://"))
-        .with_endpoint(endpoint)
 }
 
 /// A bucket (and prefix) with what is known of its contents.
@@ -250,18 +134,6 @@ impl PublishReport {
     pub fn is_nothing(&self) -> bool {
         self.uploaded + self.headers + self.deleted == 0
     }
-}
-
-/// One object to put.
-struct Upload {
-    path: String,
-    key: DocKey,
-    plan: Plan,
-    entry: Entry,
-    content_type: String,
-    cache_control: String,
-    last_modified: String,
-    headers_only: bool,
 }
 
 impl Bucket {
@@ -565,137 +437,4 @@ impl Bucket {
 /// 16 MiB and a hundred times the base's size.
 fn worth_recording(unrecorded_bytes: u64, manifest_bytes: u64) -> bool {
     unrecorded_bytes > (16 << 20).max(100 * manifest_bytes)
-}
-
-/// What must happen to one document: its path, and the upload (of the
-/// bytes, or of the headers only) unless the bucket holds it as it is.
-fn compare(
-    index: &Index,
-    key: &DocKey,
-    plan: Plan,
-    known: &Manifest,
-    now: chrono::DateTime<chrono::Utc>,
-) -> (String, Option<Upload>) {
-    let path = key.path();
-    let fingerprint = plan.fingerprint(index);
-    let content_type = site::content_type_of(index, key).to_owned();
-    let cache_control = site::cache_control_of(index, key);
-    let headers = headers_hash(&content_type, &cache_control);
-    let before = known.get(&path);
-    if before.is_some_and(|b| b.fingerprint == fingerprint && b.headers == headers) {
-        return (path, None);
-    }
-    let last_modified = SystemTime::from(plan.last_modified(index, now));
-    let upload = Upload {
-        path: path.clone(),
-        key: key.clone(),
-        headers_only: before.is_some_and(|b| b.fingerprint == fingerprint),
-        plan,
-        entry: Entry {
-            fingerprint,
-            headers,
-        },
-        content_type,
-        cache_control,
-        last_modified: httpdate::fmt_http_date(last_modified),
-    };
-    (path, Some(upload))
-}
-
-/// Takes in one finished upload: counted, and recorded in the manifest.
-fn settle(
-    done: Result<Result<Settled, PublishError>, tokio::task::JoinError>,
-    known: &mut Manifest,
-    report: &mut PublishReport,
-) -> Result<(), PublishError> {
-    let settled = done.map_err(|e| PublishError::Cancelled(e.to_string()))??;
-    if settled.headers_only {
-        report.headers += 1;
-    } else {
-        report.uploaded += 1;
-    }
-    report.bytes += settled.bytes;
-    known.insert(settled.path, settled.entry);
-    Ok(())
-}
-
-/// One upload done.
-struct Settled {
-    path: String,
-    entry: Entry,
-    headers_only: bool,
-    bytes: u64,
-}
-
-/// Renders one document (off the async threads) and puts it; or, when
-/// only its headers changed, gives the object new headers in place.
-async fn put(
-    bucket: Arc<dyn ObjectStore>,
-    rewriter: Option<Arc<rewrite::HeaderRewriter>>,
-    index: Arc<Index>,
-    store: Arc<ArticleStore>,
-    object: ObjectPath,
-    upload: Upload,
-) -> Result<Settled, PublishError> {
-    let Upload {
-        path,
-        key,
-        plan,
-        entry,
-        content_type,
-        cache_control,
-        last_modified,
-        headers_only,
-    } = upload;
-    if let (true, Some(rewriter)) = (headers_only, rewriter) {
-        let headers = rewrite::ObjectHeaders {
-            content_type: &content_type,
-            cache_control: &cache_control,
-            last_modified: &last_modified,
-        };
-        match rewriter.rewrite(&object, &headers).await {
-            Ok(()) => {
-                tracing::debug!(target: "stadtfeed::publish::objects", %path, "headers rewritten");
-                return Ok(Settled {
-                    path,
-                    entry,
-                    headers_only,
-                    bytes: 0,
-                });
-            }
-            Err(e) => {
-                tracing::warn!("{path}: cannot change its headers in place ({e}); putting it whole")
-            }
-        }
-    }
-    let body: Bytes =
-        tokio::task::spawn_blocking(move || site::render(&index, &store, &key, &plan))
-            .await
-            .map_err(|e| PublishError::Cancelled(e.to_string()))??;
-    let mut attributes = Attributes::new();
-    attributes.insert(Attribute::ContentType, content_type.into());
-    attributes.insert(Attribute::CacheControl, cache_control.into());
-    attributes.insert(
-        Attribute::Metadata("last-modified".into()),
-        last_modified.into(),
-    );
-    let bytes = body.len() as u64;
-    let options = PutOptions {
-        attributes,
-        ..PutOptions::default()
-    };
-    bucket
-        .put_opts(&object, PutPayload::from(body), options)
-        .await
-        .map_err(|source| PublishError::Store {
-            path: path.clone(),
-            source,
-        })?;
-    tracing::debug!(target: "stadtfeed::publish::objects", %path, headers_only, "put");
-    Ok(Settled {
-        path,
-        entry,
-        headers_only,
-        bytes,
-    })
 }
