@@ -17,9 +17,11 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
+use super::clients::{forwarded_client, too_many_requests, Clients};
 use super::http::{respond, Context, HttpResponse};
-use super::reload::{self, lock, LoadSummary, Publisher};
+use super::reload::{lock, LoadSummary, Publisher};
 use super::sendfile::Connection;
+use super::watch;
 use crate::content::Problem;
 use crate::state::StateDir;
 
@@ -119,7 +121,7 @@ pub struct Server {
     publisher: Arc<Mutex<Publisher>>,
     context: Context,
     /// What the watcher reported since before the content was read.
-    changes: Option<reload::Changes>,
+    changes: Option<watch::Changes>,
     /// What the first load published, for the startup line.
     pub loaded: LoadSummary,
 }
@@ -128,7 +130,7 @@ impl Server {
     /// Loads the content and binds the address.
     pub async fn bind(config: Config) -> Result<Server, StartError> {
         let changes = if config.watch {
-            Some(reload::watch(&config.feeds)?)
+            Some(watch::watch(&config.feeds)?)
         } else {
             None
         };
@@ -204,7 +206,7 @@ impl Server {
         let hashing = Arc::clone(&self.publisher);
         tokio::task::spawn_blocking(move || Publisher::hash_media(&hashing));
         if let Some(changes) = self.changes {
-            reload::spawn_reloader(changes, Arc::clone(&self.publisher));
+            watch::spawn_reloader(changes, Arc::clone(&self.publisher));
         }
         if let Some(listener) = self.metrics_listener {
             spawn_metrics(listener, self.context.clone());
@@ -323,74 +325,6 @@ impl Server {
         .await;
         Ok(())
     }
-}
-
-/// How many connections (or, behind a proxy, requests) each client
-/// address has open.
-#[derive(Default)]
-struct Clients {
-    open: std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>,
-}
-
-/// One open connection or request of a client; counted down when dropped.
-struct ClientSlot {
-    clients: Arc<Clients>,
-    ip: std::net::IpAddr,
-}
-
-impl Clients {
-    /// A slot for `ip`, unless it already holds `limit`.
-    fn enter(self: &Arc<Self>, ip: std::net::IpAddr, limit: usize) -> Option<ClientSlot> {
-        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
-        let count = open.entry(ip).or_insert(0);
-        if *count >= limit {
-            return None;
-        }
-        *count += 1;
-        Some(ClientSlot {
-            clients: Arc::clone(self),
-            ip,
-        })
-    }
-}
-
-impl Drop for ClientSlot {
-    fn drop(&mut self) {
-        let mut open = self.clients.open.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(count) = open.get_mut(&self.ip) {
-            *count -= 1;
-            if *count == 0 {
-                open.remove(&self.ip);
-            }
-        }
-    }
-}
-
-/// The client a trusted proxy names: the last address of `X-Forwarded-For`
-/// (the one the proxy itself added).
-fn forwarded_client(request: &Request<Incoming>) -> Option<std::net::IpAddr> {
-    request
-        .headers()
-        .get_all("x-forwarded-for")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .next_back()?
-        .trim()
-        .parse()
-        .ok()
-}
-
-fn too_many_requests() -> HttpResponse {
-    let mut response = hyper::Response::new(super::http::full(bytes::Bytes::from_static(
-        "Zu viele gleichzeitige Anfragen\n".as_bytes(),
-    )));
-    *response.status_mut() = hyper::StatusCode::TOO_MANY_REQUESTS;
-    response.headers_mut().insert(
-        hyper::header::RETRY_AFTER,
-        hyper::header::HeaderValue::from_static("1"),
-    );
-    response
 }
 
 /// Answers one request, logs and counts it.
