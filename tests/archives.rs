@@ -440,7 +440,7 @@ async fn cold_archives_answer_304_without_rendering() {
     };
     let atom_fingerprint = Plan::of(&index, &atom_key).unwrap().fingerprint(&index);
     let cached_atom = server.context.cache.get(&atom_fingerprint).unwrap();
-    assert!(cached_atom.claim(Encoding::Brotli));
+    assert!(cached_atom.first_to_ask(Encoding::Brotli));
     let meanwhile = server
         .get("/archiv/2022/01/feed.atom", &[("accept-encoding", "br")])
         .await;

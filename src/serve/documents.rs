@@ -121,9 +121,8 @@ pub struct ServedDocument {
     pub gzip: OnceLock<Bytes>,
     /// brotli form, likewise.
     pub brotli: OnceLock<Bytes>,
-    /// Whether someone (a request, or the compressing behind a swap) has
-    /// set out to make the gzip and the brotli form (see
-    /// [`claim`](Self::claim)).
+    /// Whether a request has set out to make the gzip and the brotli
+    /// form (see [`make_form`](Self::make_form)).
     asked: [AtomicBool; 2],
 }
 
@@ -192,12 +191,11 @@ impl ServedDocument {
 
     /// Makes the form of `encoding` if it is not there yet, off the async
     /// threads: the first request that asks makes it, and those that come
-    /// meanwhile (or while [`compress`](Self::compress) makes it) return
-    /// at once and are sent a form that is there, so that a burst holds
-    /// one blocking thread per form, not one per request (the soak counted
-    /// 21 more threads so). Hot and cold documents alike.
+    /// meanwhile return at once and are sent a form that is there, so that
+    /// a burst holds one blocking thread per form, not one per request
+    /// (the soak counted 21 more threads so). Hot and cold documents alike.
     pub async fn make_form(self: &Arc<Self>, encoding: Encoding) {
-        if !self.claim(encoding) {
+        if !self.meta.compressible || self.has(encoding) || !self.first_to_ask(encoding) {
             return;
         }
         let behind = Arc::clone(self);
@@ -212,15 +210,11 @@ impl ServedDocument {
         }
     }
 
-    /// Whether the caller is the one to make the form of `encoding`: the
-    /// document has compressed forms, this one is missing, and nobody set
-    /// out to make it yet (see [`make_form`](Self::make_form)).
-    pub fn claim(&self, encoding: Encoding) -> bool {
-        self.meta.compressible
-            && !self.has(encoding)
-            && self
-                .asked_for(encoding)
-                .is_some_and(|asked| !asked.swap(true, Ordering::AcqRel))
+    /// Whether this request is the first to ask for the form of
+    /// `encoding` (see [`make_form`](Self::make_form)).
+    pub fn first_to_ask(&self, encoding: Encoding) -> bool {
+        self.asked_for(encoding)
+            .is_some_and(|asked| !asked.swap(true, Ordering::AcqRel))
     }
 
     fn asked_for(&self, encoding: Encoding) -> Option<&AtomicBool> {
@@ -231,16 +225,11 @@ impl ServedDocument {
         }
     }
 
-    /// Makes the gzip and brotli forms that nobody set out to make yet
-    /// (documents only; media files are sent as they are), behind a start
-    /// or an edit: under the same claim as [`make_form`](Self::make_form),
-    /// so a request meanwhile is sent identity instead of waiting.
+    /// Adds the gzip and brotli forms (documents only; media files are
+    /// sent as they are).
     pub fn compress(&self) {
-        for encoding in [Encoding::Gzip, Encoding::Brotli] {
-            if self.claim(encoding) {
-                self.compress_for(encoding);
-            }
-        }
+        self.compress_for(Encoding::Gzip);
+        self.compress_for(Encoding::Brotli);
     }
 
     /// Adds the form of one encoding, if it is not there yet: a cold
@@ -248,7 +237,10 @@ impl ServedDocument {
     /// want gzip, browsers brotli; with both made at every first render,
     /// bench/serve.sh's 2 000-URL cycle reached 0.42–0.63 of nginx, with
     /// one 0.64–0.78).
-    fn compress_for(&self, encoding: Encoding) {
+    pub fn compress_for(&self, encoding: Encoding) {
+        if !self.meta.compressible {
+            return;
+        }
         match encoding {
             Encoding::Identity => {}
             Encoding::Gzip => {

@@ -111,9 +111,8 @@ impl Publisher {
             "hot documents ready"
         );
         // Served before their compressed forms are made, as after an edit:
-        // a request that wants one not begun yet makes it itself, one
-        // meanwhile gets identity. What compressing freed (brotli's
-        // windows) is handed back after.
+        // a request that wants one first makes it itself. What compressing
+        // freed (brotli's windows) is handed back after.
         let behind = Arc::clone(&served);
         rayon::spawn(move || {
             behind.compress();
