@@ -36,6 +36,10 @@ pub struct Publisher {
     sites: Option<tokio::sync::watch::Sender<crate::index::Index>>,
     /// The keeper of that bucket, to stop at shutdown.
     keeper: Option<crate::publish::keeper::Keeper>,
+    /// Held while [`hash_media`](Publisher::hash_media) reads: a second
+    /// call (a shutdown right after a start) waits for the first and
+    /// then finds nothing left, instead of hashing `media/` again beside it.
+    hashing_media: Arc<Mutex<()>>,
 }
 
 /// Counts of one load, for the startup line and logs.
@@ -139,6 +143,7 @@ impl Publisher {
             },
             sites: None,
             keeper: None,
+            hashing_media: Arc::default(),
             state,
             unsaved: true,
             last_good_load: loaded,
@@ -268,6 +273,8 @@ impl Publisher {
     /// them by their hashes. The files are read and hashed outside the
     /// lock, so that an edit meanwhile is not held up.
     pub fn hash_media(publisher: &Mutex<Publisher>) {
+        let hashing = Arc::clone(&lock(publisher).hashing_media);
+        let _hashing = hashing.lock().unwrap_or_else(|e| e.into_inner());
         let (dir, unhashed) = {
             let publisher = lock(publisher);
             let library = &publisher.library;
