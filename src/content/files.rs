@@ -60,7 +60,7 @@ pub(crate) fn is_hidden(name: &std::ffi::OsStr) -> bool {
 /// (not once per record of 100 000); a `root` that cannot be resolved
 /// counts as left.
 pub(crate) fn leads_outside(path: &Path, real: &Path, root: &Path) -> bool {
-    if std::path::absolute(path).is_ok_and(|absolute| absolute == real) {
+    if path == real || std::path::absolute(path).is_ok_and(|absolute| absolute == real) {
         return false;
     }
     !root.canonicalize().is_ok_and(|root| real.starts_with(root))
@@ -72,14 +72,21 @@ pub(crate) fn leads_outside(path: &Path, real: &Path, root: &Path) -> bool {
 pub(crate) struct RealFolders(Mutex<FxHashMap<PathBuf, Option<PathBuf>>>);
 
 impl RealFolders {
-    fn of(&self, folder: &Path) -> Option<PathBuf> {
+    /// The real path of `name` in `folder`, when `name` is no symlink.
+    fn of_file_in(&self, folder: &Path, name: &std::ffi::OsStr) -> Option<PathBuf> {
         let mut known = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(real) = known.get(folder) {
-            return real.clone();
-        }
-        let real = folder.canonicalize().ok();
-        known.insert(folder.to_path_buf(), real.clone());
-        real
+        let real = match known.get(folder) {
+            Some(real) => real.as_deref()?,
+            None => known
+                .entry(folder.to_path_buf())
+                .or_insert(folder.canonicalize().ok())
+                .as_deref()?,
+        };
+        // Sized once: joining onto a copy of the folder's path grew it.
+        let mut file = PathBuf::with_capacity(real.as_os_str().len() + 1 + name.len());
+        file.push(real);
+        file.push(name);
+        Some(file)
     }
 }
 
@@ -91,7 +98,7 @@ pub(crate) fn open_real(
     path: &Path,
     folders: &RealFolders,
 ) -> std::io::Result<(std::fs::File, PathBuf)> {
-    let in_folder = || Some(folders.of(path.parent()?)?.join(path.file_name()?));
+    let in_folder = || folders.of_file_in(path.parent()?, path.file_name()?);
     match open_unfollowed(path) {
         Ok(file) => match in_folder() {
             Some(real) => Ok((file, real)),
