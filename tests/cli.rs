@@ -415,6 +415,42 @@ fn check_names_new_records_that_no_subscription_document_shows() {
     assert!(warned.iter().any(|l| l.contains("r1.md")), "{stderr}");
 }
 
+/// A fresh checkout or import makes every file new: `check` then names
+/// the ten most recently changed archive-only records and counts the
+/// rest, instead of a line per record of the archive.
+#[test]
+fn check_counts_rather_than_names_many_new_archive_only_records() {
+    let fixture = Fixture::new();
+    fixture.write(
+        "site.toml",
+        common::SITE_TOML.replace("items = 50", "items = 2"),
+    );
+    for day in 1..=27 {
+        let name = format!("r{day:02}");
+        fixture.record(
+            &format!("{name}.md"),
+            &good_record(&name, &format!("{day:02}.03.2022")),
+        );
+    }
+    let dir = fixture.path().to_str().unwrap();
+    let (code, _, stderr) = stadtfeed(&["check", "--feeds", dir]);
+    assert_eq!(code, 0, "a warning, not a problem: {stderr}");
+    let named = stderr
+        .lines()
+        .filter(|l| l.contains(".md: erscheint in keinem Abo-Feed"))
+        .count();
+    assert_eq!(named, 10, "{stderr}");
+    // 27 records, the 2 newest in the feeds: 25 outside, 10 named.
+    assert!(
+        stderr.contains("… und 15 weitere in den letzten 7 Tagen geänderte Meldungen erscheinen in keinem Abo-Feed"),
+        "{stderr}"
+    );
+    // The most recently changed are named: written in order, r16 to r25.
+    assert!(stderr.contains("r25.md: erscheint"), "{stderr}");
+    assert!(stderr.contains("r16.md: erscheint"), "{stderr}");
+    assert!(!stderr.contains("r15.md: erscheint"), "{stderr}");
+}
+
 #[test]
 fn check_warns_about_a_link_colour_too_light_to_read() {
     let fixture = Fixture::new();

@@ -21,25 +21,37 @@ fn print_problems(problems: &[Problem], feeds: &Path) {
 /// Names the records changed in the last [`RECENT_DAYS`] days that no
 /// subscription document shows (back-dated beyond the newest `items`
 /// entries of the site and of each of their categories): no subscriber
-/// will see them, only the archive has them.
+/// will see them, only the archive has them. The most recently changed
+/// come first, at most [`OUTSIDE_NAMED`]; the rest are counted, so that a
+/// fresh checkout or import (every file changed today) does not bury the
+/// problems under a line per archived record.
 fn print_outside_subscriptions(library: &Library, index: &crate::index::Index, feeds: &Path) {
     let recent = chrono::Utc::now() - chrono::Duration::days(RECENT_DAYS);
-    for summary in index.records() {
-        if summary.file_modified < recent || index.in_a_subscription_feed(&summary.id) {
-            continue;
-        }
-        if let Some(path) = library.path_of(&summary.id) {
-            eprintln!(
-                "{}: erscheint in keinem Abo-Feed – älter als die {} neuesten Meldungen der Seite und ihrer Kategorien, nur im Archiv zu finden",
-                feeds.join(path).display(),
-                index.config().items_per_page
-            );
-        }
+    let mut outside: Vec<_> = index
+        .records()
+        .filter(|s| s.file_modified >= recent && !index.in_a_subscription_feed(&s.id))
+        .filter_map(|s| Some((s.file_modified, library.path_of(&s.id)?)))
+        .collect();
+    outside.sort_unstable_by(|a, b| b.cmp(a));
+    let items = index.config().items_per_page;
+    for (_, path) in outside.iter().take(OUTSIDE_NAMED) {
+        eprintln!(
+            "{}: erscheint in keinem Abo-Feed – älter als die {items} neuesten Meldungen der Seite und ihrer Kategorien, nur im Archiv zu finden",
+            feeds.join(path).display(),
+        );
+    }
+    if let Some(more) = outside.len().checked_sub(OUTSIDE_NAMED).filter(|&n| n > 0) {
+        eprintln!(
+            "… und {more} weitere in den letzten {RECENT_DAYS} Tagen geänderte Meldungen erscheinen in keinem Abo-Feed (nach einem frischen Checkout oder Import ist das erwartet: jede Datei gilt dann als neu)"
+        );
     }
 }
 
 /// How recent a change `check` treats as new, for the warning above.
 const RECENT_DAYS: i64 = 7;
+
+/// How many of those records `check` names; the rest it counts.
+const OUTSIDE_NAMED: usize = 10;
 
 /// Lists the records dated in the future: `path: geplant für …`.
 fn print_scheduled(library: &Library, feeds: &Path, what_then: &str) {
