@@ -181,6 +181,81 @@ fn serve_until_sigterm(args: &[&str]) {
     assert_eq!(exit.code(), Some(0), "exit status after SIGTERM");
 }
 
+/// An archive moved into `articles/` while serving: the log names ten of
+/// the records no subscription document shows and counts the rest,
+/// rather than a line per record.
+#[cfg(unix)]
+#[test]
+fn serve_counts_rather_than_names_many_imported_archive_only_records() {
+    use std::io::{BufRead, BufReader};
+    use std::time::Duration;
+    let fixture = Fixture::new();
+    fixture.write(
+        "site.toml",
+        common::SITE_TOML.replace("items = 50", "items = 2"),
+    );
+    fixture.record("neu.md", &good_record("Neu", "01.03.2022"));
+    let state = tempfile::tempdir().unwrap();
+    /// The server, stopped also when an assertion fails.
+    struct Server(std::process::Child);
+    impl Drop for Server {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut server = Server(
+        Command::new(env!("CARGO_BIN_EXE_stadtfeed"))
+            .args(["serve", "--addr", "127.0.0.1:0", "--feeds"])
+            .arg(fixture.path())
+            .arg("--cache-dir")
+            .arg(state.path())
+            .env("RUST_LOG", "warn,stadtfeed::serve::server=info")
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let stderr = BufReader::new(server.0.stderr.take().unwrap());
+    let (lines, log) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in stderr.lines().map_while(Result::ok) {
+            if lines.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let next = || {
+        log.recv_timeout(Duration::from_secs(20))
+            .expect("a log line")
+    };
+    while !next().contains("serving") {}
+    // Fifteen records of 2021, written beside the content directory and
+    // moved in at once: one reload publishes them all, and the two newest
+    // of the site stay the record of 2022 and the newest of 2021.
+    let archive = fixture.path().join("archiv-2021");
+    std::fs::create_dir(&archive).unwrap();
+    for day in 1..=15 {
+        let name = format!("alt{day:02}");
+        std::fs::write(
+            archive.join(format!("{name}.md")),
+            good_record(&name, &format!("{day:02}.03.2021")),
+        )
+        .unwrap();
+    }
+    std::fs::rename(&archive, fixture.path().join("articles/2021")).unwrap();
+    let mut named = 0;
+    let counted = loop {
+        let line = next();
+        if line.contains(".md: erscheint in keinem Abo-Feed") {
+            named += 1;
+        } else if line.contains("weitere neue Meldungen erscheinen in keinem Abo-Feed") {
+            break line;
+        }
+    };
+    assert_eq!(named, 10, "{counted}");
+    assert!(counted.contains("… und 4 weitere"), "{counted}");
+}
+
 #[test]
 fn build_leaves_unchanged_files_untouched() {
     let out = tempfile::tempdir().unwrap();

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::{S3Args, ServeArgs};
+use crate::content::problem::outside_subscriptions;
 use crate::content::store::ArticleStore;
 use crate::content::{Library, Problem};
 use crate::state::{Output, StateDir};
@@ -22,9 +23,7 @@ fn print_problems(problems: &[Problem], feeds: &Path) {
 /// subscription document shows (back-dated beyond the newest `items`
 /// entries of the site and of each of their categories): no subscriber
 /// will see them, only the archive has them. The most recently changed
-/// come first, at most [`OUTSIDE_NAMED`]; the rest are counted, so that a
-/// fresh checkout or import (every file changed today) does not bury the
-/// problems under a line per archived record.
+/// come first.
 fn print_outside_subscriptions(library: &Library, index: &crate::index::Index, feeds: &Path) {
     let recent = chrono::Utc::now() - chrono::Duration::days(RECENT_DAYS);
     let mut outside: Vec<_> = index
@@ -33,25 +32,17 @@ fn print_outside_subscriptions(library: &Library, index: &crate::index::Index, f
         .filter_map(|s| Some((s.file_modified, library.path_of(&s.id)?)))
         .collect();
     outside.sort_unstable_by(|a, b| b.cmp(a));
-    let items = index.config().items_per_page;
-    for (_, path) in outside.iter().take(OUTSIDE_NAMED) {
-        eprintln!(
-            "{}: erscheint in keinem Abo-Feed – älter als die {items} neuesten Meldungen der Seite und ihrer Kategorien, nur im Archiv zu finden",
-            feeds.join(path).display(),
-        );
-    }
-    if let Some(more) = outside.len().checked_sub(OUTSIDE_NAMED).filter(|&n| n > 0) {
-        eprintln!(
-            "… und {more} weitere in den letzten {RECENT_DAYS} Tagen geänderte Meldungen erscheinen in keinem Abo-Feed (nach einem frischen Checkout oder Import ist das erwartet: jede Datei gilt dann als neu)"
-        );
+    let paths: Vec<&Path> = outside.into_iter().map(|(_, path)| path).collect();
+    let more = format!(
+        "in den letzten {RECENT_DAYS} Tagen geänderte Meldungen erscheinen in keinem Abo-Feed (nach einem frischen Checkout oder Import ist das erwartet: jede Datei gilt dann als neu)"
+    );
+    for line in outside_subscriptions(&paths, feeds, index.config().items_per_page, &more) {
+        eprintln!("{line}");
     }
 }
 
 /// How recent a change `check` treats as new, for the warning above.
 const RECENT_DAYS: i64 = 7;
-
-/// How many of those records `check` names; the rest it counts.
-const OUTSIDE_NAMED: usize = 10;
 
 /// Lists the records dated in the future: `path: geplant für …`.
 fn print_scheduled(library: &Library, feeds: &Path, what_then: &str) {

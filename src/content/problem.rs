@@ -27,6 +27,38 @@ impl fmt::Display for Problem {
 
 impl std::error::Error for Problem {}
 
+/// How many records without a subscription document a warning names;
+/// the rest it counts, so that an imported archive (or a fresh checkout,
+/// where every file is new) does not print a line per record.
+pub const OUTSIDE_NAMED: usize = 10;
+
+/// The warning lines for published records that no subscription document
+/// shows (`paths` under `dir`, the most relevant first), beyond the
+/// newest `items` entries of the site and of their categories: the first
+/// [`OUTSIDE_NAMED`] named, then one line counting the rest as `more`
+/// ("neue Meldungen …").
+pub fn outside_subscriptions(
+    paths: &[&std::path::Path],
+    dir: &std::path::Path,
+    items: usize,
+    more: &str,
+) -> Vec<String> {
+    let mut lines: Vec<String> = paths
+        .iter()
+        .take(OUTSIDE_NAMED)
+        .map(|path| {
+            format!(
+                "{}: erscheint in keinem Abo-Feed – älter als die {items} neuesten Meldungen der Seite und ihrer Kategorien, nur im Archiv zu finden",
+                dir.join(path).display()
+            )
+        })
+        .collect();
+    if let Some(rest) = paths.len().checked_sub(OUTSIDE_NAMED).filter(|&n| n > 0) {
+        lines.push(format!("… und {rest} weitere {more}"));
+    }
+    lines
+}
+
 impl ProblemKind {
     /// The TOML parser's complaint about `text`, on one line so that
     /// `path:line: message` stays one line, and naming the key where the

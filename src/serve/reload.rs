@@ -13,6 +13,7 @@ use super::delta::FeedHistory;
 use super::documents::{document_cache, Health, ServedState};
 use super::http::Context;
 use super::websub;
+use crate::content::problem::outside_subscriptions;
 use crate::content::store::ArticleStore;
 use crate::content::{Library, Problem};
 use crate::state::StateDir;
@@ -216,14 +217,16 @@ impl Publisher {
             }
         };
         let read = started.elapsed();
-        for (id, path) in self.library.take_newly_published() {
-            if !index.in_a_subscription_feed(&id) {
-                tracing::warn!(
-                    "{}: erscheint in keinem Abo-Feed – älter als die {} neuesten Meldungen der Seite und ihrer Kategorien, nur im Archiv zu finden",
-                    self.library.dir().join(path).display(),
-                    index.config().items_per_page
-                );
-            }
+        let newly = self.library.take_newly_published();
+        let outside: Vec<&Path> = newly
+            .iter()
+            .filter(|(id, _)| !index.in_a_subscription_feed(id))
+            .map(|(_, path)| path.as_path())
+            .collect();
+        let more = "neue Meldungen erscheinen in keinem Abo-Feed, nur im Archiv";
+        let items = index.config().items_per_page;
+        for line in outside_subscriptions(&outside, self.library.dir(), items, more) {
+            tracing::warn!("{line}");
         }
         let previous = self.context.state.load_full();
         let health = health(&self.library, index.len(), &self.last_good_load);
