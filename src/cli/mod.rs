@@ -160,14 +160,23 @@ fn parse_addr(text: &str) -> Result<std::net::SocketAddr, String> {
 /// Entry point of the binary: parses arguments, sets up logging, runs.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
+    let log = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .init();
+        );
+    if matches!(cli.command, Some(Command::Check { .. })) {
+        // What `check` says is for editors: every line `path:line: …`,
+        // as its problems, for the tools that jump to a file's line.
+        log.without_time()
+            .with_target(false)
+            .with_level(false)
+            .init();
+    } else {
+        log.init();
+    }
     match cli.command.unwrap_or(Command::Serve(cli.serve)) {
         Command::Build {
             feeds,
