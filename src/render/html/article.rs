@@ -17,7 +17,6 @@ use crate::model::{Article, Category, SiteConfig};
 struct ArticlePage<'a> {
     site: &'a SiteConfig,
     root: &'a str,
-    site_title: &'a str,
     title: &'a str,
     canonical: String,
     feeds: Vec<FeedLink>,
@@ -61,7 +60,6 @@ pub fn article_page(config: &SiteConfig, article: &Article, neighbours: &Neighbo
     let page = ArticlePage {
         site: config,
         root,
-        site_title: &config.title,
         title: &article.title,
         canonical: article.link(config),
         feeds: feed_links(&Scope::Site, root),

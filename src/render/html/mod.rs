@@ -57,7 +57,6 @@ struct PageLink {
 struct ListPage<'a> {
     site: &'a SiteConfig,
     root: &'a str,
-    site_title: &'a str,
     title: &'a str,
     heading: &'a str,
     description: &'a str,
@@ -74,7 +73,6 @@ struct ListPage<'a> {
 struct ArchiveIndexPage<'a> {
     site: &'a SiteConfig,
     root: &'a str,
-    site_title: &'a str,
     title: &'a str,
     canonical: String,
     feeds: Vec<FeedLink>,
@@ -86,7 +84,6 @@ struct ArchiveIndexPage<'a> {
 struct MonthPage<'a> {
     site: &'a SiteConfig,
     root: &'a str,
-    site_title: &'a str,
     title: &'a str,
     heading: String,
     canonical: String,
@@ -115,7 +112,6 @@ struct Subscription {
 struct SubscribePage<'a> {
     site: &'a SiteConfig,
     root: &'a str,
-    site_title: &'a str,
     canonical: String,
     feeds: Vec<FeedLink>,
     subscriptions: Vec<Subscription>,
@@ -127,7 +123,6 @@ struct SubscribePage<'a> {
 struct NotFoundPage<'a> {
     site: &'a SiteConfig,
     root: &'a str,
-    site_title: &'a str,
 }
 
 /// The date line of an article: "Dienstag, 11. Januar 2022", with the time
@@ -197,7 +192,6 @@ pub fn front_page(
     let page = ListPage {
         site: config,
         root: &root,
-        site_title: &config.title,
         title: &plan.title,
         heading: &plan.heading,
         description: &plan.description,
@@ -232,7 +226,6 @@ pub fn archive_index_page(config: &SiteConfig, plan: &ArchiveIndexPlan, path: &s
     let page = ArchiveIndexPage {
         site: config,
         root: &root,
-        site_title: &config.title,
         title: &plan.title,
         canonical: config.url(&DocKey::ArchiveIndex(plan.scope.clone()).link_path()),
         feeds: feed_links(&plan.scope, &root),
@@ -272,7 +265,6 @@ pub fn month_page(
     let page = MonthPage {
         site: config,
         root: &root,
-        site_title: &config.title,
         title: &plan.title,
         heading: month_name(plan.month),
         canonical: config.url(&DocKey::MonthPage(plan.scope.clone(), plan.month).link_path()),
@@ -327,7 +319,6 @@ pub fn subscribe_page(config: &SiteConfig, categories: &[Category], path: &str) 
     let page = SubscribePage {
         site: config,
         root: &root,
-        site_title: &config.title,
         canonical: config.url(&DocKey::Subscribe.link_path()),
         feeds: feed_links(&Scope::Site, &root),
         subscriptions,
@@ -344,7 +335,6 @@ pub fn not_found_page(config: &SiteConfig) -> Vec<u8> {
         NotFoundPage {
             site: config,
             root: &root,
-            site_title: &config.title,
         }
         .render(),
     )
