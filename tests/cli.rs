@@ -129,22 +129,67 @@ fn serve_logs_its_address_and_exits_cleanly_on_sigterm() {
     serve_until_sigterm(&["--feeds", feeds.to_str().unwrap(), "--addr", "localhost:0"]);
 }
 
+/// `stadtfeed serve` as a child process whose log lines arrive on a
+/// channel; killed when dropped, so a failed assertion leaves no server
+/// running.
+#[cfg(unix)]
+struct ServeProcess {
+    child: std::process::Child,
+    lines: std::sync::mpsc::Receiver<String>,
+}
+
+#[cfg(unix)]
+impl ServeProcess {
+    fn spawn(command: &mut Command, log_filter: &str) -> ServeProcess {
+        use std::io::{BufRead, BufReader};
+        let mut child = command
+            .env("RUST_LOG", log_filter)
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = BufReader::new(child.stderr.take().unwrap());
+        let (sender, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in stderr.lines().map_while(Result::ok) {
+                if sender.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        ServeProcess { child, lines }
+    }
+
+    /// The next log line; fails after 20 s without one or when the
+    /// server has exited.
+    fn next_line(&self) -> String {
+        self.lines
+            .recv_timeout(std::time::Duration::from_secs(20))
+            .expect("a log line")
+    }
+}
+
+#[cfg(unix)]
+impl Drop for ServeProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 #[cfg(unix)]
 fn serve_until_sigterm(args: &[&str]) {
-    use std::io::{BufRead, BufReader, Read, Write};
-    let mut child = Command::new(env!("CARGO_BIN_EXE_stadtfeed"))
-        .args(args)
-        .env("RUST_LOG", "info")
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    use std::io::{Read, Write};
+    let mut server = ServeProcess::spawn(
+        Command::new(env!("CARGO_BIN_EXE_stadtfeed")).args(args),
+        "info",
+    );
     // Other lines (about the state directory) may come first.
-    let mut line = String::new();
-    while !line.contains("serving") {
-        line.clear();
-        assert!(stderr.read_line(&mut line).unwrap() > 0, "no startup line");
-    }
+    let line = loop {
+        let line = server.next_line();
+        if line.contains("serving") {
+            break line;
+        }
+    };
     assert!(line.contains("(10 records published, 0 refused)"), "{line}");
     let addr = line
         .split("http://")
@@ -161,23 +206,19 @@ fn serve_until_sigterm(args: &[&str]) {
     assert!(response.starts_with("HTTP/1.1 200 OK"), "{response}");
     let mut log = String::new();
     while !log.contains("path=/feed.json status=200") {
-        let mut next = String::new();
-        assert!(
-            stderr.read_line(&mut next).unwrap() > 0,
-            "no request log line: {log}"
-        );
-        log.push_str(&next);
+        log.push_str(&server.next_line());
+        log.push('\n');
     }
     assert!(
         log.contains("method=GET") && log.contains("micros="),
         "{log}"
     );
     let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+        .args(["-TERM", &server.child.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
-    let exit = child.wait().unwrap();
+    let exit = server.child.wait().unwrap();
     assert_eq!(exit.code(), Some(0), "exit status after SIGTERM");
 }
 
@@ -187,8 +228,6 @@ fn serve_until_sigterm(args: &[&str]) {
 #[cfg(unix)]
 #[test]
 fn serve_counts_rather_than_names_many_imported_archive_only_records() {
-    use std::io::{BufRead, BufReader};
-    use std::time::Duration;
     let fixture = Fixture::new();
     fixture.write(
         "site.toml",
@@ -196,39 +235,15 @@ fn serve_counts_rather_than_names_many_imported_archive_only_records() {
     );
     fixture.record("neu.md", &good_record("Neu", "01.03.2022"));
     let state = tempfile::tempdir().unwrap();
-    /// The server, stopped also when an assertion fails.
-    struct Server(std::process::Child);
-    impl Drop for Server {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-    let mut server = Server(
+    let server = ServeProcess::spawn(
         Command::new(env!("CARGO_BIN_EXE_stadtfeed"))
             .args(["serve", "--addr", "127.0.0.1:0", "--feeds"])
             .arg(fixture.path())
             .arg("--cache-dir")
-            .arg(state.path())
-            .env("RUST_LOG", "warn,stadtfeed::serve::server=info")
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap(),
+            .arg(state.path()),
+        "warn,stadtfeed::serve::server=info",
     );
-    let stderr = BufReader::new(server.0.stderr.take().unwrap());
-    let (lines, log) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in stderr.lines().map_while(Result::ok) {
-            if lines.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let next = || {
-        log.recv_timeout(Duration::from_secs(20))
-            .expect("a log line")
-    };
-    while !next().contains("serving") {}
+    while !server.next_line().contains("serving") {}
     // Fifteen records of 2021, written beside the content directory and
     // moved in at once: one reload publishes them all, and the two newest
     // of the site stay the record of 2022 and the newest of 2021.
@@ -245,7 +260,7 @@ fn serve_counts_rather_than_names_many_imported_archive_only_records() {
     std::fs::rename(&archive, fixture.path().join("articles/2021")).unwrap();
     let mut named = 0;
     let counted = loop {
-        let line = next();
+        let line = server.next_line();
         if line.contains(".md: erscheint in keinem Abo-Feed") {
             named += 1;
         } else if line.contains("weitere neue Meldungen erscheinen in keinem Abo-Feed") {
