@@ -7,7 +7,7 @@ use std::sync::Arc;
 use askama::Template;
 
 use super::super::json::rfc3339;
-use super::{date_line, feed_links, into_bytes, FeedLink, ListEntry, PageLink};
+use super::{date_line, feed_links, into_bytes, Head, ListEntry, PageLink};
 use crate::de;
 use crate::index::Scope;
 use crate::model::{Article, Category, SiteConfig};
@@ -15,11 +15,8 @@ use crate::model::{Article, Category, SiteConfig};
 #[derive(Template)]
 #[template(path = "article.html")]
 struct ArticlePage<'a> {
-    site: &'a SiteConfig,
-    root: &'a str,
+    head: Head<'a>,
     title: &'a str,
-    canonical: String,
-    feeds: Vec<FeedLink>,
     published_iso: String,
     date_line: String,
     updated_line: Option<String>,
@@ -58,11 +55,15 @@ pub fn article_page(config: &SiteConfig, article: &Article, neighbours: &Neighbo
         label: a.title.clone(),
     };
     let page = ArticlePage {
-        site: config,
-        root,
+        head: Head {
+            site: config,
+            root: root.to_owned(),
+            // The record's `link` when it names one: the article's own
+            // address elsewhere.
+            canonical: article.link(config),
+            feeds: feed_links(&Scope::Site, root),
+        },
         title: &article.title,
-        canonical: article.link(config),
-        feeds: feed_links(&Scope::Site, root),
         published_iso: rfc3339(&article.published),
         date_line: date_line(&article.published),
         updated_line: article.updated.as_ref().map(de::date_time),

@@ -52,16 +52,37 @@ struct PageLink {
     label: String,
 }
 
+/// What `base.html` and every page's `<head>` show: the site, the way to
+/// its root (links are relative), the page's canonical URL and the feeds
+/// it offers.
+struct Head<'a> {
+    site: &'a SiteConfig,
+    root: String,
+    canonical: String,
+    feeds: Vec<FeedLink>,
+}
+
+impl<'a> Head<'a> {
+    /// The head of the page at `path` (as `build` writes it), whose
+    /// canonical address is `link_path` and which offers `scope`'s feeds.
+    fn of(site: &'a SiteConfig, path: &str, link_path: &str, scope: &Scope) -> Head<'a> {
+        let root = root_of(path);
+        Head {
+            site,
+            canonical: site.url(link_path),
+            feeds: feed_links(scope, &root),
+            root,
+        }
+    }
+}
+
 #[derive(Template)]
 #[template(path = "list.html")]
 struct ListPage<'a> {
-    site: &'a SiteConfig,
-    root: &'a str,
+    head: Head<'a>,
     title: &'a str,
     heading: &'a str,
     description: &'a str,
-    canonical: String,
-    feeds: Vec<FeedLink>,
     categories: &'a [Category],
     articles: Vec<ListEntry<'a>>,
     archive_href: String,
@@ -71,23 +92,17 @@ struct ListPage<'a> {
 #[derive(Template)]
 #[template(path = "archive.html")]
 struct ArchiveIndexPage<'a> {
-    site: &'a SiteConfig,
-    root: &'a str,
+    head: Head<'a>,
     title: &'a str,
-    canonical: String,
-    feeds: Vec<FeedLink>,
     years: Vec<(i32, Vec<(PageLink, usize)>)>,
 }
 
 #[derive(Template)]
 #[template(path = "month.html")]
 struct MonthPage<'a> {
-    site: &'a SiteConfig,
-    root: &'a str,
+    head: Head<'a>,
     title: &'a str,
     heading: String,
-    canonical: String,
-    feeds: Vec<FeedLink>,
     month_feeds: Vec<FeedLink>,
     articles: Vec<ListEntry<'a>>,
     previous: Option<PageLink>,
@@ -110,10 +125,7 @@ struct Subscription {
 #[derive(Template)]
 #[template(path = "abonnieren.html")]
 struct SubscribePage<'a> {
-    site: &'a SiteConfig,
-    root: &'a str,
-    canonical: String,
-    feeds: Vec<FeedLink>,
+    head: Head<'a>,
     subscriptions: Vec<Subscription>,
     opml: String,
 }
@@ -121,8 +133,7 @@ struct SubscribePage<'a> {
 #[derive(Template)]
 #[template(path = "not_found.html")]
 struct NotFoundPage<'a> {
-    site: &'a SiteConfig,
-    root: &'a str,
+    head: Head<'a>,
 }
 
 /// The date line of an article: "Dienstag, 11. Januar 2022", with the time
@@ -188,18 +199,15 @@ pub fn front_page(
     articles: &[Arc<Article>],
     path: &str,
 ) -> Vec<u8> {
-    let root = root_of(path);
+    let head = Head::of(config, path, &plan.scope.dir(), &plan.scope);
+    let root = &head.root;
     let page = ListPage {
-        site: config,
-        root: &root,
         title: &plan.title,
         heading: &plan.heading,
         description: &plan.description,
-        canonical: config.url(&plan.scope.dir()),
-        feeds: feed_links(&plan.scope, &root),
         categories: &plan.categories,
         articles: articles.iter().map(|a| ListEntry::of(a)).collect(),
-        archive_href: href(&root, &DocKey::ArchiveIndex(plan.scope.clone())),
+        archive_href: href(root, &DocKey::ArchiveIndex(plan.scope.clone())),
         subscribe_href: format!(
             "{root}{}#{}",
             DocKey::Subscribe.link_path(),
@@ -208,27 +216,30 @@ pub fn front_page(
                 Scope::Category(slug) => slug.to_string(),
             }
         ),
+        head,
     };
     into_bytes(page.render())
 }
 
 /// Every month of a feed with its number of articles, by year.
 pub fn archive_index_page(config: &SiteConfig, plan: &ArchiveIndexPlan, path: &str) -> Vec<u8> {
-    let root = root_of(path);
+    let head = Head::of(
+        config,
+        path,
+        &DocKey::ArchiveIndex(plan.scope.clone()).link_path(),
+        &plan.scope,
+    );
     let mut years: Vec<(i32, Vec<(PageLink, usize)>)> = Vec::new();
     for &(month, count) in &plan.months {
-        let link = month_link(&plan.scope, month, &root);
+        let link = month_link(&plan.scope, month, &head.root);
         match years.last_mut() {
             Some((year, months)) if *year == month.year => months.push((link, count)),
             _ => years.push((month.year, vec![(link, count)])),
         }
     }
     let page = ArchiveIndexPage {
-        site: config,
-        root: &root,
+        head,
         title: &plan.title,
-        canonical: config.url(&DocKey::ArchiveIndex(plan.scope.clone()).link_path()),
-        feeds: feed_links(&plan.scope, &root),
         years,
     };
     into_bytes(page.render())
@@ -241,10 +252,15 @@ pub fn month_page(
     articles: &[Arc<Article>],
     path: &str,
 ) -> Vec<u8> {
-    let root = root_of(path);
+    let head = Head::of(
+        config,
+        path,
+        &DocKey::MonthPage(plan.scope.clone(), plan.month).link_path(),
+        &plan.scope,
+    );
+    let root = &head.root;
     let month_feeds = (1..=plan.parts)
         .flat_map(|part| {
-            let root = &root;
             Format::ALL.into_iter().map(move |format| {
                 let key = DocKey::Archive {
                     scope: plan.scope.clone(),
@@ -263,17 +279,14 @@ pub fn month_page(
         })
         .collect();
     let page = MonthPage {
-        site: config,
-        root: &root,
         title: &plan.title,
         heading: month_name(plan.month),
-        canonical: config.url(&DocKey::MonthPage(plan.scope.clone(), plan.month).link_path()),
-        feeds: feed_links(&plan.scope, &root),
         month_feeds,
         articles: articles.iter().map(|a| ListEntry::of(a)).collect(),
-        previous: plan.previous.map(|m| month_link(&plan.scope, m, &root)),
-        next: plan.next.map(|m| month_link(&plan.scope, m, &root)),
-        archive_href: href(&root, &DocKey::ArchiveIndex(plan.scope.clone())),
+        previous: plan.previous.map(|m| month_link(&plan.scope, m, root)),
+        next: plan.next.map(|m| month_link(&plan.scope, m, root)),
+        archive_href: href(root, &DocKey::ArchiveIndex(plan.scope.clone())),
+        head,
     };
     into_bytes(page.render())
 }
@@ -282,7 +295,6 @@ pub fn month_page(
 /// one-click links into the common web readers.
 pub fn subscribe_page(config: &SiteConfig, categories: &[Category], path: &str) -> Vec<u8> {
     use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
-    let root = root_of(path);
     let feed_url = |scope: &Scope, format| {
         config.url(
             &DocKey::Feed {
@@ -317,10 +329,7 @@ pub fn subscribe_page(config: &SiteConfig, categories: &[Category], path: &str) 
         )
         .collect();
     let page = SubscribePage {
-        site: config,
-        root: &root,
-        canonical: config.url(&DocKey::Subscribe.link_path()),
-        feeds: feed_links(&Scope::Site, &root),
+        head: Head::of(config, path, &DocKey::Subscribe.link_path(), &Scope::Site),
         subscriptions,
         opml: config.url("feeds.opml"),
     };
@@ -330,14 +339,14 @@ pub fn subscribe_page(config: &SiteConfig, categories: &[Category], path: &str) 
 /// The page for unknown paths. Its links are absolute (it is shown at any
 /// depth), so it links to the site root by `base_url`.
 pub fn not_found_page(config: &SiteConfig) -> Vec<u8> {
-    let root = format!("{}/", config.base_url);
-    into_bytes(
-        NotFoundPage {
-            site: config,
-            root: &root,
-        }
-        .render(),
-    )
+    let head = Head {
+        site: config,
+        root: format!("{}/", config.base_url),
+        // Neither shown: the page is no document of its own.
+        canonical: String::new(),
+        feeds: Vec::new(),
+    };
+    into_bytes(NotFoundPage { head }.render())
 }
 
 fn into_bytes(rendered: askama::Result<String>) -> Vec<u8> {
