@@ -152,6 +152,17 @@ impl Loaded {
         })
     }
 
+    /// The last line of `build` and `publish`: what was read, what
+    /// `outcome` the run had, and how long it all took.
+    fn print_summary(&self, done: std::fmt::Arguments, outcome: std::fmt::Arguments) {
+        eprintln!(
+            "{done}: {} records published, {} refused; {outcome} in {:.0?}",
+            self.index.len(),
+            self.problems.len(),
+            self.started.elapsed()
+        );
+    }
+
     /// Success unless records were refused. The process ends here:
     /// freeing 100 000 summaries and their indexes one by one would only
     /// delay the exit (by about 70 ms), so they are left to the system.
@@ -224,15 +235,12 @@ pub(super) fn build(
     };
     tracing::debug!(elapsed = ?loaded.started.elapsed(), "site written");
     loaded.compact_store();
-    eprintln!(
-        "built {}: {} records published, {} refused; {} files written, {} unchanged, {} removed in {:.0?}",
-        out.display(),
-        loaded.index.len(),
-        loaded.problems.len(),
-        report.written,
-        report.unchanged,
-        report.removed,
-        loaded.started.elapsed()
+    loaded.print_summary(
+        format_args!("built {}", out.display()),
+        format_args!(
+            "{} files written, {} unchanged, {} removed",
+            report.written, report.unchanged, report.removed
+        ),
     );
     loaded.exit_code()
 }
@@ -314,14 +322,12 @@ pub(super) fn publish(feeds: &Path, to: &str, s3: S3Args, cache_dir: Option<&Pat
             report.uploaded, report.bytes, report.headers
         )
     };
-    eprintln!(
-        "published {}: {} records published, {} refused; {what}, {} unchanged, {} deleted in {:.0?}",
-        target.url(),
-        loaded.index.len(),
-        loaded.problems.len(),
-        report.unchanged,
-        report.deleted,
-        loaded.started.elapsed()
+    loaded.print_summary(
+        format_args!("published {}", target.url()),
+        format_args!(
+            "{what}, {} unchanged, {} deleted",
+            report.unchanged, report.deleted
+        ),
     );
     loaded.exit_code()
 }
