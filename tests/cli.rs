@@ -20,6 +20,17 @@ fn stadtfeed(args: &[&str]) -> (i32, String, String) {
     )
 }
 
+/// A content directory whose subscription documents show only the two
+/// newest entries, so that a third record is in the archive alone.
+fn fixture_with_two_items() -> Fixture {
+    let fixture = Fixture::new();
+    fixture.write(
+        "site.toml",
+        common::SITE_TOML.replace("items = 50", "items = 2"),
+    );
+    fixture
+}
+
 /// `stadtfeed build --feeds FEEDS --out OUT`, then `extra` arguments.
 fn build(feeds: &Path, out: &Path, extra: &[&str]) -> (i32, String, String) {
     let mut args = vec![
@@ -228,11 +239,7 @@ fn serve_until_sigterm(args: &[&str]) {
 #[cfg(unix)]
 #[test]
 fn serve_counts_rather_than_names_many_imported_archive_only_records() {
-    let fixture = Fixture::new();
-    fixture.write(
-        "site.toml",
-        common::SITE_TOML.replace("items = 50", "items = 2"),
-    );
+    let fixture = fixture_with_two_items();
     fixture.record("neu.md", &good_record("Neu", "01.03.2022"));
     let state = tempfile::tempdir().unwrap();
     let server = ServeProcess::spawn(
@@ -475,11 +482,7 @@ fn article_pages_link_their_neighbours_and_shift_body_headings() {
 
 #[test]
 fn check_names_new_records_that_no_subscription_document_shows() {
-    let fixture = Fixture::new();
-    fixture.write(
-        "site.toml",
-        common::SITE_TOML.replace("items = 50", "items = 2"),
-    );
+    let fixture = fixture_with_two_items();
     for (name, date) in [
         ("r1", "01.03.2022"),
         ("r2", "02.03.2022"),
@@ -510,11 +513,7 @@ fn check_names_new_records_that_no_subscription_document_shows() {
 /// rest, instead of a line per record of the archive.
 #[test]
 fn check_counts_rather_than_names_many_new_archive_only_records() {
-    let fixture = Fixture::new();
-    fixture.write(
-        "site.toml",
-        common::SITE_TOML.replace("items = 50", "items = 2"),
-    );
+    let fixture = fixture_with_two_items();
     for day in 1..=27 {
         let name = format!("r{day:02}");
         fixture.record(
