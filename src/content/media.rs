@@ -67,6 +67,10 @@ pub fn is_publishable(feeds_dir: &Path, path: &Path) -> bool {
 /// 64 KiB.
 const IMAGE_HEADER_BYTES: u64 = 256 * 1024;
 
+/// What a first measuring without hashing reads of a file: enough for a
+/// PNG, GIF or WebP header, and for a JPEG with a small Exif segment.
+const FIRST_READ_BYTES: u64 = 8 * 1024;
+
 /// Measures the files at `paths` on the file threads (see [`read`]).
 pub(crate) fn read_all(
     feeds_dir: &Path,
@@ -107,13 +111,28 @@ pub(crate) fn read(
     if !meta.is_file() {
         return None;
     }
-    // The first bytes, in one read: an image's header lies there in
-    // practice, so an image a record may show is measured from them (else
-    // the records showing it measure it themselves). Only those are held,
-    // so that 16 file threads on large files cost no more than 16 × 256 KiB.
-    let first = meta.len().min(IMAGE_HEADER_BYTES);
+    // The first bytes: an image's header lies there in practice, so an
+    // image a record may show is measured from them (else the records
+    // showing it measure it themselves). Only those are held, so that 16
+    // file threads on large files cost no more than 16 × 256 KiB. When the
+    // file is hashed it is read whole anyway; else the first 8 KiB hold
+    // the size of most images, and the rest is read only when they do not.
+    let header = meta.len().min(IMAGE_HEADER_BYTES);
+    let first = match hashed {
+        true => header,
+        false => header.min(FIRST_READ_BYTES),
+    };
     let mut head = Vec::with_capacity(first as usize);
     (&mut file).take(first).read_to_end(&mut head).ok()?;
+    if (head.len() as u64) < header
+        && sniff_mime_type(&head).is_some()
+        && imagesize::blob_size(&head).is_err()
+    {
+        (&mut file)
+            .take(header - head.len() as u64)
+            .read_to_end(&mut head)
+            .ok()?;
+    }
     let claims_image = path.extension().is_some_and(|x| {
         ["jpg", "jpeg", "png", "gif", "webp", "avif"]
             .iter()
@@ -332,8 +351,39 @@ impl Library {
 
 #[cfg(test)]
 mod tests {
-    use super::content_type;
+    use super::{content_type, read, RealFolders};
     use std::path::Path;
+
+    /// A JPEG of `width` × `height` whose size follows an Exif segment of
+    /// `exif` bytes.
+    fn jpeg_after_exif(width: u16, height: u16, exif: u16) -> Vec<u8> {
+        let mut bytes = vec![0xFF, 0xD8, 0xFF, 0xE1];
+        bytes.extend_from_slice(&(exif + 2).to_be_bytes());
+        bytes.extend(std::iter::repeat_n(0u8, exif as usize));
+        bytes.extend_from_slice(&[0xFF, 0xC0, 0x00, 0x11, 0x08]);
+        bytes.extend_from_slice(&height.to_be_bytes());
+        bytes.extend_from_slice(&width.to_be_bytes());
+        bytes.extend_from_slice(&[3, 1, 0x22, 0, 2, 0x11, 1, 3, 0x11, 1]);
+        bytes.extend_from_slice(&[0xFF, 0xD9]);
+        bytes
+    }
+
+    #[test]
+    fn an_image_is_measured_past_a_large_exif_segment() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("media")).unwrap();
+        for (name, exif) in [("small.jpg", 100), ("large.jpg", 60_000)] {
+            let path = dir.path().join("media").join(name);
+            std::fs::write(&path, jpeg_after_exif(640, 480, exif)).unwrap();
+            for hashed in [false, true] {
+                let (_, measured) =
+                    read(dir.path(), &path, &RealFolders::default(), hashed).unwrap();
+                assert_eq!(measured.pixels, Some((640, 480)), "{name}, hashed {hashed}");
+                assert_eq!(measured.content_type, "image/jpeg");
+                assert_eq!(measured.hash.is_some(), hashed);
+            }
+        }
+    }
 
     #[test]
     fn content_types_of_media_files() {
