@@ -132,7 +132,6 @@ fn file_backed_in(dir: Option<&Path>, body: Bytes) -> Bytes {
     }
 }
 
-/// A memory file holding `bytes`.
 /// A file holding `bytes` that has no name in `dir` and goes when closed.
 #[cfg(target_os = "linux")]
 fn unnamed_file(dir: &Path, bytes: &[u8]) -> io::Result<File> {
@@ -152,6 +151,7 @@ fn unnamed_file(_: &Path, _: &[u8]) -> io::Result<File> {
     Err(io::ErrorKind::Unsupported.into())
 }
 
+/// A memory file holding `bytes`.
 #[cfg(target_os = "linux")]
 fn memory_file(bytes: &[u8]) -> io::Result<File> {
     use nix::sys::memfd::{memfd_create, MFdFlags};
@@ -423,6 +423,7 @@ mod tests {
         assert!(reading.await.unwrap() == expected, "bytes differ ({dir:?})");
     }
 
+    #[cfg(target_os = "linux")]
     #[test]
     fn a_body_file_is_unnamed_in_the_state_directory() {
         use std::os::unix::fs::FileExt;
