@@ -10,7 +10,7 @@
 //! - [`reload`] re-reads what changed and swaps in a new site atomically.
 //! - [`server`] is the accept loop, connection limits and graceful shutdown
 //!   (`clients`: each address's share).
-//! - [`sendfile`] sends large hot bodies from memory files, without a copy.
+//! - [`sendfile`] sends large hot bodies from files of their own, without a copy.
 //! - [`delta`] answers `A-IM: feed` requests with only what changed.
 //! - [`websub`] tells the hub, if one is configured, which feeds changed.
 //! - [`metrics`] counts requests, stated subscribers and daily pollers for
