@@ -493,9 +493,10 @@ async fn media_are_streamed_from_disk_not_held_in_memory() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn large_feeds_arrive_whole_one_after_another_on_one_connection() {
-    // Bodies from 32 KiB on are sent with sendfile from a memory file
-    // (src/serve/sendfile.rs): what arrives must be the rendered bytes,
-    // framed right between the responses of one keep-alive connection.
+    // Bodies from 32 KiB on are sent with sendfile from a file of their
+    // own, unnamed in the server's state directory (src/serve/sendfile.rs):
+    // what arrives must be the rendered bytes, framed right between the
+    // responses of one keep-alive connection.
     let fixture = Fixture::new();
     let paragraph = "Der Stadtrat hat in seiner Sitzung über den Haushalt, die \
                      Sanierung der Grundschule und den Radweg entschieden. "
