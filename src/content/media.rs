@@ -124,21 +124,21 @@ pub(crate) fn read(
     };
     let mut head = Vec::with_capacity(first as usize);
     (&mut file).take(first).read_to_end(&mut head).ok()?;
-    if (head.len() as u64) < header
-        && sniff_mime_type(&head).is_some()
-        && imagesize::blob_size(&head).is_err()
-    {
+    let image_type = sniff_mime_type(&head);
+    let mut size = imagesize::blob_size(&head);
+    if image_type.is_some() && size.is_err() && (head.len() as u64) < header {
         (&mut file)
             .take(header - head.len() as u64)
             .read_to_end(&mut head)
             .ok()?;
+        size = imagesize::blob_size(&head);
     }
     let claims_image = path.extension().is_some_and(|x| {
         ["jpg", "jpeg", "png", "gif", "webp", "avif"]
             .iter()
             .any(|image| x.eq_ignore_ascii_case(image))
     });
-    if claims_image && sniff_mime_type(&head).is_none() {
+    if claims_image && image_type.is_none() {
         // A `.jpg` that is no image would reach readers as image/jpeg.
         tracing::warn!(
             "{}: not an image as its name says; not published",
@@ -146,7 +146,7 @@ pub(crate) fn read(
         );
         return None;
     }
-    let shown = sniff_mime_type(&head).is_some() && meta.len() <= MAX_IMAGE_BYTES;
+    let shown = image_type.is_some() && meta.len() <= MAX_IMAGE_BYTES;
     let hash = match hashed {
         true => {
             let mut hasher = blake3::Hasher::new();
@@ -162,9 +162,9 @@ pub(crate) fn read(
         }
         false => None,
     };
-    let pixels = shown
-        .then(|| imagesize::blob_size(&head).ok())
-        .flatten()
+    let pixels = size
+        .ok()
+        .filter(|_| shown)
         .map(|size| (size.width as u32, size.height as u32));
     let measured = MediaFile {
         url_path,
