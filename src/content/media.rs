@@ -215,13 +215,16 @@ impl Library {
             for path in gone {
                 self.drop_media(&path);
             }
-            // Those not hashed yet too (a state saved before they were).
+            // Those not hashed yet too (a state saved before they were),
+            // unless they are to be hashed later: `serve` hashes them after
+            // its first answer, which a rescan meanwhile should not do twice.
+            let rehash = self.media_hashes == MediaHashes::AtOnce;
             listed
                 .into_par_iter()
                 .filter(|(path, now)| {
                     self.media
                         .get(path)
-                        .is_none_or(|(stamp, file)| stamp != now || file.hash.is_none())
+                        .is_none_or(|(stamp, file)| stamp != now || (rehash && file.hash.is_none()))
                 })
                 .map(|(path, _)| path)
                 .collect()

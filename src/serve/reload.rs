@@ -197,6 +197,10 @@ impl Publisher {
     /// Swaps in the state of the library as it is now, if it `changed`.
     fn swap_in(&mut self, changed: bool, started: Instant) -> Option<Reloaded> {
         if !changed {
+            tracing::debug!(
+                micros = started.elapsed().as_micros() as u64,
+                "nothing changed"
+            );
             // Nothing new to publish; but /healthz may have to say that the
             // content directory went away (or came back).
             let now_degraded = self.library.unavailable().is_some();

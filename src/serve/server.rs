@@ -129,11 +129,11 @@ pub struct Server {
 impl Server {
     /// Loads the content and binds the address.
     pub async fn bind(config: Config) -> Result<Server, StartError> {
-        let changes = if config.watch {
-            Some(watch::watch(&config.feeds)?)
-        } else {
-            None
-        };
+        // Placed beside the load, not before it: see `watch::watch`.
+        let watching = config.watch.then(|| {
+            let feeds = config.feeds.clone();
+            tokio::task::spawn_blocking(move || watch::watch(&feeds))
+        });
         let feeds = config.feeds.clone();
         let cache_dir = config.cache_dir.clone();
         let cache_mb = config.cache_mb;
@@ -150,6 +150,14 @@ impl Server {
         })
         .await
         .map_err(|e| StartError::Load(e.to_string()))??;
+        let changes = match watching {
+            Some(watching) => Some(
+                watching
+                    .await
+                    .map_err(|e| StartError::Load(e.to_string()))??,
+            ),
+            None => None,
+        };
         let publisher = Arc::new(Mutex::new(publisher));
         if let Some((bucket, url)) = bucket {
             // The bucket's manifest names media files by their hashes:
