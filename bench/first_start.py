@@ -5,6 +5,10 @@ same minutes of this shared, noisy machine.
 
     bench/first_start.py --corpus /tmp/c100k --rounds 5 OLD_BIN NEW_BIN
 
+With --restart it times restarts instead: each binary makes its state
+folder in a first start (not timed, given 6 s to save it), and each round
+starts it again with that state.
+
 The corpus is read once before each start (a warm page cache, as in
 bench/scale.py); each start gets a state folder of its own, removed after.
 Prints each start, then per binary the median, minimum and maximum; with
@@ -18,6 +22,7 @@ import shutil
 import statistics
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from scale import machine_speed, read_all, start, stop  # noqa: E402
@@ -29,6 +34,7 @@ def main():
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--port", type=int, default=18390)
     ap.add_argument("--cache-mb", type=int, default=64)
+    ap.add_argument("--restart", action="store_true")
     ap.add_argument("binaries", nargs="+")
     a = ap.parse_args()
     loop, sha = machine_speed()
@@ -37,14 +43,23 @@ def main():
     times = {binary: [] for binary in a.binaries}
     cpu = {binary: [] for binary in a.binaries}
     with tempfile.TemporaryDirectory(prefix="stadtfeed-first-") as work:
+        kept = {binary: os.path.join(work, f"kept-{i}") for i, binary in enumerate(a.binaries)}
+        if a.restart:
+            for binary in a.binaries:
+                read_all(a.corpus)
+                proc, _, _ = start(a.corpus, kept[binary], a.port, a.cache_mb, binary)
+                time.sleep(6)
+                stop(proc)
         for round in range(a.rounds):
             for binary in a.binaries:
                 read_all(a.corpus)
-                state = os.path.join(work, f"state-{round}-{len(times[binary])}-{os.path.basename(binary)}")
+                state = kept[binary] if a.restart else os.path.join(
+                    work, f"state-{round}-{len(times[binary])}-{os.path.basename(binary)}")
                 proc, took, _ = start(a.corpus, state, a.port, a.cache_mb, binary)
                 spent = cpu_seconds(proc.pid)
                 stop(proc)
-                shutil.rmtree(state, ignore_errors=True)
+                if not a.restart:
+                    shutil.rmtree(state, ignore_errors=True)
                 times[binary].append(took)
                 cpu[binary].append(spent)
                 print(f"round {round + 1}: {binary}: {took:.2f} s, CPU {spent:.2f} s", flush=True)
