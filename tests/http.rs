@@ -571,5 +571,18 @@ async fn large_feeds_arrive_whole_one_after_another_on_one_connection() {
         assert!(body == expected[..], "h2 {path}: bytes differ");
     }
     drop(sender);
+    // Those files are this server's, in its own state directory (the
+    // tests' other servers run in this process meanwhile).
+    #[cfg(target_os = "linux")]
+    {
+        let state = server.state_dir().canonicalize().unwrap();
+        let bodies = std::fs::read_dir("/proc/self/fd")
+            .unwrap()
+            .filter_map(|fd| std::fs::read_link(fd.ok()?.path()).ok())
+            .filter(|target| target.starts_with(&state))
+            .filter(|target| target.to_string_lossy().ends_with("(deleted)"))
+            .count();
+        assert!(bodies >= 3, "{bodies} body files in {}", state.display());
+    }
     server.stop().await;
 }

@@ -4,6 +4,7 @@
 //! ever needs invalidating: a changed document has a new fingerprint.
 
 use std::collections::HashMap;
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
@@ -147,11 +148,12 @@ impl ServedDocument {
     }
 
     /// The same document with its identity bytes file-backed when they
-    /// are large (see [`sendfile`](super::sendfile)): for hot documents,
-    /// which are few and requested often.
-    pub fn file_backed(self) -> ServedDocument {
+    /// are large (see [`sendfile`](super::sendfile)), the file in `dir`
+    /// where it can be: for hot documents, which are few and requested
+    /// often.
+    pub fn file_backed(self, dir: Option<&Path>) -> ServedDocument {
         ServedDocument {
-            identity: super::sendfile::file_backed(self.identity),
+            identity: super::sendfile::file_backed(dir, self.identity),
             ..self
         }
     }
@@ -347,13 +349,16 @@ impl ServedState {
 
     /// Prepares the hot documents of `index`; those whose fingerprint is
     /// unchanged since `previous` (or that the cache holds) are reused.
-    /// Also returns the keys whose documents changed.
+    /// Large new bodies get their `sendfile` copies in `bodies` (the state
+    /// directory) where they can. Also returns the keys whose documents
+    /// changed.
     pub fn prepare(
         index: Index,
         store: &ArticleStore,
         cache: &DocumentCache,
         health: &Health,
         previous: Option<&ServedState>,
+        bodies: Option<&Path>,
     ) -> (ServedState, Vec<DocKey>) {
         let planned: Vec<(DocKey, Plan, [u8; 16])> = site::hot_keys(&index)
             .into_iter()
@@ -385,7 +390,7 @@ impl ServedState {
                         let document = ServedDocument::render(&index, store, &key, &plan)
                             .map_err(|e| tracing::error!("{e}"))
                             .ok()
-                            .map(|document| Arc::new(document.file_backed()));
+                            .map(|document| Arc::new(document.file_backed(bodies)));
                         (key, document, true)
                     }
                 },

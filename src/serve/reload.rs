@@ -108,7 +108,8 @@ impl Publisher {
         let cache = document_cache(cache_mb);
         let loaded = now_rfc3339();
         let health = health(&library, index.len(), &loaded);
-        let (served, _) = ServedState::prepare(index, &store, &cache, &health, None);
+        let bodies = state.as_ref().map(StateDir::path);
+        let (served, _) = ServedState::prepare(index, &store, &cache, &health, None, bodies);
         let served = Arc::new(served);
         release_freed_memory();
         tracing::debug!(
@@ -243,6 +244,7 @@ impl Publisher {
             &self.context.cache,
             &health,
             Some(&previous),
+            self.state.as_ref().map(StateDir::path),
         );
         let served = Arc::new(served);
         self.context.history.record(&served);
@@ -329,6 +331,7 @@ impl Publisher {
             &self.context.cache,
             &health,
             Some(&current),
+            self.state.as_ref().map(StateDir::path),
         );
         self.context.state.store(Arc::new(served));
     }

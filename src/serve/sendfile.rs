@@ -7,8 +7,8 @@
 //! A body is [`file_backed`]: its bytes stay where they are in memory
 //! (hyper sends `Bytes`), and a copy goes into a file of its own,
 //! registered under the address range of the bytes. That file is unnamed
-//! (`O_TMPFILE`) in the state directory ([`keep_bodies_in`]) when its file
-//! system allows, else a memory file (`memfd_create(2)`): sending a 141 KB
+//! (`O_TMPFILE`) in the state directory when its file system allows, else
+//! a memory file (`memfd_create(2)`): sending a 141 KB
 //! body over loopback cost both ends about 10 % less CPU from an ext4
 //! file than from a memory file (bench/README.md, session 27).
 //! [`Connection`] writes what hyper gives it; a slice within a registered
@@ -19,7 +19,7 @@
 
 use std::fs::File;
 use std::io::{self, IoSlice, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
@@ -82,24 +82,11 @@ impl Drop for FileBacked {
     }
 }
 
-/// The folder of the bodies' unnamed files, set by `serve` as it starts.
-static BODY_DIR: RwLock<Option<PathBuf>> = RwLock::new(None);
-
-/// Makes later bodies' files unnamed files in `dir` (the state
-/// directory), where its file system allows them.
-pub fn keep_bodies_in(dir: &Path) {
-    *BODY_DIR.write().unwrap_or_else(|e| e.into_inner()) = Some(dir.to_owned());
-}
-
 /// `body`, file-backed when it is large enough and a file can be made
-/// (else as it is: it is then written like any other).
-pub fn file_backed(body: Bytes) -> Bytes {
-    let dir = BODY_DIR.read().unwrap_or_else(|e| e.into_inner()).clone();
-    file_backed_in(dir.as_deref(), body)
-}
-
-/// [`file_backed`], with its file in `dir` when that works.
-fn file_backed_in(dir: Option<&Path>, body: Bytes) -> Bytes {
+/// (else as it is: it is then written like any other); the file is an
+/// unnamed one in `dir` (the state directory) where its file system
+/// allows, else a memory file.
+pub fn file_backed(dir: Option<&Path>, body: Bytes) -> Bytes {
     if body.len() < MIN_BYTES {
         return body;
     }
@@ -381,7 +368,7 @@ mod tests {
     }
 
     async fn slices_arrive_as_written(dir: Option<&Path>) {
-        let body = file_backed_in(
+        let body = file_backed(
             dir,
             Bytes::from(
                 (0..300_000u32)
@@ -429,7 +416,7 @@ mod tests {
 
     /// Where an open file is, as the kernel names it (an unnamed file:
     /// its folder, then `#inode (deleted)`).
-    fn path_of(file: &File) -> PathBuf {
+    fn path_of(file: &File) -> std::path::PathBuf {
         let fd = std::os::fd::AsRawFd::as_raw_fd(file);
         std::fs::read_link(format!("/proc/self/fd/{fd}")).unwrap()
     }
@@ -451,7 +438,7 @@ mod tests {
 
     #[test]
     fn a_dropped_body_is_unregistered() {
-        let body = file_backed(Bytes::from(vec![7u8; MIN_BYTES * 2]));
+        let body = file_backed(None, Bytes::from(vec![7u8; MIN_BYTES * 2]));
         let copy = body.slice(10..20);
         let (file, offset) = find(&copy).expect("not file-backed");
         assert_eq!(offset, 10);
@@ -465,7 +452,7 @@ mod tests {
     #[test]
     fn small_bodies_stay_as_they_are() {
         let body = Bytes::from(vec![1u8; MIN_BYTES - 1]);
-        let same = file_backed(body.clone());
+        let same = file_backed(None, body.clone());
         assert_eq!(same.as_ptr(), body.as_ptr());
     }
 }

@@ -143,9 +143,6 @@ impl Server {
         };
         let (publisher, loaded) = tokio::task::spawn_blocking(move || {
             let state = StateDir::open(cache_dir.as_deref(), "serve", &feeds, None);
-            if let Some(state) = &state {
-                super::sendfile::keep_bodies_in(state.path());
-            }
             Publisher::open(&feeds, state, cache_mb)
         })
         .await

@@ -66,6 +66,12 @@ impl Running {
         }
     }
 
+    /// Its state directory (`--cache-dir`).
+    #[allow(dead_code)]
+    pub fn state_dir(&self) -> &Path {
+        self._state.path()
+    }
+
     pub async fn stop(mut self) {
         let _ = self.stop.take().unwrap().send(());
         tokio::time::timeout(Duration::from_secs(10), &mut self.task)
