@@ -591,3 +591,45 @@ fn check_warns_about_html_pasted_into_a_title() {
     );
     assert!(warned[0].contains("(<b>)"), "{stderr}");
 }
+
+#[test]
+fn every_command_names_a_missing_site_toml_by_its_whole_path() {
+    // A first run on a folder without site.toml: nothing to publish, and
+    // no earlier site that could be served instead.
+    let feeds = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let dir = feeds.path().to_str().unwrap();
+    let expected = format!("{}", feeds.path().join("site.toml").display());
+    for args in [
+        vec!["check", "--feeds", dir],
+        vec![
+            "build",
+            "--feeds",
+            dir,
+            "--out",
+            out.path().to_str().unwrap(),
+        ],
+        vec![
+            "serve",
+            "--feeds",
+            dir,
+            "--addr",
+            "127.0.0.1:0",
+            "--cache-dir",
+            state.path().to_str().unwrap(),
+        ],
+    ] {
+        let (code, stdout, stderr) = stadtfeed(&args);
+        let said = format!("{stdout}{stderr}");
+        assert_ne!(code, 0, "{args:?}: {said}");
+        assert!(
+            said.contains(&expected),
+            "{args:?} does not name {expected}: {said}"
+        );
+        assert!(
+            !said.contains("last good site"),
+            "{args:?} promises a site it never had: {said}"
+        );
+    }
+}

@@ -302,14 +302,20 @@ impl Library {
     /// read now may replace the last good site: the refresh is skipped and
     /// the reason kept for `/healthz`.
     pub(super) fn available(&mut self) -> bool {
+        // At a first start there is no site yet to keep serving.
+        let keeping = if self.index.is_some() {
+            "; serving the last good site"
+        } else {
+            ""
+        };
         let reason = if !self.dir.is_dir() {
             Some(format!(
-                "the content directory {} is missing; serving the last good site",
+                "the content directory {} is missing{keeping}",
                 self.dir.display()
             ))
         } else if !self.dir.join(config::FILE_NAME).is_file() {
             Some(format!(
-                "{} is missing; serving the last good site",
+                "{} is missing{keeping}",
                 self.dir.join(config::FILE_NAME).display()
             ))
         } else {

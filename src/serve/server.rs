@@ -120,7 +120,8 @@ pub struct Server {
     metrics_listener: Option<TcpListener>,
     publisher: Arc<Mutex<Publisher>>,
     context: Context,
-    /// What the watcher reported since before the content was read.
+    /// What the watcher reported since it was placed (beside the first
+    /// load; its first request is a full rescan).
     changes: Option<watch::Changes>,
     /// What the first load published, for the startup line.
     pub loaded: LoadSummary,
@@ -143,7 +144,8 @@ impl Server {
         };
         let (publisher, loaded) = tokio::task::spawn_blocking(move || {
             let state = StateDir::open(cache_dir.as_deref(), "serve", &feeds, None);
-            Publisher::open(&feeds, state, cache_mb)
+            // Named as the user typed the folder, as `build` and `check` do.
+            Publisher::open(&feeds, state, cache_mb).map_err(|problem| problem.in_dir(&feeds))
         })
         .await
         .map_err(|e| StartError::Load(e.to_string()))??;
