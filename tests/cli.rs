@@ -633,3 +633,26 @@ fn every_command_names_a_missing_site_toml_by_its_whole_path() {
         );
     }
 }
+
+#[test]
+fn build_into_a_file_says_that_it_is_no_folder_and_leaves_it() {
+    let fixture = Fixture::new();
+    fixture.record("a.md", &good_record("A", "01.02.2022"));
+    let out = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(out.path(), "kept").unwrap();
+    let (code, _, stderr) = build(fixture.path(), out.path(), &[]);
+    assert_ne!(code, 0);
+    let expected = format!("{} is not a folder", out.path().display());
+    assert!(stderr.contains(&expected), "{stderr}");
+    assert_eq!(std::fs::read_to_string(out.path()).unwrap(), "kept");
+}
+
+#[test]
+fn a_file_named_as_the_content_directory_is_called_a_file() {
+    let file = tempfile::NamedTempFile::new().unwrap();
+    let path = file.path().to_str().unwrap();
+    let (code, stdout, stderr) = stadtfeed(&["check", "--feeds", path]);
+    assert_ne!(code, 0);
+    let said = format!("{stdout}{stderr}");
+    assert!(said.contains(&format!("{path}: this is a file")), "{said}");
+}

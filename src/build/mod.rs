@@ -47,6 +47,10 @@ pub enum WriteError {
         /// What the file system said.
         source: std::io::Error,
     },
+    /// The output names something that is not a folder (a file left
+    /// there, a typo): the site is written into a folder.
+    #[error("{} is not a folder; the site is written into a folder (--out DIR)", .0.display())]
+    NotAFolder(PathBuf),
     /// A document could not be rendered.
     #[error(transparent)]
     Render(#[from] RenderError),
@@ -140,6 +144,9 @@ pub fn write_site(
     // Into a folder that is new or empty nothing is compared or replaced:
     // files are written in place, without reading what is not there.
     let fresh = std::fs::read_dir(out).map_or(true, |mut entries| entries.next().is_none());
+    if out.exists() && !out.is_dir() {
+        return Err(WriteError::NotAFolder(out.to_path_buf()));
+    }
     std::fs::create_dir_all(out).map_err(|source| WriteError::Io {
         path: out.to_path_buf(),
         source,

@@ -446,9 +446,11 @@ impl Library {
             return Err(Problem {
                 path: self.dir.clone(),
                 line: None,
-                kind: ProblemKind::Config(
-                    "there is no content directory here; create it (site.toml, articles/, media/ as the README shows) or name it with --feeds DIR".to_owned(),
-                ),
+                kind: ProblemKind::Config(if self.dir.exists() {
+                    "this is a file, not the content directory (a folder with site.toml, articles/, media/); name that with --feeds DIR".to_owned()
+                } else {
+                    "there is no content directory here; create it (site.toml, articles/, media/ as the README shows) or name it with --feeds DIR".to_owned()
+                }),
             });
         }
         self.index.clone().ok_or_else(|| {

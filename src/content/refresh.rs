@@ -309,8 +309,13 @@ impl Library {
             ""
         };
         let reason = if !self.dir.is_dir() {
+            let what = if self.dir.exists() {
+                "is not a folder"
+            } else {
+                "is missing"
+            };
             Some(format!(
-                "the content directory {} is missing{keeping}",
+                "the content directory {} {what}{keeping}",
                 self.dir.display()
             ))
         } else if !self.dir.join(config::FILE_NAME).is_file() {
