@@ -352,6 +352,25 @@ fn bad_site_toml_is_reported_with_its_line() {
 }
 
 #[test]
+fn a_language_no_feed_reader_knows_is_reported_with_its_line() {
+    // "deutsch" and the locale style "de_DE" made feeds the W3C validator
+    // refuses ("language must be an ISO-639 language code").
+    for language in ["deutsch", "de_DE"] {
+        let fixture = Fixture::new();
+        fixture.write(
+            "site.toml",
+            format!("title = \"T\"\nbase_url = \"https://x.de\"\nlanguage = \"{language}\"\n"),
+        );
+        let problem = common::open(fixture.path()).unwrap_err();
+        assert_names(
+            &problem.to_string(),
+            "site.toml:3: ",
+            &format!("language `{language}` is not a language tag like \"de-DE\""),
+        );
+    }
+}
+
+#[test]
 fn drafts_are_never_published() {
     let fixture = Fixture::new();
     fixture.record(

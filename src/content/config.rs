@@ -19,7 +19,7 @@ struct SiteFile {
     title: Option<String>,
     description: Option<String>,
     base_url: Option<Spanned<String>>,
-    language: Option<String>,
+    language: Option<Spanned<String>>,
     timezone: Option<Spanned<String>>,
     author: Option<String>,
     email: Option<String>,
@@ -211,6 +211,21 @@ pub fn load(feeds_dir: &Path) -> Result<SiteConfig, Problem> {
         barrierefreiheit: link(file.barrierefreiheit)?,
         phone: file.phone.map(clean).filter(|p| !p.is_empty()),
     };
+    let language = match file.language {
+        None => "de-DE".to_owned(),
+        Some(tag) => {
+            let text = tag.get_ref().trim();
+            if !is_language_tag(text) {
+                return Err(problem(
+                    at(tag.span()),
+                    ProblemKind::Config(format!(
+                        "language `{text}` is not a language tag like \"de-DE\" or \"de\" (an ISO 639 code of 2 or 3 letters, then a region, joined by a hyphen)"
+                    )),
+                ));
+            }
+            text.to_owned()
+        }
+    };
     let color = match file.color {
         None => DEFAULT_COLOR.to_owned(),
         Some(color) => {
@@ -232,7 +247,7 @@ pub fn load(feeds_dir: &Path) -> Result<SiteConfig, Problem> {
         author: file.author.map(clean).unwrap_or_else(|| title.clone()),
         title,
         base_url,
-        language: file.language.unwrap_or_else(|| "de-DE".to_owned()),
+        language,
         timezone,
         email: file.email.map(clean),
         copyright: file.copyright.map(clean),
@@ -243,9 +258,42 @@ pub fn load(feeds_dir: &Path) -> Result<SiteConfig, Problem> {
     })
 }
 
+/// Whether `tag` has the shape that feed readers and validators take for
+/// RSS `<language>` and Atom `xml:lang`: an ISO 639 code of 2 or 3
+/// letters, then subtags of 1 to 8 letters or digits, joined by hyphens
+/// ("de", "de-DE", "hsb-DE"). Catches "deutsch", "German" and "de_DE".
+fn is_language_tag(tag: &str) -> bool {
+    let mut subtags = tag.split('-');
+    let language = subtags.next().unwrap_or_default();
+    (2..=3).contains(&language.len())
+        && language.chars().all(|c| c.is_ascii_alphabetic())
+        && subtags
+            .all(|s| (1..=8).contains(&s.len()) && s.chars().all(|c| c.is_ascii_alphanumeric()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn language_tags_are_iso_639_codes_with_subtags() {
+        for good in ["de", "de-DE", "DE-de", "hsb-DE", "en-GB", "sr-Latn-RS"] {
+            assert!(is_language_tag(good), "{good}");
+        }
+        for bad in [
+            "",
+            "deutsch",
+            "German",
+            "de_DE",
+            "de-",
+            "-DE",
+            "d",
+            "de DE",
+            "de-DE-toolongsubtag",
+        ] {
+            assert!(!is_language_tag(bad), "{bad}");
+        }
+    }
 
     #[test]
     fn link_colours_need_contrast_on_white() {
