@@ -371,6 +371,23 @@ fn a_language_no_feed_reader_knows_is_reported_with_its_line() {
 }
 
 #[test]
+fn an_email_that_is_no_address_is_reported_with_its_line() {
+    // It became RSS managingEditor and Atom email, which the W3C
+    // validator refused ("Invalid email address").
+    let fixture = Fixture::new();
+    fixture.write(
+        "site.toml",
+        "title = \"T\"\nbase_url = \"https://x.de\"\nemail = \"Pressestelle\"\n",
+    );
+    let problem = common::open(fixture.path()).unwrap_err();
+    assert_names(
+        &problem.to_string(),
+        "site.toml:3: ",
+        "email `Pressestelle` is not an email address",
+    );
+}
+
+#[test]
 fn drafts_are_never_published() {
     let fixture = Fixture::new();
     fixture.record(

@@ -22,7 +22,7 @@ struct SiteFile {
     language: Option<Spanned<String>>,
     timezone: Option<Spanned<String>>,
     author: Option<String>,
-    email: Option<String>,
+    email: Option<Spanned<String>>,
     copyright: Option<String>,
     logo: Option<Spanned<String>>,
     items: Option<Spanned<usize>>,
@@ -226,6 +226,21 @@ pub fn load(feeds_dir: &Path) -> Result<SiteConfig, Problem> {
             text.to_owned()
         }
     };
+    let email = match file.email {
+        None => None,
+        Some(address) => {
+            let text = clean(address.get_ref().clone());
+            if !is_email_address(&text) {
+                return Err(problem(
+                    at(address.span()),
+                    ProblemKind::Config(format!(
+                        "email `{text}` is not an email address like \"presse@werdau.de\""
+                    )),
+                ));
+            }
+            Some(text)
+        }
+    };
     let color = match file.color {
         None => DEFAULT_COLOR.to_owned(),
         Some(color) => {
@@ -249,7 +264,7 @@ pub fn load(feeds_dir: &Path) -> Result<SiteConfig, Problem> {
         base_url,
         language,
         timezone,
-        email: file.email.map(clean),
+        email,
         copyright: file.copyright.map(clean),
         logo,
         items_per_page,
@@ -271,9 +286,49 @@ fn is_language_tag(tag: &str) -> bool {
             .all(|s| (1..=8).contains(&s.len()) && s.chars().all(|c| c.is_ascii_alphanumeric()))
 }
 
+/// Whether `address` has the shape feed validators take for RSS
+/// `managingEditor` and Atom `email`: one `@` between a local part and a
+/// domain with a dot, no spaces or angle brackets (a name belongs in
+/// `author`).
+fn is_email_address(address: &str) -> bool {
+    let Some((local, domain)) = address.split_once('@') else {
+        return false;
+    };
+    let plain = |part: &str| {
+        !part.is_empty()
+            && !part.starts_with('.')
+            && !part.ends_with('.')
+            && !part.contains(|c: char| c.is_whitespace() || "@<>()[],;:\\\"".contains(c))
+    };
+    plain(local) && plain(domain) && domain.contains('.')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn email_addresses_have_a_local_part_and_a_domain() {
+        for good in [
+            "presse@werdau.de",
+            "presse.stelle@stadt-werdau.de",
+            "a+b@x.de",
+        ] {
+            assert!(is_email_address(good), "{good}");
+        }
+        for bad in [
+            "presse",
+            "@werdau.de",
+            "presse@",
+            "presse@werdau",
+            "a@b@c.de",
+            "Presse <presse@werdau.de>",
+            "presse @werdau.de",
+            "presse@werdau.de.",
+        ] {
+            assert!(!is_email_address(bad), "{bad}");
+        }
+    }
 
     #[test]
     fn language_tags_are_iso_639_codes_with_subtags() {
