@@ -295,6 +295,27 @@ fn remote_image_without_type_and_length() {
 }
 
 #[test]
+fn remote_image_of_a_type_no_reader_shows_or_of_no_bytes() {
+    // Both went into enclosures and Media RSS, which the W3C validator
+    // refused ("Not a valid MIME type", "fileSize must be a positive
+    // integer").
+    let record = |image_type: &str, length: u64| {
+        format!("+++\ntitle = \"A\"\ndate = \"11.01.2022\"\n[image]\nsrc = \"https://example.org/bild\"\ntype = \"{image_type}\"\nlength = {length}\n+++\nText\n")
+    };
+    let m = refuse("typ.md", record("bild", 4800));
+    assert_names(&m, "articles/typ.md:5: ", "type `bild` is not image/jpeg");
+    let m = refuse("leer.md", record("image/jpeg", 0));
+    assert_names(&m, "articles/leer.md:5: ", "`length` is its size in bytes");
+    // The type is taken in any case, and sent as the MIME type it names.
+    let fixture = Fixture::new();
+    fixture.record("gross.md", &record("Image/JPEG", 4800));
+    let (site, problems) = common::publish_dir(fixture.path());
+    assert!(problems.is_empty(), "{problems:?}");
+    let rss = common::text(&site, "feed.rss");
+    assert!(rss.contains(r#"length="4800" type="image/jpeg""#), "{rss}");
+}
+
+#[test]
 fn duplicate_id() {
     let fixture = Fixture::new();
     fixture.record(

@@ -233,6 +233,14 @@ const IMAGE_TYPES: [&str; 5] = [
     "image/avif",
 ];
 
+/// `written` as one of the MIME types of the image formats feed readers
+/// display (any case), if it is one.
+pub(crate) fn image_type_named(written: &str) -> Option<&'static str> {
+    IMAGE_TYPES
+        .into_iter()
+        .find(|known| known.eq_ignore_ascii_case(written.trim()))
+}
+
 /// The MIME type of the image formats feed readers display.
 fn mime_type_of(kind: imagesize::ImageType) -> Option<&'static str> {
     use imagesize::{Compression, ImageType};

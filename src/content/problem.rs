@@ -186,6 +186,19 @@ pub enum ProblemKind {
     /// Enclosures need exact type and length, which only local files give.
     #[error("remote image `{0}` needs `type` and `length` (bytes) in [image]")]
     RemoteImageIncomplete(String),
+    /// A remote image's `type` that no feed reader shows (or a typo):
+    /// enclosures and Media RSS would carry it.
+    #[error("remote image `{src}`: type `{found}` is not image/jpeg, image/png, image/gif, image/webp or image/avif")]
+    RemoteImageType {
+        /// The image's URL.
+        src: String,
+        /// The `type` written.
+        found: String,
+    },
+    /// A remote image's `length = 0`: feed validators refuse a Media RSS
+    /// `fileSize` of 0, and readers take it for an empty file.
+    #[error("remote image `{0}`: `length` is its size in bytes, which cannot be 0")]
+    RemoteImageEmpty(String),
     /// `site.toml` values that are not usable.
     #[error("{0}")]
     Config(String),

@@ -352,9 +352,18 @@ fn resolve_image(
         let (Some(mime_type), Some(length)) = (&spec.mime_type, spec.length) else {
             return Err(ProblemKind::RemoteImageIncomplete(src.to_owned()));
         };
+        let Some(mime_type) = image::image_type_named(mime_type) else {
+            return Err(ProblemKind::RemoteImageType {
+                src: src.to_owned(),
+                found: plain_line(mime_type),
+            });
+        };
+        if length == 0 {
+            return Err(ProblemKind::RemoteImageEmpty(src.to_owned()));
+        }
         let image = Image {
             url: src.to_owned(),
-            mime_type: plain_line(mime_type),
+            mime_type: mime_type.to_owned(),
             length,
             width: spec.width,
             height: spec.height,
