@@ -306,6 +306,15 @@ fn remote_image_of_a_type_no_reader_shows_or_of_no_bytes() {
     assert_names(&m, "articles/typ.md:5: ", "type `bild` is not image/jpeg");
     let m = refuse("leer.md", record("image/jpeg", 0));
     assert_names(&m, "articles/leer.md:5: ", "`length` is its size in bytes");
+    let m = refuse(
+        "flach.md",
+        record("image/jpeg", 4800).replace("+++\nText", "height = 0\n+++\nText"),
+    );
+    assert_names(
+        &m,
+        "articles/flach.md:5: ",
+        "size in pixels, which cannot be 0",
+    );
     // The type is taken in any case, and sent as the MIME type it names.
     let fixture = Fixture::new();
     fixture.record("gross.md", &record("Image/JPEG", 4800));

@@ -199,6 +199,10 @@ pub enum ProblemKind {
     /// `fileSize` of 0, and readers take it for an empty file.
     #[error("remote image `{0}`: `length` is its size in bytes, which cannot be 0")]
     RemoteImageEmpty(String),
+    /// A remote image's `width` or `height` of 0: Media RSS and JSON Feed
+    /// would carry it, and validators refuse it.
+    #[error("remote image `{0}`: `width` and `height` are its size in pixels, which cannot be 0 (leave them out when unknown)")]
+    RemoteImageNoPixels(String),
     /// `site.toml` values that are not usable.
     #[error("{0}")]
     Config(String),

@@ -361,6 +361,9 @@ fn resolve_image(
         if length == 0 {
             return Err(ProblemKind::RemoteImageEmpty(src.to_owned()));
         }
+        if spec.width == Some(0) || spec.height == Some(0) {
+            return Err(ProblemKind::RemoteImageNoPixels(src.to_owned()));
+        }
         let image = Image {
             url: src.to_owned(),
             mime_type: mime_type.to_owned(),
