@@ -418,6 +418,52 @@ fn an_email_that_is_no_address_is_reported_with_its_line() {
 }
 
 #[test]
+fn blank_settings_are_as_if_left_out() {
+    // Atom refuses a blank `rights` or `subtitle` (W3C validator: "should
+    // not be blank"); a blank description means the title, as when left out.
+    let fixture = Fixture::new();
+    fixture.write(
+        "site.toml",
+        "title = \"Stadt Werdau\"\nbase_url = \"https://x.de\"\ndescription = \" \"\ncopyright = \"\"\nauthor = \"\"\n",
+    );
+    fixture.record("a.md", &good_record("A", "11.01.2022"));
+    let (site, problems) = common::publish_dir(fixture.path());
+    assert!(problems.is_empty(), "{problems:?}");
+    let atom = common::text(&site, "feed.atom");
+    assert!(!atom.contains("<rights"), "{atom}");
+    assert!(atom.contains("<subtitle>Stadt Werdau</subtitle>"), "{atom}");
+    let rss = common::text(&site, "feed.rss");
+    assert!(!rss.contains("<copyright>"), "{rss}");
+    assert!(
+        rss.contains("<description>Stadt Werdau</description>"),
+        "{rss}"
+    );
+}
+
+#[test]
+fn a_logo_rss_cannot_show_is_left_to_atom_and_json_feed() {
+    // RSS 2.0's channel image is a GIF, JPEG or PNG; an SVG there drew the
+    // W3C validator's "Image not in required format".
+    let fixture = Fixture::new();
+    fixture.write(
+        "site.toml",
+        "title = \"T\"\nbase_url = \"https://x.de\"\nlogo = \"https://x.de/logo.svg\"\n",
+    );
+    fixture.record("a.md", &good_record("A", "11.01.2022"));
+    let (site, problems) = common::publish_dir(fixture.path());
+    assert!(problems.is_empty(), "{problems:?}");
+    let rss = common::text(&site, "feed.rss");
+    assert!(!rss.contains("<image>"), "{rss}");
+    let atom = common::text(&site, "feed.atom");
+    assert!(
+        atom.contains("<logo>https://x.de/logo.svg</logo>"),
+        "{atom}"
+    );
+    let json = common::text(&site, "feed.json");
+    assert!(json.contains("https://x.de/logo.svg"), "{json}");
+}
+
+#[test]
 fn drafts_are_never_published() {
     let fixture = Fixture::new();
     fixture.record(

@@ -109,6 +109,9 @@ pub fn load(feeds_dir: &Path) -> Result<SiteConfig, Problem> {
     })?;
     let at = |span: std::ops::Range<usize>| Some(line_of(&text, span.start));
     let clean = |s: String| plain_line(&s);
+    // An empty value is one left out: feeds must not carry blank text
+    // (Atom `rights` and `subtitle` may not be blank).
+    let given = |s: Option<String>| s.map(clean).filter(|s| !s.is_empty());
 
     let title = file
         .title
@@ -209,7 +212,7 @@ pub fn load(feeds_dir: &Path) -> Result<SiteConfig, Problem> {
         impressum: link(file.impressum)?,
         datenschutz: link(file.datenschutz)?,
         barrierefreiheit: link(file.barrierefreiheit)?,
-        phone: file.phone.map(clean).filter(|p| !p.is_empty()),
+        phone: given(file.phone),
     };
     let language = match file.language {
         None => "de-DE".to_owned(),
@@ -258,14 +261,14 @@ pub fn load(feeds_dir: &Path) -> Result<SiteConfig, Problem> {
     Ok(SiteConfig {
         footer,
         color,
-        description: file.description.map(clean).unwrap_or_else(|| title.clone()),
-        author: file.author.map(clean).unwrap_or_else(|| title.clone()),
+        description: given(file.description).unwrap_or_else(|| title.clone()),
+        author: given(file.author).unwrap_or_else(|| title.clone()),
         title,
         base_url,
         language,
         timezone,
         email,
-        copyright: file.copyright.map(clean),
+        copyright: given(file.copyright),
         logo,
         items_per_page,
         hub,

@@ -72,22 +72,26 @@ pub fn render(doc: &FeedDoc<'_>) -> Vec<u8> {
         last_build_date: Some(doc.updated.to_rfc2822()),
         generator: Some(format!("{GENERATOR} {VERSION}")),
         docs: Some("https://www.rssboard.org/rss-specification".to_owned()),
-        image: config.logo.as_ref().map(|logo| Image {
-            url: logo.url.clone(),
-            title: doc.title.to_owned(),
-            link: doc.html_url.clone(),
-            width: logo
-                .width
-                .zip(logo.height)
-                .filter(|&(w, h)| w <= MAX_IMAGE_WIDTH && h <= MAX_IMAGE_HEIGHT)
-                .map(|(w, _)| w.to_string()),
-            height: logo
-                .width
-                .zip(logo.height)
-                .filter(|&(w, h)| w <= MAX_IMAGE_WIDTH && h <= MAX_IMAGE_HEIGHT)
-                .map(|(_, h)| h.to_string()),
-            description: None,
-        }),
+        image: config
+            .logo
+            .as_ref()
+            .filter(|logo| rss_image_format(&logo.url))
+            .map(|logo| Image {
+                url: logo.url.clone(),
+                title: doc.title.to_owned(),
+                link: doc.html_url.clone(),
+                width: logo
+                    .width
+                    .zip(logo.height)
+                    .filter(|&(w, h)| w <= MAX_IMAGE_WIDTH && h <= MAX_IMAGE_HEIGHT)
+                    .map(|(w, _)| w.to_string()),
+                height: logo
+                    .width
+                    .zip(logo.height)
+                    .filter(|&(w, h)| w <= MAX_IMAGE_WIDTH && h <= MAX_IMAGE_HEIGHT)
+                    .map(|(_, h)| h.to_string()),
+                description: None,
+            }),
         items: doc.entries.iter().map(|a| item(a, config)).collect(),
         atom_ext: Some(AtomExtension { links: atom_links }),
         extensions,
@@ -270,6 +274,23 @@ fn media_extensions(article: &Article) -> ExtensionMap {
         "media".to_owned(),
         BTreeMap::from([("content".to_owned(), vec![content])]),
     )])
+}
+
+/// Whether an image at `url` may be the channel's `<image>`: RSS 2.0 takes
+/// a GIF, JPEG or PNG there, and validators and readers go by the file
+/// name. A logo named otherwise (`logo.svg`, `logo.webp`) is left to Atom
+/// and JSON Feed, which take any; one without an extension is kept.
+fn rss_image_format(url: &str) -> bool {
+    let path = url::Url::parse(url)
+        .map(|u| u.path().to_owned())
+        .unwrap_or_default();
+    let name = path.rsplit('/').next().unwrap_or_default();
+    match name.rsplit_once('.') {
+        Some((_, extension)) => ["gif", "jpg", "jpeg", "png"]
+            .iter()
+            .any(|known| known.eq_ignore_ascii_case(extension)),
+        None => true,
+    }
 }
 
 #[cfg(test)]

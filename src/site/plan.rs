@@ -19,7 +19,7 @@ use crate::render::Format;
 /// member's hash names the record as read, not its body's HTML: a change
 /// of Markdown rendering or sanitising (also by a new pulldown-cmark or
 /// ammonia) needs a bump too.
-pub const RENDERER_REVISION: u32 = 15;
+pub const RENDERER_REVISION: u32 = 16;
 
 /// A record a document shows: which one, in which version.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
