@@ -33,6 +33,24 @@ fn assert_names(message: &str, path_and_line: &str, words: &str) {
     assert!(message.contains(words), "{message:?} should say {words:?}");
 }
 
+/// The message refusing a `site.toml` of these lines.
+fn refuse_site_toml(lines: &str) -> String {
+    let fixture = Fixture::new();
+    fixture.write("site.toml", lines);
+    common::open(fixture.path()).unwrap_err().to_string()
+}
+
+/// The site published from a `site.toml` of these lines and one good
+/// record, which must raise no problem.
+fn publish_with_site_toml(lines: &str) -> common::Published {
+    let fixture = Fixture::new();
+    fixture.write("site.toml", lines);
+    fixture.record("a.md", &good_record("A", "11.01.2022"));
+    let (site, problems) = common::publish_dir(fixture.path());
+    assert!(problems.is_empty(), "{problems:?}");
+    site
+}
+
 #[test]
 fn bad_toml() {
     let m = refuse(
@@ -368,17 +386,10 @@ fn bad_id() {
 
 #[test]
 fn bad_site_toml_is_reported_with_its_line() {
-    let fixture = Fixture::new();
-    fixture.write(
-        "site.toml",
+    let problem = refuse_site_toml(
         "title = \"T\"\nbase_url = \"https://x.de\"\ntimezone = \"Europe/Werdau\"\n",
     );
-    let problem = common::open(fixture.path()).unwrap_err();
-    assert_names(
-        &problem.to_string(),
-        "site.toml:3: ",
-        "not an IANA time zone",
-    );
+    assert_names(&problem, "site.toml:3: ", "not an IANA time zone");
 }
 
 #[test]
@@ -386,14 +397,11 @@ fn a_language_no_feed_reader_knows_is_reported_with_its_line() {
     // "deutsch" and the locale style "de_DE" made feeds the W3C validator
     // refuses ("language must be an ISO-639 language code").
     for language in ["deutsch", "de_DE"] {
-        let fixture = Fixture::new();
-        fixture.write(
-            "site.toml",
-            format!("title = \"T\"\nbase_url = \"https://x.de\"\nlanguage = \"{language}\"\n"),
-        );
-        let problem = common::open(fixture.path()).unwrap_err();
+        let problem = refuse_site_toml(&format!(
+            "title = \"T\"\nbase_url = \"https://x.de\"\nlanguage = \"{language}\"\n"
+        ));
         assert_names(
-            &problem.to_string(),
+            &problem,
             "site.toml:3: ",
             &format!("language `{language}` is not a language tag like \"de-DE\""),
         );
@@ -404,14 +412,10 @@ fn a_language_no_feed_reader_knows_is_reported_with_its_line() {
 fn an_email_that_is_no_address_is_reported_with_its_line() {
     // It became RSS managingEditor and Atom email, which the W3C
     // validator refused ("Invalid email address").
-    let fixture = Fixture::new();
-    fixture.write(
-        "site.toml",
-        "title = \"T\"\nbase_url = \"https://x.de\"\nemail = \"Pressestelle\"\n",
-    );
-    let problem = common::open(fixture.path()).unwrap_err();
+    let problem =
+        refuse_site_toml("title = \"T\"\nbase_url = \"https://x.de\"\nemail = \"Pressestelle\"\n");
     assert_names(
-        &problem.to_string(),
+        &problem,
         "site.toml:3: ",
         "email `Pressestelle` is not an email address",
     );
@@ -421,14 +425,9 @@ fn an_email_that_is_no_address_is_reported_with_its_line() {
 fn blank_settings_are_as_if_left_out() {
     // Atom refuses a blank `rights` or `subtitle` (W3C validator: "should
     // not be blank"); a blank description means the title, as when left out.
-    let fixture = Fixture::new();
-    fixture.write(
-        "site.toml",
+    let site = publish_with_site_toml(
         "title = \"Stadt Werdau\"\nbase_url = \"https://x.de\"\ndescription = \" \"\ncopyright = \"\"\nauthor = \"\"\n",
     );
-    fixture.record("a.md", &good_record("A", "11.01.2022"));
-    let (site, problems) = common::publish_dir(fixture.path());
-    assert!(problems.is_empty(), "{problems:?}");
     let atom = common::text(&site, "feed.atom");
     assert!(!atom.contains("<rights"), "{atom}");
     assert!(atom.contains("<subtitle>Stadt Werdau</subtitle>"), "{atom}");
@@ -444,14 +443,9 @@ fn blank_settings_are_as_if_left_out() {
 fn a_logo_rss_cannot_show_is_left_to_atom_and_json_feed() {
     // RSS 2.0's channel image is a GIF, JPEG or PNG; an SVG there drew the
     // W3C validator's "Image not in required format".
-    let fixture = Fixture::new();
-    fixture.write(
-        "site.toml",
+    let site = publish_with_site_toml(
         "title = \"T\"\nbase_url = \"https://x.de\"\nlogo = \"https://x.de/logo.svg\"\n",
     );
-    fixture.record("a.md", &good_record("A", "11.01.2022"));
-    let (site, problems) = common::publish_dir(fixture.path());
-    assert!(problems.is_empty(), "{problems:?}");
     let rss = common::text(&site, "feed.rss");
     assert!(!rss.contains("<image>"), "{rss}");
     let atom = common::text(&site, "feed.atom");
