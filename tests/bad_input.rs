@@ -458,6 +458,31 @@ fn a_logo_rss_cannot_show_is_left_to_atom_and_json_feed() {
 }
 
 #[test]
+fn links_written_with_spaces_are_sent_percent_encoded() {
+    // Sent as typed, a space drew the W3C validator's "Invalid character
+    // in a URI" in RSS and Atom.
+    let fixture = Fixture::new();
+    fixture.record(
+        "leer.md",
+        "+++\ntitle = \"A\"\ndate = \"11.01.2022\"\nlink = \"https://x.de/meldung mit leerzeichen.html\"\n[image]\nsrc = \"https://x.de/ein bild.jpg\"\ntype = \"image/jpeg\"\nlength = 4800\n+++\nText\n",
+    );
+    let (site, problems) = common::publish_dir(fixture.path());
+    assert!(problems.is_empty(), "{problems:?}");
+    for feed in ["feed.rss", "feed.atom", "feed.json"] {
+        let text = common::text(&site, feed);
+        assert!(
+            text.contains("https://x.de/meldung%20mit%20leerzeichen.html"),
+            "{feed}: {text}"
+        );
+        assert!(
+            text.contains("https://x.de/ein%20bild.jpg"),
+            "{feed}: {text}"
+        );
+        assert!(!text.contains("mit leerzeichen"), "{feed}: {text}");
+    }
+}
+
+#[test]
 fn drafts_are_never_published() {
     let fixture = Fixture::new();
     fixture.record(

@@ -129,17 +129,15 @@ pub fn load(feeds_dir: &Path) -> Result<SiteConfig, Problem> {
             ProblemKind::Missing("base_url", "base_url = \"https://www.werdau.de/feeds\""),
         )
     })?;
-    let base_url = base_url_field
-        .get_ref()
-        .trim()
-        .trim_end_matches('/')
-        .to_owned();
-    if !image::is_remote(&base_url) || url::Url::parse(&base_url).is_err() {
-        return Err(problem(
-            at(base_url_field.span()),
-            ProblemKind::BadUrl(base_url),
-        ));
-    }
+    let base_url = match image::web_url(base_url_field.get_ref()) {
+        Some(url) => url.trim_end_matches('/').to_owned(),
+        None => {
+            return Err(problem(
+                at(base_url_field.span()),
+                ProblemKind::BadUrl(base_url_field.get_ref().trim().to_owned()),
+            ))
+        }
+    };
     let timezone = match file.timezone {
         None => chrono_tz::Europe::Berlin,
         Some(tz) => tz.get_ref().parse().map_err(|_| {
@@ -164,18 +162,22 @@ pub fn load(feeds_dir: &Path) -> Result<SiteConfig, Problem> {
     };
     let hub = match file.hub {
         None => None,
-        Some(hub) if image::is_remote(hub.get_ref()) => Some(hub.into_inner()),
-        Some(hub) => {
-            return Err(problem(
-                at(hub.span()),
-                ProblemKind::BadUrl(hub.into_inner()),
-            ))
-        }
+        Some(hub) => match image::web_url(hub.get_ref()) {
+            Some(url) => Some(url),
+            None => {
+                return Err(problem(
+                    at(hub.span()),
+                    ProblemKind::BadUrl(hub.into_inner()),
+                ))
+            }
+        },
     };
     let logo = match file.logo {
         None => None,
         Some(src) if image::is_remote(src.get_ref()) => Some(Logo {
-            url: src.into_inner(),
+            url: image::web_url(src.get_ref()).ok_or_else(|| {
+                problem(at(src.span()), ProblemKind::BadUrl(src.get_ref().clone()))
+            })?,
             width: None,
             height: None,
         }),
@@ -199,10 +201,9 @@ pub fn load(feeds_dir: &Path) -> Result<SiteConfig, Problem> {
             None => Ok(None),
             Some(url) => {
                 let text = url.get_ref().trim().to_owned();
-                if image::is_remote(&text) && url::Url::parse(&text).is_ok() {
-                    Ok(Some(text))
-                } else {
-                    Err(problem(at(url.span()), ProblemKind::BadUrl(text)))
+                match image::web_url(&text) {
+                    Some(url) => Ok(Some(url)),
+                    None => Err(problem(at(url.span()), ProblemKind::BadUrl(text))),
                 }
             }
         }

@@ -144,6 +144,18 @@ pub fn is_remote(src: &str) -> bool {
     src.starts_with("https://") || src.starts_with("http://")
 }
 
+/// `text` as an absolute http(s) URL that feeds may carry, if it is one:
+/// what a URI cannot hold (a space, an umlaut in the path) percent-encoded
+/// and the host normalised, as `url` serialises it. Written as typed, a
+/// space made the W3C validator's "Invalid character in a URI".
+pub fn web_url(text: &str) -> Option<String> {
+    let text = text.trim();
+    if !is_remote(text) {
+        return None;
+    }
+    url::Url::parse(text).ok().map(String::from)
+}
+
 /// Checks that `src` stays inside `feeds_dir/media` (also through symlinks)
 /// and measures the file, unless `measured` knows this version of it.
 pub fn inspect_local(

@@ -257,13 +257,13 @@ pub fn parse(
         None => None,
         Some(link) => {
             let text = link.get_ref().trim();
-            if !image::is_remote(text) || url::Url::parse(text).is_err() {
+            let Some(url) = image::web_url(text) else {
                 return Err(problem(
                     front_line(link.span()),
                     ProblemKind::BadUrl(text.to_owned()),
                 ));
-            }
-            Some(text.to_owned())
+            };
+            Some(url)
         }
     };
 
@@ -346,9 +346,9 @@ fn resolve_image(
         .map(plain_line)
         .filter(|s| !s.is_empty());
     if image::is_remote(src) {
-        if url::Url::parse(src).is_err() {
+        let Some(url) = image::web_url(src) else {
             return Err(ProblemKind::BadUrl(src.to_owned()));
-        }
+        };
         let (Some(mime_type), Some(length)) = (&spec.mime_type, spec.length) else {
             return Err(ProblemKind::RemoteImageIncomplete(src.to_owned()));
         };
@@ -365,7 +365,7 @@ fn resolve_image(
             return Err(ProblemKind::RemoteImageNoPixels(src.to_owned()));
         }
         let image = Image {
-            url: src.to_owned(),
+            url,
             mime_type: mime_type.to_owned(),
             length,
             width: spec.width,
