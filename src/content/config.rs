@@ -123,21 +123,29 @@ pub fn load(feeds_dir: &Path) -> Result<SiteConfig, Problem> {
                 ProblemKind::Missing("title", "title = \"Stadt Werdau – Aktuelle Meldungen\""),
             )
         })?;
-    let base_url_field = file.base_url.ok_or_else(|| {
-        problem(
-            Some(1),
-            ProblemKind::Missing("base_url", "base_url = \"https://www.werdau.de/feeds\""),
-        )
-    })?;
-    let base_url = match image::web_url(base_url_field.get_ref()) {
-        Some(url) => url.trim_end_matches('/').to_owned(),
-        None => {
-            return Err(problem(
-                at(base_url_field.span()),
-                ProblemKind::BadUrl(base_url_field.get_ref().trim().to_owned()),
-            ))
+    // A setting that is an absolute http(s) URL, in the form feeds carry
+    // (`image::web_url`), or the problem naming its line.
+    let link = |field: Option<Spanned<String>>| -> Result<Option<String>, Problem> {
+        match field {
+            None => Ok(None),
+            Some(url) => match image::web_url(url.get_ref()) {
+                Some(web) => Ok(Some(web)),
+                None => Err(problem(
+                    at(url.span()),
+                    ProblemKind::BadUrl(url.get_ref().trim().to_owned()),
+                )),
+            },
         }
     };
+    let base_url = link(file.base_url)?
+        .ok_or_else(|| {
+            problem(
+                Some(1),
+                ProblemKind::Missing("base_url", "base_url = \"https://www.werdau.de/feeds\""),
+            )
+        })?
+        .trim_end_matches('/')
+        .to_owned();
     let timezone = match file.timezone {
         None => chrono_tz::Europe::Berlin,
         Some(tz) => tz.get_ref().parse().map_err(|_| {
@@ -160,24 +168,11 @@ pub fn load(feeds_dir: &Path) -> Result<SiteConfig, Problem> {
             ))
         }
     };
-    let hub = match file.hub {
-        None => None,
-        Some(hub) => match image::web_url(hub.get_ref()) {
-            Some(url) => Some(url),
-            None => {
-                return Err(problem(
-                    at(hub.span()),
-                    ProblemKind::BadUrl(hub.into_inner()),
-                ))
-            }
-        },
-    };
+    let hub = link(file.hub)?;
     let logo = match file.logo {
         None => None,
-        Some(src) if image::is_remote(src.get_ref()) => Some(Logo {
-            url: image::web_url(src.get_ref()).ok_or_else(|| {
-                problem(at(src.span()), ProblemKind::BadUrl(src.get_ref().clone()))
-            })?,
+        Some(src) if image::is_remote(src.get_ref()) => link(Some(src))?.map(|url| Logo {
+            url,
             width: None,
             height: None,
         }),
@@ -194,18 +189,6 @@ pub fn load(feeds_dir: &Path) -> Result<SiteConfig, Problem> {
                 width: Some(local.width),
                 height: Some(local.height),
             })
-        }
-    };
-    let link = |field: Option<Spanned<String>>| -> Result<Option<String>, Problem> {
-        match field {
-            None => Ok(None),
-            Some(url) => {
-                let text = url.get_ref().trim().to_owned();
-                match image::web_url(&text) {
-                    Some(url) => Ok(Some(url)),
-                    None => Err(problem(at(url.span()), ProblemKind::BadUrl(text))),
-                }
-            }
         }
     };
     let footer = Footer {

@@ -116,9 +116,7 @@ impl<'a> MeasuredImages<'a> {
     fn media_image(&self, file: &Path) -> Option<LocalImage> {
         let (stamp, media) = self.media?.get(file)?;
         let stamp = (*stamp)?;
-        let mime_type = IMAGE_TYPES
-            .into_iter()
-            .find(|known| *known == media.content_type)?;
+        let mime_type = image_type_named(&media.content_type)?;
         // Measured only when not too large to show (see `media::read`).
         let (width, height) = media.pixels?;
         Some(LocalImage {
