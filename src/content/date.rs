@@ -78,6 +78,9 @@ pub fn parse_text(text: &str, tz: Tz) -> Result<DateTime<FixedOffset>, DateError
 
 fn parse_any_year(text: &str, tz: Tz) -> Result<DateTime<FixedOffset>, DateError> {
     let trimmed = text.trim();
+    if let Some(local) = plain_german(trimmed) {
+        return from_local(local, tz);
+    }
     if let Ok(instant) = DateTime::parse_from_rfc3339(trimmed) {
         return Ok(in_zone(instant, tz));
     }
@@ -102,6 +105,31 @@ fn parse_any_year(text: &str, tz: Tz) -> Result<DateTime<FixedOffset>, DateError
     } else {
         DateError::Unrecognised(trimmed.to_owned())
     })
+}
+
+/// "11.01.2022" and "11.01.2022 14:30", the forms most records use, read
+/// without trying each form in turn (2–3 % of a first start's CPU went to
+/// the general path); anything else, an impossible day too, is left to it.
+fn plain_german(text: &str) -> Option<NaiveDateTime> {
+    let b = text.as_bytes();
+    let digits = |range: std::ops::Range<usize>| -> Option<u32> {
+        b[range].iter().try_fold(0u32, |n, &d| {
+            d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0'))
+        })
+    };
+    let time = match b.len() {
+        10 => NaiveTime::MIN,
+        16 if b[10] == b' ' && b[13] == b':' => {
+            NaiveTime::from_hms_opt(digits(11..13)?, digits(14..16)?, 0)?
+        }
+        _ => return None,
+    };
+    if b[2] != b'.' || b[5] != b'.' {
+        return None;
+    }
+    let year = i32::try_from(digits(6..10)?).ok()?;
+    let day = chrono::NaiveDate::from_ymd_opt(year, digits(3..5)?, digits(0..2)?)?;
+    Some(day.and_time(time))
 }
 
 /// Reads a TOML datetime: with an offset it is an instant, without one it is
@@ -188,6 +216,51 @@ mod tests {
         ];
         for (text, expected) in table {
             assert_eq!(rfc3339(text), expected, "{text}");
+        }
+    }
+
+    /// The quick reading of "DD.MM.YYYY [HH:MM]" says what the general
+    /// one says, for every day of four decades and for near misses.
+    #[test]
+    fn plain_german_dates_read_as_the_general_path_reads_them() {
+        let general = |text: &str| {
+            let normalised = normalise(text);
+            DATE_TIME_ITEMS
+                .iter()
+                .chain(DATE_ITEMS.iter())
+                .find_map(|items| {
+                    let p = parsed(&normalised, items).ok()?;
+                    p.to_naive_datetime_with_offset(0)
+                        .ok()
+                        .or_else(|| Some(p.to_naive_date().ok()?.and_time(NaiveTime::MIN)))
+                })
+        };
+        let mut day = chrono::NaiveDate::from_ymd_opt(1990, 1, 1).unwrap();
+        while day.year() < 2030 {
+            for text in [
+                day.format("%d.%m.%Y").to_string(),
+                day.format("%d.%m.%Y 23:59").to_string(),
+                day.format("%d.%m.%Y 02:30").to_string(),
+            ] {
+                assert_eq!(plain_german(&text), general(&text), "{text}");
+            }
+            day = day.succ_opt().unwrap();
+        }
+        for text in [
+            "31.02.2022",
+            "29.02.2023",
+            "00.01.2022",
+            "11.13.2022",
+            "11.01.2022 24:00",
+            "11.01.2022 14:60",
+            "1.01.2022",
+            "11-01-2022",
+            "11.01.2022T14:30",
+            "11.01.2022 1430",
+            "aa.bb.cccc",
+            "11.01.20２2",
+        ] {
+            assert_eq!(plain_german(text), None, "{text}");
         }
     }
 

@@ -170,21 +170,23 @@ pub fn inspect_local(
     if escapes {
         return Err(ProblemKind::ImageOutside(src.to_owned()));
     }
-    let segments: Vec<&str> = relative
-        .components()
-        .filter_map(|c| match c {
-            Component::Normal(s) => s.to_str(),
-            _ => None,
-        })
-        .collect();
-    if segments.first() != Some(&"media") || segments.len() < 2 {
+    let mut segments = relative.components().filter_map(|c| match c {
+        Component::Normal(s) => s.to_str(),
+        _ => None,
+    });
+    if segments.next() != Some("media") {
         return Err(ProblemKind::ImageNotInMedia(src.to_owned()));
     }
-    let encoded: Vec<String> = segments
-        .iter()
-        .map(|s| utf8_percent_encode(s, SEGMENT).to_string())
-        .collect();
-    let url = format!("{}/{}", base_url, encoded.join("/"));
+    let mut url = String::with_capacity(base_url.len() + src.len() + 16);
+    url.push_str(base_url);
+    url.push_str("/media");
+    for segment in segments {
+        url.push('/');
+        url.extend(utf8_percent_encode(segment, SEGMENT));
+    }
+    if url.len() == base_url.len() + "/media".len() {
+        return Err(ProblemKind::ImageNotInMedia(src.to_owned()));
+    }
     let written = feeds_dir.join(relative);
     let (stamp, known) = measured.lookup(&written);
     if let Some(known) = known {
