@@ -135,6 +135,9 @@ pub fn write_site(
     previous: Option<Previous>,
     options: BuildOptions,
 ) -> Result<BuildReport, WriteError> {
+    if out.exists() && !out.is_dir() {
+        return Err(WriteError::NotAFolder(out.to_path_buf()));
+    }
     let manifest_file = previous.map(|p| p.manifest_file);
     let old = manifest_file
         .and_then(|file| std::fs::read(file).ok())
@@ -144,9 +147,6 @@ pub fn write_site(
     // Into a folder that is new or empty nothing is compared or replaced:
     // files are written in place, without reading what is not there.
     let fresh = std::fs::read_dir(out).map_or(true, |mut entries| entries.next().is_none());
-    if out.exists() && !out.is_dir() {
-        return Err(WriteError::NotAFolder(out.to_path_buf()));
-    }
     std::fs::create_dir_all(out).map_err(|source| WriteError::Io {
         path: out.to_path_buf(),
         source,

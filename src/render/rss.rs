@@ -76,21 +76,20 @@ pub fn render(doc: &FeedDoc<'_>) -> Vec<u8> {
             .logo
             .as_ref()
             .filter(|logo| rss_image_format(&logo.url))
-            .map(|logo| Image {
-                url: logo.url.clone(),
-                title: doc.title.to_owned(),
-                link: doc.html_url.clone(),
-                width: logo
+            .map(|logo| {
+                // Both or neither: RSS bounds the channel image's size.
+                let size = logo
                     .width
                     .zip(logo.height)
-                    .filter(|&(w, h)| w <= MAX_IMAGE_WIDTH && h <= MAX_IMAGE_HEIGHT)
-                    .map(|(w, _)| w.to_string()),
-                height: logo
-                    .width
-                    .zip(logo.height)
-                    .filter(|&(w, h)| w <= MAX_IMAGE_WIDTH && h <= MAX_IMAGE_HEIGHT)
-                    .map(|(_, h)| h.to_string()),
-                description: None,
+                    .filter(|&(w, h)| w <= MAX_IMAGE_WIDTH && h <= MAX_IMAGE_HEIGHT);
+                Image {
+                    url: logo.url.clone(),
+                    title: doc.title.to_owned(),
+                    link: doc.html_url.clone(),
+                    width: size.map(|(w, _)| w.to_string()),
+                    height: size.map(|(_, h)| h.to_string()),
+                    description: None,
+                }
             }),
         items: doc.entries.iter().map(|a| item(a, config)).collect(),
         atom_ext: Some(AtomExtension { links: atom_links }),
