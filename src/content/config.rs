@@ -2,19 +2,44 @@
 
 use std::path::Path;
 
-use serde::Deserialize;
-use toml::Spanned;
+use toml_spanner::{Spanned, Toml};
 
 use super::image;
-use super::problem::{line_of, Problem, ProblemKind};
+use super::problem::{line_of, read_toml, Problem, ProblemKind};
 use super::text::plain_line;
 use crate::model::{Footer, Logo, SiteConfig};
 
 /// The name of the file, relative to the content directory.
 pub const FILE_NAME: &str = "site.toml";
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+/// The keys of `site.toml`, as [`SiteFile`] reads them: named when the
+/// file has another.
+const SITE_KEYS: &super::problem::TomlKeys = &[(
+    "",
+    &[
+        "title",
+        "description",
+        "base_url",
+        "language",
+        "timezone",
+        "author",
+        "email",
+        "copyright",
+        "logo",
+        "items",
+        "hub",
+        "max_age",
+        "homepage",
+        "impressum",
+        "datenschutz",
+        "barrierefreiheit",
+        "phone",
+        "color",
+    ],
+)];
+
+#[derive(Toml)]
+#[toml(deny_unknown_fields)]
 struct SiteFile {
     title: Option<String>,
     description: Option<String>,
@@ -103,11 +128,9 @@ pub fn load(feeds_dir: &Path) -> Result<SiteConfig, Problem> {
     let bytes =
         std::fs::read(&path).map_err(|e| problem(None, ProblemKind::Unreadable(e.to_string())))?;
     let text = String::from_utf8(bytes).map_err(|_| problem(None, ProblemKind::InvalidUtf8))?;
-    let file: SiteFile = toml::from_str(&text).map_err(|e| {
-        let line = e.span().map(|s| line_of(&text, s.start));
-        problem(line, ProblemKind::toml(&e, &text))
-    })?;
-    let at = |span: std::ops::Range<usize>| Some(line_of(&text, span.start));
+    let file: SiteFile = read_toml(&text, SITE_KEYS)
+        .map_err(|(span, kind)| problem(Some(line_of(&text, span.start as usize)), kind))?;
+    let at = |span: toml_spanner::Span| Some(line_of(&text, span.start as usize));
     let clean = |s: String| plain_line(&s);
     // An empty value is one left out: feeds must not carry blank text
     // (Atom `rights` and `subtitle` may not be blank).
@@ -128,11 +151,11 @@ pub fn load(feeds_dir: &Path) -> Result<SiteConfig, Problem> {
     let link = |field: Option<Spanned<String>>| -> Result<Option<String>, Problem> {
         match field {
             None => Ok(None),
-            Some(url) => match image::web_url(url.get_ref()) {
+            Some(url) => match image::web_url(&url.value) {
                 Some(web) => Ok(Some(web)),
                 None => Err(problem(
-                    at(url.span()),
-                    ProblemKind::BadUrl(url.get_ref().trim().to_owned()),
+                    at(url.span),
+                    ProblemKind::BadUrl(url.value.trim().to_owned()),
                 )),
             },
         }
@@ -148,22 +171,22 @@ pub fn load(feeds_dir: &Path) -> Result<SiteConfig, Problem> {
         .to_owned();
     let timezone = match file.timezone {
         None => chrono_tz::Europe::Berlin,
-        Some(tz) => tz.get_ref().parse().map_err(|_| {
+        Some(tz) => tz.value.parse().map_err(|_| {
             problem(
-                at(tz.span()),
+                at(tz.span),
                 ProblemKind::Config(format!(
                     "timezone `{}` is not an IANA time zone name such as \"Europe/Berlin\"",
-                    tz.get_ref()
+                    tz.value
                 )),
             )
         })?,
     };
     let items_per_page = match file.items {
         None => 50,
-        Some(n) if *n.get_ref() >= 1 => *n.get_ref(),
+        Some(n) if n.value >= 1 => n.value,
         Some(n) => {
             return Err(problem(
-                at(n.span()),
+                at(n.span),
                 ProblemKind::Config("items must be at least 1".to_owned()),
             ))
         }
@@ -171,7 +194,7 @@ pub fn load(feeds_dir: &Path) -> Result<SiteConfig, Problem> {
     let hub = link(file.hub)?;
     let logo = match file.logo {
         None => None,
-        Some(src) if image::is_remote(src.get_ref()) => link(Some(src))?.map(|url| Logo {
+        Some(src) if image::is_remote(&src.value) => link(Some(src))?.map(|url| Logo {
             url,
             width: None,
             height: None,
@@ -179,11 +202,11 @@ pub fn load(feeds_dir: &Path) -> Result<SiteConfig, Problem> {
         Some(src) => {
             let local = image::inspect_local(
                 feeds_dir,
-                src.get_ref(),
+                &src.value,
                 &base_url,
                 &image::MeasuredImages::default(),
             )
-            .map_err(|kind| problem(at(src.span()), kind))?;
+            .map_err(|kind| problem(at(src.span), kind))?;
             Some(Logo {
                 url: local.url,
                 width: Some(local.width),
@@ -201,10 +224,10 @@ pub fn load(feeds_dir: &Path) -> Result<SiteConfig, Problem> {
     let language = match file.language {
         None => "de-DE".to_owned(),
         Some(tag) => {
-            let text = tag.get_ref().trim();
+            let text = tag.value.trim();
             if !is_language_tag(text) {
                 return Err(problem(
-                    at(tag.span()),
+                    at(tag.span),
                     ProblemKind::Config(format!(
                         "language `{text}` is not a language tag like \"de-DE\" or \"de\" (an ISO 639 code of 2 or 3 letters, then a region, joined by a hyphen)"
                     )),
@@ -216,10 +239,10 @@ pub fn load(feeds_dir: &Path) -> Result<SiteConfig, Problem> {
     let email = match file.email {
         None => None,
         Some(address) => {
-            let text = clean(address.get_ref().clone());
+            let text = clean(address.value.clone());
             if !is_email_address(&text) {
                 return Err(problem(
-                    at(address.span()),
+                    at(address.span),
                     ProblemKind::Config(format!(
                         "email `{text}` is not an email address like \"presse@werdau.de\""
                     )),
@@ -231,11 +254,11 @@ pub fn load(feeds_dir: &Path) -> Result<SiteConfig, Problem> {
     let color = match file.color {
         None => DEFAULT_COLOR.to_owned(),
         Some(color) => {
-            let text = color.get_ref().trim();
+            let text = color.value.trim();
             let hex = text.strip_prefix('#').unwrap_or_default();
             if hex.len() != 6 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
                 return Err(problem(
-                    at(color.span()),
+                    at(color.span),
                     ProblemKind::Config(format!("color `{text}` is not a colour like \"#0b5394\"")),
                 ));
             }
@@ -293,6 +316,19 @@ fn is_email_address(address: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every key the error names is one `site.toml` reads: set to a value
+    /// of no use, none is refused as unknown.
+    #[test]
+    fn named_keys_are_read() {
+        for key in SITE_KEYS[0].1 {
+            let text = format!("{key} = [[]]\n");
+            let (_, kind) = read_toml::<SiteFile>(&text, SITE_KEYS)
+                .err()
+                .unwrap_or_else(|| panic!("{text} was read"));
+            assert!(!kind.to_string().contains("unknown key"), "{text}: {kind}");
+        }
+    }
 
     #[test]
     fn email_addresses_have_a_local_part_and_a_domain() {

@@ -141,14 +141,15 @@ fn plain_german(text: &str) -> Option<NaiveDateTime> {
 /// Reads a TOML datetime: with an offset it is an instant, without one it is
 /// local time in `tz`, a bare date is midnight local time.
 pub fn parse_toml(
-    value: &toml::value::Datetime,
+    value: &toml_spanner::DateTime,
     tz: Tz,
 ) -> Result<DateTime<FixedOffset>, DateError> {
-    // toml's own Display is RFC 3339 (or its local forms), which parse_text reads.
-    match (value.date, value.time) {
-        (Some(_), _) => parse_text(&value.to_string().replace(' ', "T"), tz),
-        (None, _) => Err(DateError::TimeWithoutDate),
+    // The TOML form is RFC 3339 (or its local forms), which parse_text reads.
+    if value.date().is_none() {
+        return Err(DateError::TimeWithoutDate);
     }
+    let mut buffer = std::mem::MaybeUninit::uninit();
+    parse_text(&value.format(&mut buffer).replace(' ', "T"), tz)
 }
 
 /// "11. Januar 2022, 14:30 Uhr" → "11.01.2022 14:30": month names to numbers,
@@ -268,22 +269,22 @@ mod tests {
             ("d = 2022-01-11T14:30:00+01:00", "2022-01-11T14:30:00+01:00"),
             ("d = 2022-01-11T13:30:00Z", "2022-01-11T14:30:00+01:00"),
         ];
+        let datetime = |doc: &str| {
+            let arena = toml_spanner::Arena::new();
+            let table = toml_spanner::parse(doc, &arena).unwrap();
+            *table["d"].as_datetime().expect(doc)
+        };
         for (doc, expected) in table {
-            let table: toml::Table = doc.parse().unwrap();
-            let toml::Value::Datetime(dt) = &table["d"] else {
-                panic!("{doc} is not a datetime")
-            };
             assert_eq!(
-                parse_toml(dt, Berlin).unwrap().to_rfc3339(),
+                parse_toml(&datetime(doc), Berlin).unwrap().to_rfc3339(),
                 expected,
                 "{doc}"
             );
         }
-        let table: toml::Table = "d = 14:30:00".parse().unwrap();
-        let toml::Value::Datetime(dt) = &table["d"] else {
-            panic!()
-        };
-        assert_eq!(parse_toml(dt, Berlin), Err(DateError::TimeWithoutDate));
+        assert_eq!(
+            parse_toml(&datetime("d = 14:30:00"), Berlin),
+            Err(DateError::TimeWithoutDate)
+        );
     }
 
     #[test]

@@ -59,27 +59,63 @@ pub fn outside_subscriptions(
     lines
 }
 
-impl ProblemKind {
-    /// The TOML parser's complaint about `text`, on one line so that
-    /// `path:line: message` stays one line, and naming the key where the
-    /// parser only says "duplicate key".
-    pub(crate) fn toml(error: &toml::de::Error, text: &str) -> ProblemKind {
-        let message = error
-            .message()
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ");
-        let key = error
-            .span()
-            .and_then(|span| text.get(span))
-            .map(str::trim)
-            .filter(|key| !key.is_empty() && !key.contains('\n'));
-        match key {
-            Some(key) if message == "duplicate key" => {
-                ProblemKind::Toml(format!("duplicate key `{key}`"))
-            }
-            _ => ProblemKind::Toml(message),
+/// The keys a TOML file knows, per table (`""` the top level), named
+/// when it meets another: a typo's fix is then on the same line.
+pub(crate) type TomlKeys = [(&'static str, &'static [&'static str])];
+
+/// Reads `text` (a front matter, `site.toml`) as TOML into `T`, or says
+/// where (the span of the first problem in the text) and what is wrong, on
+/// one line so that `path:line: message` stays one line.
+pub(crate) fn read_toml<T>(
+    text: &str,
+    keys: &TomlKeys,
+) -> Result<T, (toml_spanner::Span, ProblemKind)>
+where
+    T: for<'de> toml_spanner::FromToml<'de>,
+{
+    toml_spanner::from_str(text).map_err(|error| {
+        let first = error
+            .errors
+            .iter()
+            .min_by_key(|e| e.span().start)
+            .map(|e| (e.span(), toml_problem(e, text, keys)));
+        first.unwrap_or((
+            toml_spanner::Span::new(0, 0),
+            ProblemKind::Toml(error.to_string()),
+        ))
+    })
+}
+
+/// The TOML reader's complaint, naming the key where it only says
+/// "duplicate key" or "unexpected key", and the keys it knows there.
+fn toml_problem(error: &toml_spanner::Error, text: &str, keys: &TomlKeys) -> ProblemKind {
+    let key = text
+        .get(error.span().range())
+        .map(str::trim)
+        .filter(|key| !key.is_empty() && !key.contains('\n'));
+    match (error.kind(), key) {
+        (toml_spanner::ErrorKind::DuplicateKey { .. }, Some(key)) => {
+            ProblemKind::Toml(format!("duplicate key `{key}`"))
         }
+        (toml_spanner::ErrorKind::UnexpectedKey { .. }, _) => {
+            let path = error.path().map(ToString::to_string);
+            let name = path.as_deref().or(key).unwrap_or_default();
+            let table = name.rsplit_once('.').map_or("", |(table, _)| table);
+            match keys.iter().find(|(known, _)| *known == table) {
+                Some((_, known)) => ProblemKind::Toml(format!(
+                    "unknown key `{name}`; known here: {}",
+                    known.join(", ")
+                )),
+                None => ProblemKind::Toml(format!("unknown key `{name}`")),
+            }
+        }
+        _ => ProblemKind::Toml(
+            error
+                .to_string()
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" "),
+        ),
     }
 }
 

@@ -5,44 +5,97 @@ use std::path::Path;
 
 use chrono::{DateTime, Datelike, FixedOffset, Utc};
 use serde::{Deserialize, Serialize};
-use toml::Spanned;
+use toml_spanner::{Spanned, Toml};
 
 use super::date::{self, DateError};
 use super::image::{self, LocalImage, MeasuredImages};
 use super::markdown;
-use super::problem::{line_of, Problem, ProblemKind};
+use super::problem::{line_of, read_toml, Problem, ProblemKind};
 use super::text::{plain_line, xml_safe};
 use crate::model::{Article, ArticleId, Category, CategorySlug, Image, SiteConfig};
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+/// The keys of a front matter and of its `[image]`, as [`FrontMatter`]
+/// and [`ImageFront`] read them: named when a record has another.
+const FRONT_KEYS: &crate::content::problem::TomlKeys = &[
+    (
+        "",
+        &[
+            "title",
+            "date",
+            "updated",
+            "id",
+            "author",
+            "categories",
+            "summary",
+            "link",
+            "draft",
+            "image",
+        ],
+    ),
+    (
+        "image",
+        &[
+            "src", "alt", "caption", "credit", "type", "length", "width", "height",
+        ],
+    ),
+];
+
+#[derive(Toml)]
+#[toml(deny_unknown_fields)]
 struct FrontMatter {
     title: Option<Spanned<String>>,
-    date: Option<Spanned<toml::Value>>,
-    updated: Option<Spanned<toml::Value>>,
+    date: Option<Spanned<DateValue>>,
+    updated: Option<Spanned<DateValue>>,
     id: Option<Spanned<String>>,
     author: Option<String>,
-    #[serde(default)]
+    #[toml(default)]
     categories: Vec<Spanned<String>>,
     summary: Option<String>,
     link: Option<Spanned<String>>,
-    #[serde(default)]
+    #[toml(default)]
     draft: bool,
     image: Option<ImageFront>,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Toml)]
+#[toml(deny_unknown_fields)]
 struct ImageFront {
     src: Spanned<String>,
     alt: Option<String>,
     caption: Option<String>,
     credit: Option<String>,
-    #[serde(rename = "type")]
+    #[toml(rename = "type")]
     mime_type: Option<String>,
     length: Option<u64>,
     width: Option<u32>,
     height: Option<u32>,
+}
+
+/// `date` or `updated` as written: text (the German forms, RFC 3339), a
+/// TOML datetime, or anything else, kept as its TOML text to be named in
+/// the error.
+enum DateValue {
+    Text(String),
+    Toml(toml_spanner::DateTime),
+    Other(String),
+}
+
+impl<'de> toml_spanner::FromToml<'de> for DateValue {
+    fn from_toml(
+        ctx: &mut toml_spanner::Context<'de>,
+        item: &toml_spanner::Item<'de>,
+    ) -> Result<Self, toml_spanner::Failed> {
+        Ok(match item.value() {
+            toml_spanner::Value::String(text) => DateValue::Text((*text).to_owned()),
+            toml_spanner::Value::DateTime(datetime) => DateValue::Toml(*datetime),
+            _ => DateValue::Other(
+                ctx.source()
+                    .get(item.span().range())
+                    .unwrap_or_default()
+                    .to_owned(),
+            ),
+        })
+    }
 }
 
 /// A record that was read: an article, or a draft that is not published.
@@ -130,13 +183,12 @@ pub fn parse(
         return Err(problem(None, kind));
     }
     let layout = split(text).map_err(|(line, kind)| problem(Some(line), kind))?;
-    let front_line = |span: std::ops::Range<usize>| Some(line_of(layout.front, span.start) + 1);
+    let front_line =
+        |span: toml_spanner::Span| Some(line_of(layout.front, span.start as usize) + 1);
     let at_start = Some(1);
 
-    let front: FrontMatter = toml::from_str(layout.front).map_err(|e| {
-        let line = e.span().map(&front_line).unwrap_or(at_start);
-        problem(line, ProblemKind::toml(&e, layout.front))
-    })?;
+    let front: FrontMatter = read_toml(layout.front, FRONT_KEYS)
+        .map_err(|(span, kind)| problem(front_line(span), kind))?;
     if front.draft {
         return Ok(Record::Draft);
     }
@@ -146,11 +198,11 @@ pub fn parse(
             ProblemKind::Missing("title", "title = \"Baustelle an der Zwickauer Straße\""),
         )
     })?;
-    let title_text = plain_line(title.get_ref());
+    let title_text = plain_line(&title.value);
     let title_chars = title_text.chars().count();
     if title_chars > limits::TITLE_CHARS {
         return Err(problem(
-            front_line(title.span()),
+            front_line(title.span),
             ProblemKind::TooLarge {
                 what: "`title`",
                 found: format!("{title_chars} characters"),
@@ -159,26 +211,23 @@ pub fn parse(
         ));
     }
     if title_text.is_empty() {
-        return Err(problem(
-            front_line(title.span()),
-            ProblemKind::Empty("title"),
-        ));
+        return Err(problem(front_line(title.span), ProblemKind::Empty("title")));
     }
     if let Some(tag) = super::text::html_tag(&title_text) {
         tracing::warn!(
             "{}:{}: Warnung: der Titel enthält HTML ({tag}); er wird wörtlich als Text veröffentlicht, manche RSS-Leser deuten Titel aber als HTML – eingefügtes Markup entfernen?",
             feeds_dir.join(path).display(),
-            front_line(title.span()).unwrap_or(1)
+            front_line(title.span).unwrap_or(1)
         );
     }
 
-    let read_date = |value: &Spanned<toml::Value>| -> Result<DateTime<FixedOffset>, Problem> {
-        let result = match value.get_ref() {
-            toml::Value::String(s) => date::parse_text(s, config.timezone),
-            toml::Value::Datetime(dt) => date::parse_toml(dt, config.timezone),
-            other => Err(DateError::Unrecognised(other.to_string())),
+    let read_date = |value: &Spanned<DateValue>| -> Result<DateTime<FixedOffset>, Problem> {
+        let result = match &value.value {
+            DateValue::Text(s) => date::parse_text(s, config.timezone),
+            DateValue::Toml(dt) => date::parse_toml(dt, config.timezone),
+            DateValue::Other(text) => Err(DateError::Unrecognised(text.clone())),
         };
-        result.map_err(|e| problem(front_line(value.span()), e.into()))
+        result.map_err(|e| problem(front_line(value.span), e.into()))
     };
     let date_value = front.date.ok_or_else(|| {
         problem(
@@ -188,12 +237,16 @@ pub fn parse(
     })?;
     let published = read_date(&date_value)?;
     if let Some(distance) = implausible(published, now) {
-        let text = match date_value.get_ref() {
-            toml::Value::String(s) => s.trim().to_owned(),
-            other => other.to_string(),
+        let text = match &date_value.value {
+            DateValue::Text(s) => s.trim().to_owned(),
+            DateValue::Toml(dt) => {
+                let mut buffer = std::mem::MaybeUninit::uninit();
+                dt.format(&mut buffer).to_owned()
+            }
+            DateValue::Other(text) => text.clone(),
         };
         return Err(problem(
-            front_line(date_value.span()),
+            front_line(date_value.span),
             ProblemKind::ImplausibleDate { text, distance },
         ));
     }
@@ -201,19 +254,15 @@ pub fn parse(
     if let (Some(updated_at), Some(value)) = (updated, &front.updated) {
         if updated_at < published {
             return Err(problem(
-                front_line(value.span()),
+                front_line(value.span),
                 ProblemKind::UpdatedBeforePublished,
             ));
         }
     }
 
     let id = match &front.id {
-        Some(id) => ArticleId::new(id.get_ref().trim()).ok_or_else(|| {
-            problem(
-                front_line(id.span()),
-                ProblemKind::BadId(id.get_ref().clone()),
-            )
-        })?,
+        Some(id) => ArticleId::new(id.value.trim())
+            .ok_or_else(|| problem(front_line(id.span), ProblemKind::BadId(id.value.clone())))?,
         None => {
             let stem = path
                 .file_stem()
@@ -225,7 +274,7 @@ pub fn parse(
     };
 
     if front.categories.len() > limits::CATEGORIES {
-        let line = front.categories.get(limits::CATEGORIES).map(|c| c.span());
+        let line = front.categories.get(limits::CATEGORIES).map(|c| c.span);
         return Err(problem(
             line.map_or(at_start, &front_line),
             ProblemKind::TooLarge {
@@ -237,20 +286,20 @@ pub fn parse(
     }
     let mut categories: Vec<Category> = Vec::new();
     for name in &front.categories {
-        if name.get_ref().chars().count() > limits::CATEGORY_CHARS {
+        if name.value.chars().count() > limits::CATEGORY_CHARS {
             return Err(problem(
-                front_line(name.span()),
+                front_line(name.span),
                 ProblemKind::TooLarge {
                     what: "a category name",
-                    found: format!("{} characters", name.get_ref().chars().count()),
+                    found: format!("{} characters", name.value.chars().count()),
                     limit: format!("{} characters", limits::CATEGORY_CHARS),
                 },
             ));
         }
-        let category = category_named(name.get_ref()).ok_or_else(|| {
+        let category = category_named(&name.value).ok_or_else(|| {
             problem(
-                front_line(name.span()),
-                ProblemKind::BadCategory(name.get_ref().clone()),
+                front_line(name.span),
+                ProblemKind::BadCategory(name.value.clone()),
             )
         })?;
         if !categories.iter().any(|c| c.slug == category.slug) {
@@ -261,10 +310,10 @@ pub fn parse(
     let external_link = match &front.link {
         None => None,
         Some(link) => {
-            let text = link.get_ref().trim();
+            let text = link.value.trim();
             let Some(url) = image::web_url(text) else {
                 return Err(problem(
-                    front_line(link.span()),
+                    front_line(link.span),
                     ProblemKind::BadUrl(text.to_owned()),
                 ));
             };
@@ -276,7 +325,7 @@ pub fn parse(
         None => (None, None),
         Some(spec) => {
             let (image, file) = resolve_image(spec, &title_text, feeds_dir, config, images)
-                .map_err(|kind| problem(front_line(spec.src.span()), kind))?;
+                .map_err(|kind| problem(front_line(spec.src.span), kind))?;
             (Some(image), file)
         }
     };
@@ -333,7 +382,7 @@ fn resolve_image(
     config: &SiteConfig,
     images: &MeasuredImages,
 ) -> Result<(Image, Option<LocalImage>), ProblemKind> {
-    let src = spec.src.get_ref().trim();
+    let src = spec.src.value.trim();
     let alt = spec
         .alt
         .as_deref()
@@ -504,6 +553,29 @@ fn category_named(name: &str) -> Option<Category> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every key the error names is one the front matter reads: set to a
+    /// value of no use, none is refused as unknown (`titel` is).
+    #[test]
+    fn named_keys_are_read() {
+        for (table, keys) in FRONT_KEYS {
+            for key in *keys {
+                let text = match *table {
+                    "" => format!("{key} = [[]]\n"),
+                    _ => format!("[{table}]\n{key} = [[]]\n"),
+                };
+                if let Err((_, kind)) = read_toml::<FrontMatter>(&text, FRONT_KEYS) {
+                    assert!(!kind.to_string().contains("unknown key"), "{text}: {kind}");
+                }
+            }
+        }
+        let (_, kind) = read_toml::<FrontMatter>("titel = 1\n", FRONT_KEYS)
+            .err()
+            .expect("titel is no key");
+        assert!(kind
+            .to_string()
+            .contains("unknown key `titel`; known here: title, date"));
+    }
 
     #[test]
     fn implausible_dates() {
