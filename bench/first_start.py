@@ -20,6 +20,7 @@ import argparse
 import os
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -52,6 +53,8 @@ def main():
                 stop(proc)
         for round in range(a.rounds):
             for binary in a.binaries:
+                # The last start's state written out first (as in scale.py).
+                subprocess.run(["sync"], check=True)
                 read_all(a.corpus)
                 state = kept[binary] if a.restart else os.path.join(
                     work, f"state-{round}-{len(times[binary])}-{os.path.basename(binary)}")

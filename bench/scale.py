@@ -227,13 +227,18 @@ def main():
             print(f"serve, first start (no state, empty page cache): /feed.rss after {cold:.2f} s")
             stop(proc)
             shutil.rmtree(state)
-        read_all(feeds)
         # One start varies by a quarter on this shared machine: the median
         # of several, each into a state folder of its own (the first start
         # writes 230 MB of state, and files made just after a large
-        # deletion are slow to create here).
+        # deletion are slow to create here). Before each, the last start's
+        # state is written out and the corpus read (as in first_start.py):
+        # started back to back, each start shared the CPU with the
+        # writeback of the one before (session 30: 3.00 s median where
+        # first_start.py measured 2.50 s in the same hour).
         firsts = []
         for i in range(a.first_starts):
+            subprocess.run(["sync"], check=True)
+            read_all(feeds)
             first_state = os.path.join(work, f"first-state-{i}")
             proc, first, _ = start(feeds, first_state, a.port, a.cache_mb)
             firsts.append((first, rss_mb(proc.pid)))
