@@ -280,11 +280,16 @@ fn missing_image_file() {
 
 #[test]
 fn image_outside_media() {
-    let m = refuse(
-        "bild.md",
-        "+++\ntitle = \"A\"\ndate = \"11.01.2022\"\n[image]\nsrc = \"site.toml\"\n+++\nText\n",
-    );
-    assert_names(&m, "articles/bild.md:5: ", "not under media/");
+    // A file beside media/, and media/ itself.
+    for src in ["site.toml", "media", "./media/"] {
+        let m = refuse(
+            "bild.md",
+            &format!(
+                "+++\ntitle = \"A\"\ndate = \"11.01.2022\"\n[image]\nsrc = \"{src}\"\n+++\nText\n"
+            ),
+        );
+        assert_names(&m, "articles/bild.md:5: ", "not under media/");
+    }
 }
 
 #[test]

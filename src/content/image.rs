@@ -170,11 +170,15 @@ pub fn inspect_local(
     if escapes {
         return Err(ProblemKind::ImageOutside(src.to_owned()));
     }
-    let mut segments = relative.components().filter_map(|c| match c {
-        Component::Normal(s) => s.to_str(),
-        _ => None,
-    });
-    if segments.next() != Some("media") {
+    let mut segments = relative
+        .components()
+        .filter_map(|c| match c {
+            Component::Normal(s) => s.to_str(),
+            _ => None,
+        })
+        .peekable();
+    // A file inside media/, not media/ itself.
+    if segments.next() != Some("media") || segments.peek().is_none() {
         return Err(ProblemKind::ImageNotInMedia(src.to_owned()));
     }
     let mut url = String::with_capacity(base_url.len() + src.len() + 16);
@@ -183,9 +187,6 @@ pub fn inspect_local(
     for segment in segments {
         url.push('/');
         url.extend(utf8_percent_encode(segment, SEGMENT));
-    }
-    if url.len() == base_url.len() + "/media".len() {
-        return Err(ProblemKind::ImageNotInMedia(src.to_owned()));
     }
     let written = feeds_dir.join(relative);
     let (stamp, known) = measured.lookup(&written);
