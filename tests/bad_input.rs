@@ -284,7 +284,7 @@ fn image_outside_media() {
     for src in ["site.toml", "media", "./media/"] {
         let m = refuse(
             "bild.md",
-            &format!(
+            format!(
                 "+++\ntitle = \"A\"\ndate = \"11.01.2022\"\n[image]\nsrc = \"{src}\"\n+++\nText\n"
             ),
         );
